@@ -1,0 +1,176 @@
+// Package mention defines the one record every Earshot stage passes on: a
+// review, post or comment about a configured brand, plus the fields scoring
+// adds. JSON names are the contract for `earshot extract|import|score` and
+// the ClickHouse columns (see shared DESIGN.md).
+package mention
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Kinds of mention.
+const (
+	KindReview  = "review"
+	KindPost    = "post"
+	KindComment = "comment"
+)
+
+// Severity levels, in increasing order. The ClickHouse column is an Enum8 with
+// the same names and ranks, so `severity >= 'high'` works in SQL.
+var Severities = []string{"none", "low", "medium", "high", "critical"}
+
+// MaxTextBytes caps the text stored for one mention. Longer texts are cut at
+// a rune boundary and the cut is recorded in Truncated (never silently).
+const MaxTextBytes = 64 << 10
+
+// Mention is a review, post or comment. Score fields are zero until scoring
+// fills them (ScorerVersion empty means "not scored").
+type Mention struct {
+	ID          string    `json:"id"`
+	Source      string    `json:"source"`
+	Kind        string    `json:"kind"`
+	Brand       string    `json:"brand"`
+	Location    string    `json:"location"`
+	URL         string    `json:"url"`
+	Author      string    `json:"author"`
+	Title       string    `json:"title"`
+	Text        string    `json:"text"`
+	Rating      float64   `json:"rating"`
+	RatingMax   float64   `json:"rating_max"`
+	Lang        string    `json:"lang"`
+	PublishedAt time.Time `json:"published_at"`
+	CollectedAt time.Time `json:"collected_at"`
+	Likes       uint64    `json:"likes"`
+	Shares      uint64    `json:"shares"`
+	Replies     uint64    `json:"replies"`
+	Followers   uint64    `json:"followers"`
+	ParentID    string    `json:"parent_id"`
+
+	Score
+
+	// Truncated is true when Normalize cut the text to MaxTextBytes.
+	Truncated bool `json:"truncated,omitempty"`
+	// Version orders rewrites of the same id (ReplacingMergeTree keeps the
+	// highest). Set once when the record is made or re-scored, never at
+	// insert time, so a late spool replay cannot override a newer row.
+	Version uint64 `json:"version,omitempty"`
+}
+
+// Score is what the scorer adds to a mention.
+type Score struct {
+	Sentiment     float64  `json:"sentiment"`
+	Negative      bool     `json:"negative"`
+	Severity      string   `json:"severity"`
+	Aspects       []string `json:"aspects"`
+	Signals       []string `json:"signals"`
+	Reasons       []string `json:"reasons"`
+	ScorerVersion string   `json:"scorer_version"`
+}
+
+// StableID returns the id DESIGN.md fixes: the source kind plus the site's
+// own id when there is one, else a hash of url, author and text so that the
+// same content collected twice gets the same id.
+func StableID(kind, siteID, url, author, text string) string {
+	if siteID = strings.TrimSpace(siteID); siteID != "" {
+		return kind + ":" + siteID
+	}
+	h := sha256.New()
+	for _, s := range []string{url, author, text} {
+		h.Write([]byte(strings.TrimSpace(s)))
+		h.Write([]byte{0})
+	}
+	return kind + ":h" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// Normalize repairs what can be repaired in place (invalid UTF-8, surrounding
+// space, over-long text, missing defaults) and returns an error for what
+// cannot: a mention without text or with an impossible rating. now is the
+// collection time used when CollectedAt is empty.
+func (m *Mention) Normalize(now time.Time) error {
+	for _, f := range []*string{&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.URL,
+		&m.Author, &m.Title, &m.Text, &m.Lang, &m.ParentID} {
+		*f = strings.TrimSpace(cleanUTF8(*f))
+	}
+	if m.Text == "" && m.Title == "" {
+		return errors.New("mention has neither text nor title")
+	}
+	if len(m.Text) > MaxTextBytes {
+		m.Text = cutUTF8(m.Text, MaxTextBytes)
+		m.Truncated = true
+	}
+	if m.Kind == "" {
+		m.Kind = KindReview
+	}
+	switch m.Kind {
+	case KindReview, KindPost, KindComment:
+	default:
+		return fmt.Errorf("kind %q: want review, post or comment", m.Kind)
+	}
+	if m.Rating < 0 || m.RatingMax < 0 || (m.RatingMax > 0 && m.Rating > m.RatingMax) {
+		return fmt.Errorf("rating %v of %v is out of range", m.Rating, m.RatingMax)
+	}
+	if m.Rating > 0 && m.RatingMax == 0 {
+		m.RatingMax = 5
+		if m.Rating > 5 {
+			return fmt.Errorf("rating %v without rating_max", m.Rating)
+		}
+	}
+	m.Lang = strings.ToLower(m.Lang)
+	if m.CollectedAt.IsZero() {
+		m.CollectedAt = now
+	}
+	m.CollectedAt = m.CollectedAt.UTC().Truncate(time.Second)
+	m.PublishedAt = m.PublishedAt.UTC().Truncate(time.Second)
+	if m.Severity == "" {
+		m.Severity = "none"
+	}
+	if SeverityRank(m.Severity) < 0 {
+		return fmt.Errorf("severity %q: want one of %s", m.Severity, strings.Join(Severities, ", "))
+	}
+	if m.ID == "" {
+		m.ID = StableID(sourceKindOr(m.Source), "", m.URL, m.Author, m.Text)
+	}
+	if m.Version == 0 {
+		m.Version = uint64(now.UnixNano())
+	}
+	return nil
+}
+
+// SeverityRank returns the position of s in Severities, or -1.
+func SeverityRank(s string) int {
+	for i, v := range Severities {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+func sourceKindOr(source string) string {
+	if source == "" {
+		return "import"
+	}
+	return source
+}
+
+// cleanUTF8 replaces each invalid byte sequence with U+FFFD, keeping the rest:
+// a review with one broken byte is still worth reading.
+func cleanUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func cutUTF8(s string, n int) string {
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,307 @@
+// Package chlocal starts and stops a private clickhouse-server on loopback
+// ports with all of its state under one directory. Tests use it for a real
+// server per package run; `earshot` uses it when no DSN is configured, so a
+// fresh machine needs nothing but the clickhouse-server binary.
+package chlocal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultConfig is the server config shipped by Debian's clickhouse-server
+// package; ports and paths are overridden on the command line.
+const DefaultConfig = "/etc/clickhouse-server/config.xml"
+
+// ErrNoBinary means clickhouse-server is not installed.
+var ErrNoBinary = errors.New("clickhouse-server not found in PATH (Debian: apt-get install clickhouse-server)")
+
+// Options say where the server lives.
+type Options struct {
+	Dir        string        // data, logs and tmp go here; created if missing
+	Binary     string        // default: clickhouse-server from PATH
+	ConfigFile string        // default: DefaultConfig
+	Timeout    time.Duration // how long to wait for the server to answer; default 60s
+	Logger     *slog.Logger
+}
+
+// Server is a running clickhouse-server.
+type Server struct {
+	Dir      string
+	TCPPort  int
+	HTTPPort int
+	PID      int
+	cmd      *exec.Cmd // nil when attached to a server another process started
+	done     chan error
+	binary   string
+	args     []string
+	timeout  time.Duration
+	log      *slog.Logger
+}
+
+// state is what a running server leaves in Dir so that another earshot
+// process can reuse it instead of starting a second one on the same data.
+type state struct {
+	PID      int `json:"pid"`
+	TCPPort  int `json:"tcp_port"`
+	HTTPPort int `json:"http_port"`
+}
+
+const stateFile = "earshot-server.json"
+
+// Addr is the native-protocol address, host:port.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.TCPPort)) }
+
+// DSN is a clickhouse-go DSN for database db.
+func (s *Server) DSN(db string) string { return "clickhouse://" + s.Addr() + "/" + db }
+
+// Owned reports whether this process started the server (and so stops it).
+func (s *Server) Owned() bool { return s.cmd != nil }
+
+// Attach returns the server already running on Dir, if any.
+func Attach(ctx context.Context, dir string) (*Server, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil, false
+	}
+	var st state
+	if json.Unmarshal(b, &st) != nil || st.PID <= 0 {
+		return nil, false
+	}
+	if syscall.Kill(st.PID, 0) != nil {
+		return nil, false
+	}
+	s := &Server{Dir: dir, TCPPort: st.TCPPort, HTTPPort: st.HTTPPort, PID: st.PID}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if ping(pctx, s.HTTPPort) != nil {
+		return nil, false
+	}
+	return s, true
+}
+
+// Start launches clickhouse-server on free loopback ports and waits until it
+// answers. Port races with other processes are retried.
+func Start(ctx context.Context, o Options) (*Server, error) {
+	if o.Binary == "" {
+		p, err := exec.LookPath("clickhouse-server")
+		if err != nil {
+			return nil, ErrNoBinary
+		}
+		o.Binary = p
+	}
+	if o.ConfigFile == "" {
+		o.ConfigFile = DefaultConfig
+	}
+	if _, err := os.Stat(o.ConfigFile); err != nil {
+		return nil, fmt.Errorf("clickhouse config: %w", err)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 60 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"data", "tmp", "user_files", "format_schemas", "log"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return nil, fmt.Errorf("clickhouse dir: %w", err)
+		}
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := start(ctx, o, dir)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+		if ctx.Err() != nil || !strings.Contains(err.Error(), "in use") {
+			break
+		}
+	}
+	return nil, lastErr
+}
+
+func start(ctx context.Context, o Options, dir string) (*Server, error) {
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], binary: o.Binary, timeout: o.Timeout, log: o.Logger}
+	s.args = []string{
+		"--config-file=" + o.ConfigFile, "--",
+		"--tcp_port=" + strconv.Itoa(ports[0]),
+		"--http_port=" + strconv.Itoa(ports[1]),
+		"--interserver_http_port=" + strconv.Itoa(ports[2]),
+		"--listen_host=127.0.0.1",
+		"--path=" + filepath.Join(dir, "data") + "/",
+		"--tmp_path=" + filepath.Join(dir, "tmp") + "/",
+		"--user_files_path=" + filepath.Join(dir, "user_files") + "/",
+		"--format_schema_path=" + filepath.Join(dir, "format_schemas") + "/",
+		"--logger.log=" + filepath.Join(dir, "log", "server.log"),
+		"--logger.errorlog=" + filepath.Join(dir, "log", "server.err.log"),
+	}
+	if err := s.launch(ctx); err != nil {
+		return nil, err
+	}
+	b, _ := json.Marshal(state{PID: s.PID, TCPPort: s.TCPPort, HTTPPort: s.HTTPPort})
+	if err := os.WriteFile(filepath.Join(dir, stateFile), b, 0o644); err != nil {
+		o.Logger.Warn("clickhouse state file", "err", err)
+	}
+	o.Logger.Debug("clickhouse-server started", "dir", dir, "tcp_port", s.TCPPort, "pid", s.PID)
+	return s, nil
+}
+
+// launch runs the server process and waits until it answers /ping.
+func (s *Server) launch(ctx context.Context) error {
+	out, err := os.OpenFile(filepath.Join(s.Dir, "log", "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	// Not CommandContext: the caller decides when the server stops, and a
+	// cancelled ctx must not SIGKILL a server mid-write.
+	cmd := exec.Command(s.binary, s.args...)
+	cmd.Dir = s.Dir
+	cmd.Stdout, cmd.Stderr = out, out
+	// Own process group: a Ctrl-C in the terminal reaches earshot, which then
+	// stops the server cleanly, instead of killing both at once.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start clickhouse-server: %w", err)
+	}
+	s.cmd, s.PID, s.done = cmd, cmd.Process.Pid, make(chan error, 1)
+	go func() { s.done <- cmd.Wait() }()
+
+	errLog := filepath.Join(s.Dir, "log", "server.err.log")
+	deadline := time.NewTimer(s.timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			s.cmd = nil
+			return fmt.Errorf("clickhouse-server exited during start (%v): %s", err, tail(errLog))
+		case <-ctx.Done():
+			_ = s.Stop()
+			return ctx.Err()
+		case <-deadline.C:
+			_ = s.Stop()
+			return fmt.Errorf("clickhouse-server did not answer within %s: %s", s.timeout, tail(errLog))
+		case <-tick.C:
+			if ping(ctx, s.HTTPPort) == nil {
+				return nil
+			}
+		}
+	}
+}
+
+// Stop asks the server to shut down and waits up to 30 s before killing it.
+// It does nothing for a server this process did not start.
+func (s *Server) Stop() error {
+	if s == nil || s.cmd == nil {
+		return nil
+	}
+	_ = os.Remove(filepath.Join(s.Dir, stateFile))
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+		return nil
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-s.PID, syscall.SIGKILL)
+		<-s.done
+		return errors.New("clickhouse-server did not stop within 30s; killed")
+	}
+}
+
+// Kill stops the server at once, as a crash would. For fault tests.
+func (s *Server) Kill() {
+	if s == nil || s.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-s.PID, syscall.SIGKILL)
+	<-s.done
+	s.done <- nil
+}
+
+// Restart starts a killed or stopped server again on the same ports and
+// directory, so clients configured with its address reconnect. The old
+// process may hold its ports for a moment, so a failed start is retried.
+func (s *Server) Restart(ctx context.Context) error {
+	if s.binary == "" {
+		return errors.New("restart: server not started by this process")
+	}
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		if err = s.launch(ctx); err == nil || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return err
+}
+
+func ping(ctx context.Context, port int) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(port)+"/ping", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("ping: %s", resp.Status)
+	}
+	return nil
+}
+
+func freePorts(n int) ([]int, error) {
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	var ports []int
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// tail returns the last lines of a log file for an error message.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "no error log"
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 3 {
+		lines = lines[len(lines)-3:]
+	}
+	return strings.Join(lines, " | ")
+}

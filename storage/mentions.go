@@ -1,0 +1,116 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/earshot/earshot/mention"
+)
+
+// mentionColumns is the explicit column list of every mentions insert.
+const insertMentions = `INSERT INTO mentions (id, source, kind, brand, location, url, author, title, text,
+	rating, rating_max, lang, published_at, collected_at, likes, shares, replies, followers, parent_id,
+	sentiment, negative, severity, aspects, signals, reasons, scorer_version, truncated, version)`
+
+// InsertMentions writes one batch. It is all or nothing as far as the
+// caller can tell: on error the whole batch should be retried or spooled,
+// which is safe because rows collapse by id and version.
+func (s *Store) InsertMentions(ctx context.Context, ms []mention.Mention) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, insertMentions)
+	if err != nil {
+		return fmt.Errorf("insert mentions: prepare: %w", err)
+	}
+	for i := range ms {
+		m := &ms[i]
+		if err := b.Append(m.ID, m.Source, m.Kind, m.Brand, m.Location, m.URL, m.Author, m.Title, m.Text,
+			float32(m.Rating), float32(m.RatingMax), m.Lang, clampTime(m.PublishedAt), clampTime(m.CollectedAt),
+			m.Likes, m.Shares, m.Replies, m.Followers, m.ParentID,
+			float32(m.Sentiment), boolU8(m.Negative), severityOr(m.Severity), nonNil(m.Aspects), nonNil(m.Signals), nonNil(m.Reasons),
+			m.ScorerVersion, boolU8(m.Truncated), m.Version); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("insert mentions: row %s: %w", m.ID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert mentions: send batch of %d: %w", len(ms), err)
+	}
+	return nil
+}
+
+// Seen returns which of ids are already stored. Downstream stages use it so
+// that a re-collected mention is not scored, counted or alerted on again.
+func (s *Store) Seen(ctx context.Context, ids []string) (map[string]bool, error) {
+	seen := make(map[string]bool, len(ids))
+	const chunk = 1000
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		// One placeholder per id: a bound slice renders as an array literal,
+		// which ClickHouse 18.16 rejects inside IN.
+		q := "SELECT DISTINCT id FROM mentions WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + ")"
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := s.conn.Query(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("seen: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("seen: %w", err)
+			}
+			seen[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("seen: %w", err)
+		}
+	}
+	return seen, nil
+}
+
+// CountMentions returns the number of distinct mentions (after FINAL).
+func (s *Store) CountMentions(ctx context.Context) (uint64, error) {
+	var n uint64
+	err := s.conn.QueryRow(ctx, "SELECT count() FROM mentions FINAL").Scan(&n)
+	return n, err
+}
+
+func boolU8(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func severityOr(s string) string {
+	if mention.SeverityRank(s) < 0 {
+		return "none"
+	}
+	return s
+}
+
+// ClickHouse DateTime holds 1970..2105; dates outside become the zero value
+// (meaning unknown) rather than failing the whole batch.
+var maxDateTime = time.Date(2105, 12, 31, 0, 0, 0, 0, time.UTC)
+
+func clampTime(t time.Time) time.Time {
+	if t.Before(time.Unix(0, 0)) || t.After(maxDateTime) {
+		return time.Unix(0, 0).UTC()
+	}
+	return t.UTC()
+}

@@ -1,0 +1,217 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage/chtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(chtest.Main(m)) }
+
+func openTest(t *testing.T) (*Store, *chtest.DB) {
+	t.Helper()
+	db := chtest.New(t)
+	s, err := Open(context.Background(), db.DSN, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s, db
+}
+
+func sample(n int, prefix string) []mention.Mention {
+	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	out := make([]mention.Mention, n)
+	for i := range out {
+		m := mention.Mention{
+			Source: "demo", Brand: "Acme", Location: fmt.Sprintf("loc%d", i%3),
+			Author: fmt.Sprintf("user%d", i), Text: fmt.Sprintf("%s review number %d", prefix, i),
+			Rating: float64(1 + i%5), RatingMax: 5, PublishedAt: now.Add(-time.Duration(i) * time.Hour),
+			Lang: "en",
+		}
+		m.ID = fmt.Sprintf("%s:%d", prefix, i)
+		if i%4 == 0 {
+			m.Negative, m.Severity, m.Aspects = true, "high", []string{"staff", "wait"}
+		}
+		if err := m.Normalize(now); err != nil {
+			panic(err)
+		}
+		out[i] = m
+	}
+	return out
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	db := chtest.New(t)
+	ctx := context.Background()
+	s, err := Open(ctx, db.DSN, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	first, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) < 4 {
+		t.Fatalf("first migrate applied %v, want all migrations", first)
+	}
+	tablesBefore := tables(t, db)
+	second, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(second) != 0 {
+		t.Errorf("second migrate applied %v, want nothing", second)
+	}
+	if after := tables(t, db); fmt.Sprint(after) != fmt.Sprint(tablesBefore) {
+		t.Errorf("tables changed: %v -> %v", tablesBefore, after)
+	}
+	if n := db.Count(t, "SELECT count() FROM schema_migrations"); n != uint64(len(first)) {
+		t.Errorf("schema_migrations has %d rows, want %d", n, len(first))
+	}
+	for _, want := range []string{"mentions", "collection_runs", "source_state", "case_events", "alert_deliveries",
+		"trend_daily", "trend_daily_mv", "trend_daily_aspect", "trend_daily_aspect_mv", "schema_migrations"} {
+		found := false
+		for _, tb := range tablesBefore {
+			found = found || tb == want
+		}
+		if !found {
+			t.Errorf("table %s missing; have %v", want, tablesBefore)
+		}
+	}
+}
+
+func tables(t *testing.T, db *chtest.DB) []string {
+	rows, err := db.Conn.Query(context.Background(), "SELECT name FROM system.tables WHERE database = ?", db.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestInsertTwiceOneRowPerID(t *testing.T) {
+	s, db := openTest(t)
+	ctx := context.Background()
+	ms := sample(50, "a")
+	for i := 0; i < 2; i++ {
+		if err := s.InsertMentions(ctx, ms); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 50 {
+		t.Errorf("mentions FINAL = %d, want 50", n)
+	}
+	// The trend views count each id once however often it was inserted.
+	if n := db.Count(t, "SELECT toUInt64(uniqExactMerge(mentions)) FROM trend_daily"); n != 50 {
+		t.Errorf("trend mentions = %d, want 50", n)
+	}
+	if n := db.Count(t, "SELECT toUInt64(uniqExactIfMerge(negatives)) FROM trend_daily"); n != 13 {
+		t.Errorf("trend negatives = %d, want 13", n)
+	}
+	if n := db.Count(t, "SELECT toUInt64(uniqExactMerge(negatives)) FROM trend_daily_aspect WHERE aspect = 'staff'"); n != 13 {
+		t.Errorf("trend staff negatives = %d, want 13", n)
+	}
+}
+
+func TestRescoreKeepsNewestVersion(t *testing.T) {
+	s, db := openTest(t)
+	ctx := context.Background()
+	ms := sample(1, "r")
+	if err := s.InsertMentions(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	re := ms[0]
+	re.Severity, re.Negative, re.Version = "critical", true, ms[0].Version+1
+	stale := ms[0]
+	stale.Severity, stale.Version = "low", ms[0].Version-1 // e.g. a late spool replay
+	if err := s.InsertMentions(ctx, []mention.Mention{re, stale}); err != nil {
+		t.Fatal(err)
+	}
+	var sev string
+	if err := db.Conn.QueryRow(ctx, "SELECT toString(severity) FROM mentions FINAL WHERE id = ?", re.ID).Scan(&sev); err != nil {
+		t.Fatal(err)
+	}
+	if sev != "critical" {
+		t.Errorf("severity after FINAL = %q, want critical (highest version)", sev)
+	}
+}
+
+func TestSeen(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	ms := sample(1200, "s") // more than one query chunk
+	if err := s.InsertMentions(ctx, ms[:1100]); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	seen, err := s.Seen(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1100 || !seen["s:0"] || !seen["s:1099"] || seen["s:1100"] {
+		t.Errorf("seen %d ids (s:0=%v s:1099=%v s:1100=%v), want the first 1100", len(seen), seen["s:0"], seen["s:1099"], seen["s:1100"])
+	}
+}
+
+func TestSourceStateAndRuns(t *testing.T) {
+	s, db := openTest(t)
+	ctx := context.Background()
+	st, err := s.LoadState(ctx, "demo")
+	if err != nil || st.Cursor != "" {
+		t.Fatalf("empty state = %+v, %v", st, err)
+	}
+	for _, c := range []string{"c1", "c2", "c3"} {
+		if err := s.SaveState(ctx, SourceState{Source: "demo", Cursor: c, ETag: "e-" + c}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err = s.LoadState(ctx, "demo")
+	if err != nil || st.Cursor != "c3" || st.ETag != "e-c3" {
+		t.Errorf("state = %+v, %v; want cursor c3", st, err)
+	}
+	now := time.Now()
+	if err := s.RecordRun(ctx, Run{ID: "r1", Source: "demo", Kind: "schemaorg", StartedAt: now, FinishedAt: now, Fetched: 3, New: 2, Status: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.Count(t, "SELECT count() FROM collection_runs WHERE source = 'demo' AND new = 2"); n != 1 {
+		t.Errorf("collection_runs rows = %d, want 1", n)
+	}
+}
+
+func TestOpenBadDSN(t *testing.T) {
+	tests := []string{"clickhouse://127.0.0.1:1/bad-name", "::not a url"}
+	for _, dsn := range tests {
+		if _, err := Open(context.Background(), dsn, nil); err == nil {
+			t.Errorf("Open(%q) succeeded, want error", dsn)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	if got := redact("clickhouse://u:secret@h:9000/db"); got != "clickhouse://u:xxxxx@h:9000/db" {
+		t.Errorf("redact = %q", got)
+	}
+}
