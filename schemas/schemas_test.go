@@ -2,8 +2,8 @@ package schemas
 
 import (
 	"reflect"
-	"testing"
 	"strings"
+	"testing"
 	"testing/fstest"
 )
 

@@ -1,0 +1,606 @@
+// Package config reads and validates earshot.yaml. Every problem is reported
+// as `FILE:LINE: path.to.field: what is wrong`, all at once. `${VAR}` and
+// `${VAR:-default}` expand from the environment; secrets may only be written
+// that way.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"gopkg.in/yaml.v3"
+)
+
+// Secret is a value from the environment that never prints: fmt, slog,
+// JSON and YAML all show "<secret>". Reveal returns the value.
+type Secret string
+
+func (Secret) String() string               { return "<secret>" }
+func (Secret) GoString() string             { return "<secret>" }
+func (Secret) Format(f fmt.State, _ rune)   { _, _ = f.Write([]byte("<secret>")) }
+func (Secret) MarshalText() ([]byte, error) { return []byte("<secret>"), nil }
+func (Secret) MarshalYAML() (any, error)    { return "<secret>", nil }
+func (Secret) LogValue() slog.Value         { return slog.StringValue("<secret>") }
+
+// Reveal returns the secret itself, for the one place that sends it.
+func (s Secret) Reveal() string { return string(s) }
+
+// ByteSize is a number of bytes, written as 5MB, 512KiB or a plain number.
+type ByteSize int64
+
+// File is the path the config was read from.
+func (c *Config) File() string { return c.file }
+
+// Line is the line of a field path such as "sources[2].url" (0 if unknown).
+func (c *Config) Line(path string) int { return c.lines[path] }
+
+// SourceByName returns the named source or nil.
+func (c *Config) SourceByName(n string) *Source {
+	return find(c.Sources, func(s *Source) bool { return s.Name == n })
+}
+
+// BrandByName returns the named brand or nil.
+func (c *Config) BrandByName(n string) *Brand {
+	return find(c.Brands, func(b *Brand) bool { return b.Name == n })
+}
+
+// Config is the whole file.
+type Config struct {
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	Collect    Collect    `yaml:"collect"`
+	Brands     []Brand    `yaml:"brands"`
+	Sources    []Source   `yaml:"sources"`
+	Scoring    Scoring    `yaml:"scoring"`
+	Receivers  []Receiver `yaml:"receivers"`
+	Route      *Route     `yaml:"route"`
+	Server     Server     `yaml:"server"`
+
+	file  string
+	lines map[string]int
+}
+
+// ClickHouse says where durable state lives.
+type ClickHouse struct {
+	// DSN, e.g. clickhouse://user:${CH_PASSWORD}@host:9000/earshot. Empty:
+	// earshot starts and manages a local clickhouse-server under LocalDir.
+	DSN           string        `yaml:"dsn"`
+	LocalDir      string        `yaml:"local_dir"`
+	SpoolDir      string        `yaml:"spool_dir"`
+	BatchSize     int           `yaml:"batch_size"`
+	FlushInterval time.Duration `yaml:"flush_interval"`
+}
+
+// Collect holds the defaults every collector shares.
+type Collect struct {
+	UserAgent       string        `yaml:"user_agent"`
+	Timeout         time.Duration `yaml:"timeout"`
+	MaxBodySize     ByteSize      `yaml:"max_body_size"`
+	HostDelay       time.Duration `yaml:"host_delay"` // minimum time between requests to one host
+	Concurrency     int           `yaml:"concurrency"`
+	IgnoreRobots    bool          `yaml:"ignore_robots_txt"`
+	DefaultSchedule string        `yaml:"default_schedule"`
+}
+
+// Brand is a business Earshot listens for.
+type Brand struct {
+	Name      string     `yaml:"name"`
+	Keywords  []string   `yaml:"keywords"`
+	Exclude   []string   `yaml:"exclude"`
+	Locations []Location `yaml:"locations"`
+}
+
+// Location is one site of a brand (a shop, hotel, branch).
+type Location struct {
+	Name     string   `yaml:"name"`
+	Aliases  []string `yaml:"aliases"`
+	Address  string   `yaml:"address"`
+	Timezone string   `yaml:"timezone"`
+}
+
+// Source is one thing to collect from. Keys other than the common ones are
+// the kind's own options, decoded into the kind's options type (Options).
+type Source struct {
+	Name     string `yaml:"name"`
+	Kind     string `yaml:"kind"`
+	Brand    string `yaml:"brand"`
+	Location string `yaml:"location"`
+	Schedule string `yaml:"schedule"`
+	Disabled bool   `yaml:"disabled"`
+
+	Raw     *yaml.Node `yaml:",remain"`
+	Options any        `yaml:"-"`
+}
+
+// Scoring options.
+type Scoring struct {
+	Languages     []string    `yaml:"languages"`
+	MinConfidence float64     `yaml:"min_confidence"`
+	Rules         []BrandRule `yaml:"rules"`
+}
+
+// BrandRule adjusts scoring for one brand.
+type BrandRule struct {
+	Brand      string              `yaml:"brand"`
+	AlwaysFlag []string            `yaml:"always_flag"`
+	NeverFlag  []string            `yaml:"never_flag"`
+	Aspects    map[string][]string `yaml:"aspects"`
+}
+
+// Receiver is somewhere alerts go. Kind-specific keys decode into Options.
+type Receiver struct {
+	Name       string      `yaml:"name"`
+	Kind       string      `yaml:"kind"`
+	MaxPerHour int         `yaml:"max_per_hour"`
+	QuietHours *QuietHours `yaml:"quiet_hours"`
+	Raw        *yaml.Node  `yaml:",remain"`
+	Options    any         `yaml:"-"`
+}
+
+// QuietHours suppress non-critical alerts to a receiver between two times.
+type QuietHours struct {
+	Start    string `yaml:"start"` // "22:00"
+	End      string `yaml:"end"`   // "07:00"
+	Timezone string `yaml:"timezone"`
+}
+
+// Route is a node of the alert routing tree (Alertmanager's shape).
+type Route struct {
+	Receiver      string            `yaml:"receiver"`
+	Match         map[string]string `yaml:"match"`
+	MatchRE       map[string]string `yaml:"match_re"`
+	MinSeverity   string            `yaml:"min_severity"`
+	Aspects       []string          `yaml:"aspects"`
+	Signals       []string          `yaml:"signals"`
+	Continue      bool              `yaml:"continue"`
+	GroupBy       []string          `yaml:"group_by"`
+	GroupWait     time.Duration     `yaml:"group_wait"`
+	GroupInterval time.Duration     `yaml:"group_interval"`
+	AckWithin     time.Duration     `yaml:"ack_within"`
+	EscalateTo    []string          `yaml:"escalate_to"`
+	Routes        []*Route          `yaml:"routes"`
+}
+
+// Server is earshot run's HTTP listener (inbox, ack links, /metrics).
+type Server struct {
+	Listen  string `yaml:"listen"`
+	BaseURL string `yaml:"base_url"`
+}
+
+// Receiver option types. The alerts package uses them as they are.
+type (
+	SendGridOptions struct {
+		APIKey     Secret   `yaml:"api_key"`
+		From       string   `yaml:"from"`
+		To         []string `yaml:"to"`
+		BaseURL    string   `yaml:"base_url"`
+		TemplateID string   `yaml:"template_id"`
+	}
+	SlackOptions struct {
+		WebhookURL Secret `yaml:"webhook_url"`
+		Channel    string `yaml:"channel"`
+	}
+	WebhookOptions struct {
+		URL     string            `yaml:"url"`
+		Secret  Secret            `yaml:"secret"`
+		Headers map[string]string `yaml:"headers"`
+	}
+	OutboxOptions struct {
+		Dir string `yaml:"dir"`
+	}
+	StdoutOptions struct {
+		Format string `yaml:"format"`
+	}
+)
+
+// ReceiverKinds maps each receiver kind to a constructor of its options.
+func ReceiverKinds() map[string]func() any {
+	return map[string]func() any{
+		"sendgrid": func() any { return &SendGridOptions{} },
+		"slack":    func() any { return &SlackOptions{} },
+		"webhook":  func() any { return &WebhookOptions{} },
+		"outbox":   func() any { return &OutboxOptions{} },
+		"stdout":   func() any { return &StdoutOptions{} },
+	}
+}
+
+// Schema tells Load which source kinds exist and what options each takes.
+// It is built explicitly by the caller (cmd/earshot), not by init().
+type Schema struct {
+	// SourceKinds maps a kind to a constructor of its options (a pointer to
+	// a struct); nil means the kind takes no options.
+	SourceKinds map[string]func() any
+	Getenv      func(string) (string, bool) // default os.LookupEnv
+}
+
+// Labels routes may match on.
+var RouteLabels = []string{"brand", "location", "source", "kind", "lang", "severity", "aspect", "signal"}
+
+// Languages Earshot knows (ISO 639-1), for scoring.languages.
+var KnownLanguages = []string{"ar", "bs", "de", "en", "es", "fr", "hi", "hr", "hy", "id", "it", "nl", "pl", "pt", "ru", "sr", "tl", "tr", "uk"}
+
+// Load reads, expands and validates a config file.
+func Load(path string, schema Schema) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, data, schema)
+}
+
+// Parse is Load on bytes; name is used in error messages.
+func Parse(name string, data []byte, schema Schema) (*Config, error) {
+	if schema.Getenv == nil {
+		schema.Getenv = osGetenv
+	}
+	var root yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{{File: name, Line: 1, Msg: "empty config"}}
+		}
+		return nil, Errors{yamlError(name, err)}
+	}
+	d := &decoder{file: name, lines: map[string]int{}, getenv: schema.Getenv}
+	c := &Config{}
+	d.decode(&root, reflect.ValueOf(c).Elem(), "")
+	c.file, c.lines = name, d.lines
+	c.defaults()
+	c.validate(d, schema)
+	if len(d.errs) > 0 {
+		sort.SliceStable(d.errs, func(i, j int) bool { return d.errs[i].Line < d.errs[j].Line })
+		return c, d.errs
+	}
+	return c, nil
+}
+
+func (c *Config) defaults() {
+	if c.ClickHouse.LocalDir == "" {
+		c.ClickHouse.LocalDir = "var/clickhouse"
+	}
+	if c.ClickHouse.SpoolDir == "" {
+		c.ClickHouse.SpoolDir = "var/spool"
+	}
+	if c.ClickHouse.BatchSize == 0 {
+		c.ClickHouse.BatchSize = 1000
+	}
+	if c.ClickHouse.FlushInterval == 0 {
+		c.ClickHouse.FlushInterval = 2 * time.Second
+	}
+	if c.Collect.UserAgent == "" {
+		c.Collect.UserAgent = "Earshot/0.1 (review monitoring; +https://github.com/earshot/earshot)"
+	}
+	if c.Collect.Timeout == 0 {
+		c.Collect.Timeout = 20 * time.Second
+	}
+	if c.Collect.MaxBodySize == 0 {
+		c.Collect.MaxBodySize = 5 << 20
+	}
+	if c.Collect.HostDelay == 0 {
+		c.Collect.HostDelay = time.Second
+	}
+	if c.Collect.Concurrency == 0 {
+		c.Collect.Concurrency = 4
+	}
+	if c.Collect.DefaultSchedule == "" {
+		c.Collect.DefaultSchedule = "@every 15m"
+	}
+	if c.Scoring.MinConfidence == 0 {
+		c.Scoring.MinConfidence = 0.5
+	}
+	if c.Server.Listen == "" {
+		c.Server.Listen = "127.0.0.1:8377"
+	}
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// ParseSchedule parses a 5-field cron expression or a descriptor such as
+// @hourly or "@every 15m".
+func ParseSchedule(s string) (cron.Schedule, error) { return cronParser.Parse(s) }
+
+func (c *Config) validate(d *decoder, schema Schema) {
+	if c.Collect.Concurrency < 0 {
+		d.at("collect.concurrency", "must be positive")
+	}
+	if _, err := ParseSchedule(c.Collect.DefaultSchedule); err != nil {
+		d.at("collect.default_schedule", "bad cron expression %q: %v", c.Collect.DefaultSchedule, err)
+	}
+	if c.ClickHouse.BatchSize < 0 {
+		d.at("clickhouse.batch_size", "must be positive")
+	}
+
+	brands := map[string]*Brand{}
+	for i := range c.Brands {
+		b := &c.Brands[i]
+		p := fmt.Sprintf("brands[%d]", i)
+		switch {
+		case strings.TrimSpace(b.Name) == "":
+			d.at(p+".name", "required")
+		case brands[b.Name] != nil:
+			d.at(p+".name", "brand %q defined twice", b.Name)
+		default:
+			brands[b.Name] = b
+		}
+		locs := map[string]bool{}
+		for j, l := range b.Locations {
+			lp := fmt.Sprintf("%s.locations[%d].name", p, j)
+			if strings.TrimSpace(l.Name) == "" {
+				d.at(lp, "required")
+			} else if locs[l.Name] {
+				d.at(lp, "location %q defined twice in brand %q", l.Name, b.Name)
+			}
+			locs[l.Name] = true
+			if l.Timezone != "" {
+				if _, err := time.LoadLocation(l.Timezone); err != nil {
+					d.at(fmt.Sprintf("%s.locations[%d].timezone", p, j), "unknown time zone %q", l.Timezone)
+				}
+			}
+		}
+	}
+
+	names := map[string]bool{}
+	for i := range c.Sources {
+		s := &c.Sources[i]
+		p := fmt.Sprintf("sources[%d]", i)
+		switch {
+		case strings.TrimSpace(s.Name) == "":
+			d.at(p+".name", "required")
+		case names[s.Name]:
+			d.at(p+".name", "source %q defined twice", s.Name)
+		case !validName.MatchString(s.Name):
+			d.at(p+".name", "%q: use letters, digits, '-', '_' and '.' only", s.Name)
+		}
+		names[s.Name] = true
+		if s.Brand == "" {
+			d.at(p+".brand", "required")
+		} else if b := brands[s.Brand]; b == nil {
+			d.at(p+".brand", "unknown brand %q%s", s.Brand, suggest(s.Brand, keys(brands)))
+		} else if s.Location != "" && !hasLocation(b, s.Location) {
+			d.at(p+".location", "brand %q has no location %q", s.Brand, s.Location)
+		}
+		if s.Schedule != "" {
+			if _, err := ParseSchedule(s.Schedule); err != nil {
+				d.at(p+".schedule", "bad cron expression %q: %v", s.Schedule, err)
+			}
+		}
+		s.Options = decodeKind(d, p, s.Kind, s.Raw, schema.SourceKinds)
+	}
+
+	rnames := map[string]bool{}
+	kinds := ReceiverKinds()
+	for i := range c.Receivers {
+		r := &c.Receivers[i]
+		p := fmt.Sprintf("receivers[%d]", i)
+		switch {
+		case strings.TrimSpace(r.Name) == "":
+			d.at(p+".name", "required")
+		case rnames[r.Name]:
+			d.at(p+".name", "receiver %q defined twice", r.Name)
+		}
+		rnames[r.Name] = true
+		if r.MaxPerHour < 0 {
+			d.at(p+".max_per_hour", "must be positive")
+		}
+		if q := r.QuietHours; q != nil {
+			for _, f := range []struct{ k, v string }{{"start", q.Start}, {"end", q.End}} {
+				if _, err := time.Parse("15:04", f.v); err != nil {
+					d.at(p+".quiet_hours."+f.k, "want HH:MM, got %q", f.v)
+				}
+			}
+			if _, err := time.LoadLocation(q.Timezone); q.Timezone != "" && err != nil {
+				d.at(p+".quiet_hours.timezone", "unknown time zone %q", q.Timezone)
+			}
+		}
+		r.Options = decodeKind(d, p, r.Kind, r.Raw, kinds)
+		c.validateReceiver(d, p, r)
+	}
+	if c.Route != nil {
+		if c.Route.Receiver == "" {
+			d.at("route.receiver", "the root route needs a default receiver")
+		}
+		c.validateRoute(d, "route", c.Route, rnames)
+	}
+
+	for i, l := range c.Scoring.Languages {
+		if !contains(KnownLanguages, l) {
+			d.at(fmt.Sprintf("scoring.languages[%d]", i), "unknown language %q (known: %s)", l, strings.Join(KnownLanguages, ", "))
+		}
+	}
+	if c.Scoring.MinConfidence < 0 || c.Scoring.MinConfidence > 1 {
+		d.at("scoring.min_confidence", "must be between 0 and 1")
+	}
+	for i, r := range c.Scoring.Rules {
+		if brands[r.Brand] == nil {
+			d.at(fmt.Sprintf("scoring.rules[%d].brand", i), "unknown brand %q", r.Brand)
+		}
+	}
+}
+
+func (c *Config) validateReceiver(d *decoder, p string, r *Receiver) {
+	switch o := r.Options.(type) {
+	case *SendGridOptions:
+		if o.APIKey == "" {
+			d.at(p+".api_key", "required: ${SENDGRID_API_KEY}")
+		}
+		if !strings.Contains(o.From, "@") {
+			d.at(p+".from", "required: a sender address")
+		}
+		if len(o.To) == 0 {
+			d.at(p+".to", "required: at least one address")
+		}
+		for j, a := range o.To {
+			if !strings.Contains(a, "@") || strings.ContainsAny(a, "\r\n") {
+				d.at(fmt.Sprintf("%s.to[%d]", p, j), "%q is not an email address", a)
+			}
+		}
+	case *SlackOptions:
+		if o.WebhookURL == "" {
+			d.at(p+".webhook_url", "required: ${SLACK_WEBHOOK_URL}")
+		}
+	case *WebhookOptions:
+		if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
+			d.at(p+".url", "required: an http(s) URL")
+		}
+	}
+}
+
+func (c *Config) validateRoute(d *decoder, p string, r *Route, receivers map[string]bool) {
+	if r.Receiver != "" && !receivers[r.Receiver] {
+		d.at(p+".receiver", "undefined receiver %q used in route%s", r.Receiver, suggest(r.Receiver, keysB(receivers)))
+	}
+	for j, e := range r.EscalateTo {
+		if !receivers[e] {
+			d.at(fmt.Sprintf("%s.escalate_to[%d]", p, j), "undefined receiver %q used in escalation", e)
+		}
+	}
+	if len(r.EscalateTo) > 0 && r.AckWithin == 0 {
+		d.at(p+".ack_within", "required when escalate_to is set")
+	}
+	for k := range r.Match {
+		if !contains(RouteLabels, k) {
+			d.at(p+".match."+k, "unknown label (known: %s)", strings.Join(RouteLabels, ", "))
+		}
+	}
+	for k, re := range r.MatchRE {
+		if !contains(RouteLabels, k) {
+			d.at(p+".match_re."+k, "unknown label (known: %s)", strings.Join(RouteLabels, ", "))
+		}
+		if _, err := regexp.Compile("^(?:" + re + ")$"); err != nil {
+			d.at(p+".match_re."+k, "bad regular expression: %v", err)
+		}
+	}
+	if r.MinSeverity != "" && !contains([]string{"none", "low", "medium", "high", "critical"}, r.MinSeverity) {
+		d.at(p+".min_severity", "want none, low, medium, high or critical, got %q", r.MinSeverity)
+	}
+	for j, g := range r.GroupBy {
+		if !contains(RouteLabels, g) {
+			d.at(fmt.Sprintf("%s.group_by[%d]", p, j), "unknown label %q (known: %s)", g, strings.Join(RouteLabels, ", "))
+		}
+	}
+	for i, child := range r.Routes {
+		if child == nil {
+			continue
+		}
+		c.validateRoute(d, fmt.Sprintf("%s.routes[%d]", p, i), child, receivers)
+	}
+}
+
+// decodeKind checks kind and decodes the kind-specific keys in raw.
+func decodeKind(d *decoder, p, kind string, raw *yaml.Node, kinds map[string]func() any) any {
+	if kind == "" {
+		d.at(p+".kind", "required (one of: %s)", strings.Join(sortedKeys(kinds), ", "))
+		return nil
+	}
+	mk, ok := kinds[kind]
+	if !ok {
+		d.at(p+".kind", "unknown kind %q (one of: %s)", kind, strings.Join(sortedKeys(kinds), ", "))
+		return nil
+	}
+	if mk == nil {
+		if raw != nil {
+			for i := 0; i+1 < len(raw.Content); i += 2 {
+				d.errorf(raw.Content[i].Line, p+"."+raw.Content[i].Value, "unknown field (kind %q takes no options)", kind)
+			}
+		}
+		return nil
+	}
+	opts := mk()
+	if raw != nil {
+		d.decode(raw, reflect.ValueOf(opts).Elem(), p)
+	}
+	if v, ok := opts.(interface{ Validate() []FieldError }); ok {
+		for _, fe := range v.Validate() {
+			d.at(join(p, fe.Field), "%s", fe.Msg)
+		}
+	}
+	return opts
+}
+
+// FieldError is what an options type's Validate returns: the field (relative
+// to the source or receiver) and what is wrong with it.
+type FieldError struct{ Field, Msg string }
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+func hasLocation(b *Brand, name string) bool {
+	for _, l := range b.Locations {
+		if l.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func suggest(s string, names []string) string {
+	if c := closest(s, names); c != "" {
+		return fmt.Sprintf(" (did you mean %q?)", c)
+	}
+	return ""
+}
+
+func keys(m map[string]*Brand) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func keysB(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func sortedKeys(m map[string]func() any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func find[T any](list []T, ok func(*T) bool) *T {
+	for i := range list {
+		if ok(&list[i]) {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
+
+// yamlError turns a yaml.v3 syntax error into our one-line form.
+func yamlError(name string, err error) Error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = yamlLineRE.ReplaceAllString(err.Error(), "")
+	}
+	return Error{File: name, Line: line, Msg: "YAML syntax: " + msg}
+}

@@ -1,0 +1,218 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+type feedOptions struct {
+	URL      string   `yaml:"url"`
+	Include  []string `yaml:"include"`
+	MaxPages int      `yaml:"max_pages"`
+}
+
+func (o *feedOptions) Validate() []FieldError {
+	if o.URL == "" {
+		return []FieldError{{"url", "required"}}
+	}
+	return nil
+}
+
+func testSchema(env map[string]string) Schema {
+	return Schema{
+		SourceKinds: map[string]func() any{"feed": func() any { return &feedOptions{} }, "demo": nil},
+		Getenv:      func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	}
+}
+
+const good = `
+clickhouse:
+  dsn: ${CH_DSN:-}
+  flush_interval: 5s
+brands:
+  - name: Acme
+    keywords: [acme, "@acme"]
+    locations:
+      - name: Zagreb
+        timezone: Europe/Zagreb
+sources:
+  - name: news
+    kind: feed
+    brand: Acme
+    location: Zagreb
+    schedule: "*/10 * * * *"
+    url: https://example.com/feed.xml
+    include: acme
+  - name: demo
+    kind: demo
+    brand: Acme
+receivers:
+  - name: email
+    kind: sendgrid
+    api_key: ${SENDGRID_API_KEY}
+    from: earshot@example.com
+    to: [ops@example.com]
+  - name: box
+    kind: outbox
+    dir: var/outbox
+route:
+  receiver: box
+  group_by: [location]
+  routes:
+    - receiver: email
+      min_severity: high
+      match_re: {lang: "en|hr"}
+      ack_within: 2h
+      escalate_to: [box]
+scoring:
+  languages: [en, hr, ru]
+`
+
+func TestParseGood(t *testing.T) {
+	c, err := Parse("good.yaml", []byte(good), testSchema(map[string]string{"SENDGRID_API_KEY": "SG.key"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ClickHouse.FlushInterval != 5*time.Second || c.ClickHouse.BatchSize != 1000 {
+		t.Errorf("clickhouse = %+v", c.ClickHouse)
+	}
+	opts, ok := c.Sources[0].Options.(*feedOptions)
+	if !ok || opts.URL != "https://example.com/feed.xml" || len(opts.Include) != 1 {
+		t.Errorf("feed options = %#v", c.Sources[0].Options)
+	}
+	sg := c.Receivers[0].Options.(*SendGridOptions)
+	if sg.APIKey.Reveal() != "SG.key" {
+		t.Errorf("api key not expanded")
+	}
+	if s := fmt.Sprintf("%v %+v %s", sg.APIKey, sg, sg.APIKey); strings.Contains(s, "SG.key") {
+		t.Errorf("secret leaked in formatting: %s", s)
+	}
+	if c.Line("sources[0].url") != 17 {
+		t.Errorf("line of sources[0].url = %d, want 17", c.Line("sources[0].url"))
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	env := map[string]string{"SENDGRID_API_KEY": "k"}
+	tests := []struct {
+		name string
+		yaml string
+		want []string // each must appear, in order, one per line
+	}{
+		{"unknown top key", "brandz: []\n", []string{`x.yaml:1: brandz: unknown field (did you mean "brands"?)`}},
+		{"wrong type", "clickhouse:\n  batch_size: lots\n", []string{`x.yaml:2: clickhouse.batch_size: expected an integer, got "lots"`}},
+		{"bad duration", "clickhouse:\n  flush_interval: soon\n", []string{`x.yaml:2: clickhouse.flush_interval: bad duration "soon"`}},
+		{"yaml syntax", "brands: [\n", []string{`x.yaml:1: YAML syntax:`}},
+		{"empty", "", []string{"x.yaml:1: empty config"}},
+		{"unknown brand and bad cron", `
+brands: [{name: Acme}]
+sources:
+  - name: s1
+    kind: demo
+    brand: Acmee
+    schedule: "61 * * * *"
+`, []string{
+			`x.yaml:6: sources[0].brand: unknown brand "Acmee" (did you mean "Acme"?)`,
+			`x.yaml:7: sources[0].schedule: bad cron expression "61 * * * *"`,
+		}},
+		{"unknown kind and kind option", `
+brands: [{name: A}]
+sources:
+  - {name: a, kind: rss, brand: A}
+  - name: b
+    kind: feed
+    brand: A
+    urll: x
+`, []string{
+			`x.yaml:4: sources[0].kind: unknown kind "rss" (one of: demo, feed)`,
+			`x.yaml:5: sources[1].url: required`,
+			`x.yaml:8: sources[1].urll: unknown field (did you mean "url"?)`,
+		}},
+		{"route to unknown receiver", `
+receivers: [{name: box, kind: outbox}]
+route:
+  receiver: box
+  routes:
+    - receiver: pager
+      match_re: {brand: "("}
+`, []string{
+			`x.yaml:6: route.routes[0].receiver: undefined receiver "pager" used in route`,
+			`x.yaml:7: route.routes[0].match_re.brand: bad regular expression`,
+		}},
+		{"literal secret", `
+receivers:
+  - name: e
+    kind: sendgrid
+    api_key: SG.abc
+    from: a@b.c
+    to: [x@y.z]
+`, []string{`x.yaml:5: receivers[0].api_key: secrets must come from the environment`}},
+		{"unset env", "clickhouse:\n  dsn: ${NOPE}\n", []string{`x.yaml:2: clickhouse.dsn: environment variable NOPE is not set`}},
+		{"duplicate source", `
+brands: [{name: A}]
+sources:
+  - {name: a, kind: demo, brand: A}
+  - {name: a, kind: demo, brand: A}
+`, []string{`x.yaml:5: sources[1].name: source "a" defined twice`}},
+		{"list expected", "brands:\n  name: A\n", []string{`x.yaml:2: brands: expected a list, got a mapping`}},
+		{"unknown language", "scoring:\n  languages: [en, xx]\n", []string{`x.yaml:2: scoring.languages[1]: unknown language "xx"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.yaml", []byte(tt.yaml), testSchema(env))
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("err = %v, want config.Errors", err)
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tt.want) {
+				t.Fatalf("got %d errors, want %d:\n%s", len(lines), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(lines[i], w) {
+					t.Errorf("error %d = %q\nwant prefix  %q", i, lines[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestExpand(t *testing.T) {
+	env := func(k string) (string, bool) { v, ok := map[string]string{"A": "1", "E": ""}[k]; return v, ok }
+	tests := []struct{ in, want string }{
+		{"plain", "plain"},
+		{"${A}", "1"},
+		{"x${A}y${B:-z}", "x1yz"},
+		{"$$A ${E:-d}", "$A d"},
+	}
+	for _, tt := range tests {
+		got, err := expand(tt.in, env)
+		if err != nil || got != tt.want {
+			t.Errorf("expand(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := expand("${B}", env); err == nil {
+		t.Error("unset variable: no error")
+	}
+}
+
+func TestParseSizesAndDurations(t *testing.T) {
+	for in, want := range map[string]ByteSize{"5MB": 5e6, "512KiB": 512 << 10, "100": 100, "1.5 MiB": 1.5 * (1 << 20)} {
+		if got, err := ParseByteSize(in); err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]time.Duration{"7d": 168 * time.Hour, "1d12h": 36 * time.Hour, "90s": 90 * time.Second} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"5XB", "-1", "abc"} {
+		if _, err := ParseByteSize(bad); err == nil {
+			t.Errorf("ParseByteSize(%q): no error", bad)
+		}
+	}
+}
