@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -173,4 +174,23 @@ func cutUTF8(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// ParseTime reads the date layouts exports use: RFC 3339, ISO dates with
+// or without time, common US/EU forms, and Unix seconds or milliseconds.
+func ParseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04:05Z07:00",
+		"2006-01-02 15:04", "2006-01-02", "02.01.2006", "02.01.2006 15:04", "01/02/2006", "01/02/2006 15:04:05", "Jan 2, 2006", "2 Jan 2006",
+		"January 2, 2006", time.RFC1123Z, time.RFC1123} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n > 0 {
+		if n > 1e12 {
+			return time.UnixMilli(n).UTC(), nil
+		}
+		return time.Unix(n, 0).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date (want e.g. 2026-11-23T10:00:00Z or 2026-11-23)", s)
 }

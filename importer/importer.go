@@ -1,0 +1,362 @@
+// Package importer reads mentions from CSV and JSONL files, such as exports
+// from review platforms and other listening tools. Column names are the
+// mention's JSON names, plus common aliases (review, body, stars, date...).
+// A bad row is reported with its line number and skipped; it never stops
+// the import and is never dropped silently.
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/earshot/earshot/mention"
+)
+
+// Format of an input file.
+type Format string
+
+const (
+	CSV   Format = "csv"
+	JSONL Format = "jsonl"
+)
+
+// MaxLine caps one JSONL line or CSV record; longer ones are bad rows.
+const MaxLine = 16 << 20
+
+// DetectFormat guesses the format from a file name.
+func DetectFormat(name string) (Format, error) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv":
+		return CSV, nil
+	case ".jsonl", ".ndjson", ".json":
+		return JSONL, nil
+	}
+	return "", fmt.Errorf("%s: cannot tell the format from the extension; use --format csv or jsonl", name)
+}
+
+// RowError is a bad row.
+type RowError struct {
+	Line int
+	Err  error
+}
+
+func (e RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// Defaults fill fields a file leaves empty.
+type Defaults struct {
+	Source string
+	Brand  string
+	Now    time.Time
+}
+
+// Read parses r and calls emit for every good row and bad for every bad
+// one. It returns an error only when reading itself fails or emit fails.
+func Read(ctx context.Context, r io.Reader, f Format, def Defaults, emit func(mention.Mention) error, bad func(RowError)) error {
+	if def.Now.IsZero() {
+		def.Now = time.Now()
+	}
+	if def.Source == "" {
+		def.Source = "import"
+	}
+	handle := func(line int, rec record) error {
+		m, err := rec.mention(def)
+		if err != nil {
+			bad(RowError{Line: line, Err: err})
+			return nil
+		}
+		return emit(m)
+	}
+	switch f {
+	case CSV:
+		return readCSV(ctx, r, handle, bad)
+	case JSONL:
+		return readJSONL(ctx, r, handle, bad)
+	}
+	return fmt.Errorf("unknown format %q", f)
+}
+
+func readJSONL(ctx context.Context, r io.Reader, handle func(int, record) error, bad func(RowError)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	for line := 1; ; line++ {
+		if line%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b, tooLong, err := readLine(br, MaxLine)
+		if len(b) > 0 || tooLong {
+			switch t := bytes.TrimSpace(b); {
+			case tooLong:
+				bad(RowError{Line: line, Err: fmt.Errorf("line longer than %d bytes", MaxLine)})
+			case len(t) == 0:
+			default:
+				var obj map[string]any
+				dec := json.NewDecoder(bytes.NewReader(t))
+				dec.UseNumber()
+				if derr := dec.Decode(&obj); derr != nil {
+					bad(RowError{Line: line, Err: fmt.Errorf("invalid JSON: %v", derr)})
+				} else if dec.More() {
+					bad(RowError{Line: line, Err: errors.New("invalid JSON: more than one value on the line")})
+				} else if herr := handle(line, record(obj)); herr != nil {
+					return herr
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read line %d: %w", line, err)
+		}
+	}
+}
+
+// readLine reads one line without its newline. Lines over max are consumed
+// and reported as tooLong, so one monster line cannot exhaust memory.
+func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			if len(line)+len(chunk) > max {
+				tooLong, line = true, nil
+			} else {
+				line = append(line, chunk...)
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		return bytes.TrimRight(line, "\r\n"), tooLong, err
+	}
+}
+
+func readCSV(ctx context.Context, r io.Reader, handle func(int, record) error, bad func(RowError)) error {
+	cr := csv.NewReader(&capReader{r: r})
+	cr.FieldsPerRecord = -1 // checked below, with a clearer message
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("csv header: %w", err)
+	}
+	cols := make([]string, len(header))
+	known := 0
+	for i, h := range header {
+		h = strings.TrimPrefix(h, "\ufeff") // Excel's byte-order mark
+		cols[i] = canonical(h)
+		if cols[i] != "" {
+			known++
+		}
+	}
+	if known == 0 || !containsStr(cols, "text") && !containsStr(cols, "title") {
+		return fmt.Errorf("csv header %q: no text column (want text, review, body, content or comment)", strings.Join(header, ","))
+	}
+	for n := 0; ; n++ {
+		if n%1024 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			bad(RowError{Line: pe.StartLine, Err: pe.Err})
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("csv: %w", err)
+		}
+		// Only valid after a successful Read: it panics otherwise.
+		line, _ := cr.FieldPos(0)
+		if len(rec) != len(header) {
+			bad(RowError{Line: line, Err: fmt.Errorf("%d fields, header has %d", len(rec), len(header))})
+			continue
+		}
+		obj := make(record, len(rec))
+		for i, v := range rec {
+			if cols[i] != "" && v != "" {
+				obj[cols[i]] = v
+			}
+		}
+		if err := handle(line, obj); err != nil {
+			return err
+		}
+	}
+}
+
+// capReader fails a CSV record that would run past MaxLine bytes without a
+// newline (an unterminated quote in a huge file, say) instead of buffering it.
+type capReader struct {
+	r     io.Reader
+	since int
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if i := bytes.LastIndexByte(p[:n], '\n'); i >= 0 {
+		c.since = n - i - 1
+	} else {
+		c.since += n
+	}
+	if c.since > MaxLine {
+		return n, fmt.Errorf("more than %d bytes without a line break", MaxLine)
+	}
+	return n, err
+}
+
+// aliases maps column names used by other tools to mention fields.
+var aliases = map[string]string{
+	"review": "text", "body": "text", "content": "text", "comment": "text", "message": "text", "review_text": "text",
+	"stars": "rating", "score": "rating", "review_rating": "rating", "best_rating": "rating_max", "max_rating": "rating_max",
+	"date": "published_at", "created_at": "published_at", "created": "published_at", "time": "published_at", "review_date": "published_at", "timestamp": "published_at",
+	"user": "author", "username": "author", "reviewer": "author", "user_name": "author",
+	"link": "url", "permalink": "url", "review_url": "url",
+	"language": "lang", "headline": "title", "subject": "title",
+	"review_id": "id", "branch": "location", "store": "location", "site": "source", "platform": "source",
+	"favourites": "likes", "favorites": "likes", "reblogs": "shares", "retweets": "shares", "reposts": "shares", "comments": "replies",
+}
+
+var fields = []string{"id", "source", "kind", "brand", "location", "url", "author", "title", "text", "rating", "rating_max",
+	"lang", "published_at", "collected_at", "likes", "shares", "replies", "followers", "parent_id",
+	"sentiment", "negative", "severity", "aspects", "signals", "reasons", "scorer_version"}
+
+func canonical(col string) string {
+	c := strings.ToLower(strings.TrimSpace(col))
+	c = strings.NewReplacer(" ", "_", "-", "_").Replace(c)
+	if containsStr(fields, c) {
+		return c
+	}
+	return aliases[c]
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// record is one row: CSV values are strings, JSON values any JSON type.
+type record map[string]any
+
+func (r record) mention(def Defaults) (mention.Mention, error) {
+	// JSON objects use canonical names or aliases too.
+	for k, v := range r {
+		if c := canonical(k); c != "" && c != k {
+			if _, taken := r[c]; !taken {
+				r[c] = v
+			}
+		}
+	}
+	var m mention.Mention
+	var errs []string
+	str := func(k string) string {
+		switch v := r[k].(type) {
+		case nil:
+			return ""
+		case string:
+			return v
+		case json.Number:
+			return v.String()
+		case bool:
+			return strconv.FormatBool(v)
+		default:
+			errs = append(errs, fmt.Sprintf("%s: want a string", k))
+			return ""
+		}
+	}
+	num := func(k string) float64 {
+		s := strings.TrimSpace(str(k))
+		if s == "" {
+			return 0
+		}
+		f, err := strconv.ParseFloat(strings.Replace(s, ",", ".", 1), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			errs = append(errs, fmt.Sprintf("%s: %q is not a number", k, s))
+		}
+		return f
+	}
+	count := func(k string) uint64 {
+		f := num(k)
+		if f < 0 {
+			errs = append(errs, fmt.Sprintf("%s: negative", k))
+			return 0
+		}
+		return uint64(f)
+	}
+	when := func(k string) time.Time {
+		s := strings.TrimSpace(str(k))
+		if s == "" {
+			return time.Time{}
+		}
+		t, err := mention.ParseTime(s)
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", k, err))
+		}
+		return t
+	}
+	list := func(k string) []string {
+		switch v := r[k].(type) {
+		case nil:
+			return nil
+		case []any:
+			out := make([]string, 0, len(v))
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					out = append(out, s)
+				}
+			}
+			return out
+		default:
+			var out []string
+			for _, p := range strings.FieldsFunc(str(k), func(r rune) bool { return r == '|' || r == ';' || r == ',' }) {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+			return out
+		}
+	}
+	m.ID, m.Source, m.Kind, m.Brand, m.Location = str("id"), str("source"), str("kind"), str("brand"), str("location")
+	m.URL, m.Author, m.Title, m.Text, m.Lang, m.ParentID = str("url"), str("author"), str("title"), str("text"), str("lang"), str("parent_id")
+	m.Rating, m.RatingMax = num("rating"), num("rating_max")
+	m.PublishedAt, m.CollectedAt = when("published_at"), when("collected_at")
+	m.Likes, m.Shares, m.Replies, m.Followers = count("likes"), count("shares"), count("replies"), count("followers")
+	m.Sentiment, m.Severity, m.ScorerVersion = num("sentiment"), str("severity"), str("scorer_version")
+	m.Aspects, m.Signals, m.Reasons = list("aspects"), list("signals"), list("reasons")
+	if neg := strings.ToLower(str("negative")); neg != "" {
+		m.Negative = neg == "true" || neg == "1" || neg == "yes"
+	}
+	if len(errs) > 0 {
+		return m, errors.New(strings.Join(errs, "; "))
+	}
+	if m.Source == "" {
+		m.Source = def.Source
+	}
+	if m.Brand == "" {
+		m.Brand = def.Brand
+	}
+	if !utf8.ValidString(m.Text) {
+		// Normalize repairs it; the import still says so in the reasons.
+		m.Reasons = append(m.Reasons, "import: invalid UTF-8 replaced")
+	}
+	if err := m.Normalize(def.Now); err != nil {
+		return m, err
+	}
+	return m, nil
+}
