@@ -305,3 +305,23 @@ func tail(path string) string {
 	}
 	return strings.Join(lines, " | ")
 }
+
+// Shutdown stops the server running on dir, whichever process started it.
+// It reports false when none was running.
+func Shutdown(ctx context.Context, dir string) (bool, error) {
+	s, ok := Attach(ctx, dir)
+	if !ok {
+		return false, nil
+	}
+	if err := syscall.Kill(s.PID, syscall.SIGTERM); err != nil {
+		return true, fmt.Errorf("stop clickhouse-server %d: %w", s.PID, err)
+	}
+	for i := 0; i < 300; i++ {
+		if syscall.Kill(s.PID, 0) != nil {
+			_ = os.Remove(filepath.Join(dir, stateFile))
+			return true, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return true, fmt.Errorf("clickhouse-server %d did not stop within 30s", s.PID)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/storage"
+	"github.com/earshot/earshot/storage/chlocal"
+)
+
+// openStore connects to the ClickHouse the flags, environment or config
+// name; with none named, to a local server under clickhouse.local_dir,
+// reusing one that is already running there or starting one that is
+// stopped again by the returned close function.
+func (a *app) openStore(ctx context.Context, cfg *config.Config) (*storage.Store, func(), error) {
+	dsn := a.dsn
+	if dsn == "" && cfg != nil {
+		dsn = cfg.ClickHouse.DSN
+	}
+	var srv *chlocal.Server
+	if dsn == "" {
+		var err error
+		if srv, err = a.localServer(ctx, localDir(cfg)); err != nil {
+			return nil, nil, err
+		}
+		dsn = srv.DSN(storage.DefaultDatabase)
+	}
+	st, err := storage.Open(ctx, dsn, a.log)
+	if err != nil {
+		_ = srv.Stop()
+		return nil, nil, err
+	}
+	return st, func() {
+		st.Close()
+		if err := srv.Stop(); err != nil {
+			a.log.Warn("local clickhouse-server", "err", err)
+		}
+	}, nil
+}
+
+func localDir(cfg *config.Config) string {
+	if cfg != nil && cfg.ClickHouse.LocalDir != "" {
+		return cfg.ClickHouse.LocalDir
+	}
+	return "var/clickhouse"
+}
+
+func (a *app) localServer(ctx context.Context, dir string) (*chlocal.Server, error) {
+	if s, ok := chlocal.Attach(ctx, dir); ok {
+		a.log.Debug("using running local clickhouse-server", "dir", dir, "tcp_port", s.TCPPort)
+		return s, nil
+	}
+	a.log.Info("starting local clickhouse-server", "dir", dir)
+	s, err := chlocal.Start(ctx, chlocal.Options{Dir: dir, Logger: a.log})
+	if errors.Is(err, chlocal.ErrNoBinary) {
+		return nil, fmt.Errorf("no ClickHouse: set --clickhouse or EARSHOT_CLICKHOUSE, or install clickhouse-server (`make clickhouse` installs Debian's package)")
+	}
+	return s, err
+}
+
+// optionalConfig loads the config when the file exists: commands such as
+// migrate work without one.
+func (a *app) optionalConfig() (*config.Config, error) {
+	if _, err := os.Stat(a.configPath); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	return a.loadConfig()
+}
+
+func (a *app) clickhouseCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "clickhouse start|stop|status",
+		Short: "Manage the local clickhouse-server earshot uses when no DSN is set",
+		Long: "Earshot starts a private clickhouse-server under clickhouse.local_dir (default var/clickhouse) for each\n" +
+			"command when no DSN is configured. `clickhouse start` keeps one running, so that commands reuse it and\n" +
+			"analysts can query it with clickhouse-client; `clickhouse stop` stops it.",
+	}
+	status := func(cmd *cobra.Command, s *chlocal.Server) {
+		fmt.Fprintf(cmd.OutOrStdout(), "local clickhouse-server running (pid %d)\n  DSN:   %s\n  query: clickhouse-client --port %d -d %s\n",
+			s.PID, s.DSN(storage.DefaultDatabase), s.TCPPort, storage.DefaultDatabase)
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use: "start", Short: "Start the local server and leave it running", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.optionalConfig()
+			if err != nil {
+				return err
+			}
+			s, err := a.localServer(cmd.Context(), localDir(cfg))
+			if err != nil {
+				return err
+			}
+			status(cmd, s)
+			return nil
+		},
+	}, &cobra.Command{
+		Use: "stop", Short: "Stop the local server", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.optionalConfig()
+			if err != nil {
+				return err
+			}
+			was, err := chlocal.Shutdown(cmd.Context(), localDir(cfg))
+			if err == nil && !was {
+				fmt.Fprintln(cmd.OutOrStdout(), "no local clickhouse-server running")
+			}
+			return err
+		},
+	}, &cobra.Command{
+		Use: "status", Short: "Say whether the local server runs, and how to query it", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.optionalConfig()
+			if err != nil {
+				return err
+			}
+			s, ok := chlocal.Attach(cmd.Context(), localDir(cfg))
+			if !ok {
+				return errors.New("no local clickhouse-server running (earshot clickhouse start)")
+			}
+			status(cmd, s)
+			return nil
+		},
+	})
+	return cmd
+}

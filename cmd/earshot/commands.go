@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/earshot/earshot/collectors/schemaorg"
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/importer"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/pipeline"
+	"github.com/earshot/earshot/scoring"
+	"github.com/earshot/earshot/storage"
+)
+
+func (a *app) migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply the ClickHouse schema migrations (idempotent)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.optionalConfig()
+			if err != nil {
+				return err
+			}
+			st, done, err := a.openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer done()
+			applied, err := st.Migrate(cmd.Context())
+			if err != nil {
+				return err
+			}
+			v, _ := st.Version(cmd.Context())
+			if len(applied) == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "database %s is up to date (ClickHouse %s)\n", st.Database(), v)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "database %s: applied %s (ClickHouse %s)\n", st.Database(), strings.Join(applied, ", "), v)
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) configCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Work with the config file"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "validate",
+		Short: "Check the config: each problem on one line as FILE:LINE: field: what is wrong (exit 2)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d brands, %d sources, %d receivers)\n",
+				cfg.File(), len(cfg.Brands), len(cfg.Sources), len(cfg.Receivers))
+			return nil
+		},
+	})
+	return cmd
+}
+
+func (a *app) importCmd() *cobra.Command {
+	var format, source, brand string
+	var strict bool
+	cmd := &cobra.Command{
+		Use:   "import FILE",
+		Short: "Load CSV or JSONL mentions (exports from other tools) into ClickHouse",
+		Long: "Columns or keys are the mention fields (id, text, rating, author, published_at, ...) or common\n" +
+			"aliases (review, body, stars, date, user, link, ...). Bad rows are reported with their line number\n" +
+			"and skipped. Importing a file twice adds nothing: rows collapse by id.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := args[0]
+			f := importer.Format(format)
+			if f == "" {
+				var err error
+				if f, err = importer.DetectFormat(path); err != nil {
+					return usageError{err}
+				}
+			} else if f != importer.CSV && f != importer.JSONL {
+				return usagef("--format %q: want csv or jsonl", format)
+			}
+			cfg, err := a.optionalConfig()
+			if err != nil {
+				return err
+			}
+			file, err := os.Open(path)
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
+			defer file.Close()
+			st, done, err := a.openStore(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if _, err := st.Migrate(cmd.Context()); err != nil {
+				return err
+			}
+			w, err := a.writer(st, cfg)
+			if err != nil {
+				return err
+			}
+			res, err := importFile(cmd.Context(), file, path, f, importer.Defaults{Source: source, Brand: brand}, w, cmd.ErrOrStderr(), a.isTerminal())
+			if cerr := w.Close(context.WithoutCancel(cmd.Context())); err == nil {
+				err = cerr
+			}
+			stats := w.Stats()
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d rows read in %s (%.0f rows/s): %d stored, %d spooled for later, %d bad rows skipped\n",
+				path, res.rows, res.took.Round(time.Millisecond), float64(res.rows)/max(res.took.Seconds(), 1e-9),
+				stats.Written+stats.Replayed, stats.Spooled-stats.Replayed, res.bad)
+			if err != nil {
+				return err
+			}
+			if strict && res.bad > 0 {
+				return fmt.Errorf("import: %d bad rows (--strict)", res.bad)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension)")
+	cmd.Flags().StringVar(&source, "source", "import", "source name for rows without one")
+	cmd.Flags().StringVar(&brand, "brand", "", "brand for rows without one")
+	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 when any row was bad")
+	return cmd
+}
+
+type importResult struct {
+	rows, bad int
+	took      time.Duration
+}
+
+func importFile(ctx context.Context, r io.Reader, name string, f importer.Format, def importer.Defaults, w *storage.Writer, stderr io.Writer, tty bool) (importResult, error) {
+	var res importResult
+	start := time.Now()
+	in := r
+	if tty {
+		size := int64(-1)
+		if fi, err := os.Stat(name); err == nil {
+			size = fi.Size()
+		}
+		bar := progressbar.NewOptions64(size, progressbar.OptionSetWriter(stderr), progressbar.OptionShowBytes(true),
+			progressbar.OptionSetDescription("importing "+filepath.Base(name)), progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond))
+		defer bar.Finish()
+		reader := progressbar.NewReader(r, bar)
+		in = &reader
+	}
+	err := importer.Read(ctx, in, f, def,
+		func(m mention.Mention) error {
+			res.rows++
+			return w.Add(ctx, m)
+		},
+		func(e importer.RowError) {
+			res.rows++
+			res.bad++
+			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", name, e.Line, e.Err)
+		})
+	res.took = time.Since(start)
+	return res, err
+}
+
+func (a *app) isTerminal() bool { return term.IsTerminal(int(a.stderr.Fd())) }
+
+func (a *app) writer(st *storage.Store, cfg *config.Config) (*storage.Writer, error) {
+	ch := config.ClickHouse{SpoolDir: "var/spool", BatchSize: 1000, FlushInterval: 2 * time.Second}
+	if cfg != nil {
+		ch = cfg.ClickHouse
+	}
+	sp, err := storage.OpenSpool(ch.SpoolDir)
+	if err != nil {
+		return nil, err
+	}
+	if n := sp.Len(); n > 0 {
+		a.log.Info("spooled batches waiting for replay", "batches", n, "dir", sp.Dir())
+	}
+	return storage.NewWriter(st, storage.WriterOptions{BatchSize: ch.BatchSize, FlushInterval: ch.FlushInterval, Spool: sp, Logger: a.log}), nil
+}
+
+// pipeline builds the pipeline and returns a close function.
+func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store, func(), error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, done, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	w, err := a.writer(st, cfg)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scoring.Rating{}, Logger: a.log}
+	return p, st, func() {
+		if err := w.Close(context.WithoutCancel(ctx)); err != nil {
+			a.log.Error("final flush", "err", err)
+		}
+		done()
+	}, nil
+}
+
+func (a *app) collectCmd() *cobra.Command {
+	var source, shard string
+	cmd := &cobra.Command{
+		Use:   "collect",
+		Short: "One collection pass: collect, score, store, alert (whatever of those has landed)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sh, err := pipeline.ParseShard(shard)
+			if err != nil {
+				return usageError{err}
+			}
+			p, st, done, err := a.pipeline(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			sources, err := p.Sources(source, sh)
+			if err != nil {
+				return usageError{err}
+			}
+			runs := p.CollectAll(cmd.Context(), sources)
+			failed := 0
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%-24s %-10s %-8s %8s %6s %7s  %s\n", "SOURCE", "KIND", "STATUS", "FETCHED", "NEW", "ERRORS", "LAST ERROR")
+			for _, r := range runs {
+				fmt.Fprintf(out, "%-24s %-10s %-8s %8d %6d %7d  %s\n", r.Source, r.Kind, r.Status, r.Fetched, r.New, r.Errors, oneLine(r.LastError))
+				if r.Status == "failed" {
+					failed++
+				}
+			}
+			if n, err := st.CountMentions(cmd.Context()); err == nil {
+				fmt.Fprintf(out, "mentions stored in %s: %d\n", st.Database(), n)
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d of %d sources failed", failed, len(runs))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&source, "source", "", "collect only this source")
+	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's share of the sources")
+	return cmd
+}
+
+func (a *app) extractCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "extract FILE...",
+		Short: "Print the schema.org reviews (JSON-LD) found in saved pages as JSONL mentions",
+		Long:  "Reads HTML files and prints one JSON mention per review found in their JSON-LD blocks.\nURLs, microdata, RDFa and selector rules come with the collectors issue.",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetEscapeHTML(false)
+			failed := 0
+			for _, path := range args {
+				if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+					return usagef("extract %s: URLs are not supported yet; save the page and pass the file", path)
+				}
+				ms, err := schemaorg.ExtractFile(path, time.Now())
+				if err != nil {
+					a.log.Error("extract", "file", path, "err", err)
+					failed++
+					continue
+				}
+				for i := range ms {
+					if err := enc.Encode(&ms[i]); err != nil {
+						return err
+					}
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("extract: %d of %d files failed", failed, len(args))
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,174 @@
+// Command earshot is the single binary of the Earshot pipeline: collection,
+// scoring, storage, alerts and the case workflow, each also a subcommand so
+// cron, a Kubernetes CronJob or an analyst can run one step.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/collectors/demo"
+	"github.com/earshot/earshot/collectors/schemaorg"
+	"github.com/earshot/earshot/config"
+)
+
+// Exit codes (DESIGN.md): 0 ok, 1 runtime failure, 2 usage or config error.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+// usageError marks errors that exit with 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// app is what every subcommand shares: flags, logger, the kind registry.
+type app struct {
+	configPath string
+	dsn        string
+	logLevel   string
+	logFormat  string
+	log        *slog.Logger
+	registry   collectors.Registry
+	stdout     *os.File
+	stderr     *os.File
+}
+
+// registry lists the source kinds this binary knows, built explicitly.
+func registry() collectors.Registry {
+	return collectors.Registry{
+		"schemaorg": schemaorg.Kind(),
+		"demo":      demo.Kind(),
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr *os.File) int {
+	a := &app{registry: registry(), stdout: stdout, stderr: stderr}
+	root := a.root()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var cfgErrs config.Errors
+	var ue usageError
+	switch {
+	case errors.As(err, &cfgErrs):
+		fmt.Fprintln(stderr, cfgErrs.Error())
+		return exitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "earshot:", err)
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "earshot:", oneLine(err.Error()))
+		return exitFailure
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (a *app) root() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "earshot",
+		Short:         "Review monitoring and service recovery: hear the unhappy customer before everyone else does",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setupLogging()
+		},
+	}
+	f := root.PersistentFlags()
+	f.StringVar(&a.configPath, "config", "earshot.yaml", "config file")
+	f.StringVar(&a.dsn, "clickhouse", os.Getenv("EARSHOT_CLICKHOUSE"), "ClickHouse DSN, e.g. clickhouse://host:9000/earshot (env EARSHOT_CLICKHOUSE; empty: a local server under clickhouse.local_dir)")
+	f.StringVar(&a.logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&a.logFormat, "log-format", "text", "text or json")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(a.migrateCmd(), a.configCmd(), a.importCmd(), a.collectCmd(), a.runCmd(), a.reportCmd(),
+		a.clickhouseCmd(), a.extractCmd(),
+		notYet("score [TEXT...]", "Score texts or JSONL mentions (issue 4: scoring)"),
+		notYet("alerts", "Alert receivers: alerts test RECEIVER (issue 5: alerts)"),
+		notYet("cases", "The case workflow: cases list|ack|resolve (issue 5: alerts)"),
+	)
+	for _, c := range root.Commands() {
+		wrapArgs(c)
+	}
+	return root
+}
+
+// wrapArgs makes argument-count errors usage errors (exit 2).
+func wrapArgs(c *cobra.Command) {
+	if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
+}
+
+func notYet(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:                use,
+		Short:              short + " [not implemented yet]",
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return fmt.Errorf("%s: not implemented yet", cmd.Name())
+		},
+	}
+}
+
+func (a *app) setupLogging() error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return usagef("--log-level %q: want debug, info, warn or error", a.logLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch a.logFormat {
+	case "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return usagef("--log-format %q: want text or json", a.logFormat)
+	}
+	return nil
+}
+
+// loadConfig reads and validates the config file.
+func (a *app) loadConfig() (*config.Config, error) {
+	if _, err := os.Stat(a.configPath); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usagef("config %s not found (copy earshot.example.yaml, or pass --config)", a.configPath)
+		}
+		return nil, usageError{err}
+	}
+	return config.Load(a.configPath, config.Schema{SourceKinds: a.registry.SourceKinds()})
+}

@@ -1,0 +1,71 @@
+// Package collectors holds the contract every source kind implements and
+// the registry that maps kind names to implementations. Each kind lives in
+// its own sub-package; cmd/earshot builds the registry explicitly.
+package collectors
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+)
+
+// Sink receives what a collector finds. Add blocks while the pipeline is
+// busy (backpressure) and returns the context's error when cancelled; a
+// collector must stop then. AddError reports a per-item or per-page failure
+// and lets the collector carry on with the rest.
+type Sink interface {
+	Add(ctx context.Context, m mention.Mention) error
+	AddError(err error)
+}
+
+// Collector runs one incremental pass over a source. cursor is what the
+// previous pass returned ("" on the first); the returned cursor is stored
+// only after everything added in this pass was stored, so a crash repeats
+// the pass rather than skipping it. Ids must be stable (mention.StableID):
+// a repeated pass then adds no duplicates.
+type Collector interface {
+	Collect(ctx context.Context, cursor string, sink Sink) (next string, err error)
+}
+
+// Env is what a collector gets to build itself.
+type Env struct {
+	Source  config.Source
+	Brand   *config.Brand
+	HTTP    config.Collect
+	Options any // the kind's decoded options (Kind.Options), or nil
+	Logger  *slog.Logger
+}
+
+// Kind describes one source kind.
+type Kind struct {
+	// Options returns a new pointer to the kind's options struct, decoded
+	// from the source's kind-specific keys; nil when it takes none. The
+	// struct may implement Validate() []config.FieldError.
+	Options func() any
+	New     func(env Env) (Collector, error)
+}
+
+// Registry maps kind names to kinds.
+type Registry map[string]Kind
+
+// SourceKinds is the registry in the form config.Schema wants.
+func (r Registry) SourceKinds() map[string]func() any {
+	out := make(map[string]func() any, len(r))
+	for name, k := range r {
+		out[name] = k.Options
+	}
+	return out
+}
+
+// Names lists the registered kinds, sorted.
+func (r Registry) Names() []string {
+	out := make([]string, 0, len(r))
+	for n := range r {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

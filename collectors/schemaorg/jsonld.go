@@ -1,0 +1,251 @@
+package schemaorg
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/earshot/earshot/mention"
+)
+
+// Review is a schema.org Review found on a page.
+type Review struct {
+	ID          string // @id or url of the review, when the page gives one
+	URL         string
+	Author      string
+	Title       string
+	Body        string
+	Rating      float64 // 0 when absent
+	BestRating  float64 // default 5 when a rating is present
+	WorstRating float64 // default 1
+	Published   time.Time
+	Lang        string
+	ItemName    string // name of the reviewed thing (itemReviewed or enclosing item)
+}
+
+// maxDepth bounds recursion into hostile, deeply nested JSON.
+const maxDepth = 32
+
+// ExtractJSONLD returns the reviews in one JSON-LD block: a single object,
+// an array, an @graph, reviews nested under a reviewed item ("review" or
+// "reviews", object or list), or items named by itemReviewed.
+func ExtractJSONLD(block []byte) ([]Review, error) {
+	block = bytes.TrimSpace(block)
+	// Some sites wrap the JSON in HTML comments or CDATA.
+	for _, p := range [][2]string{{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"//<![CDATA[", "//]]>"}} {
+		if bytes.HasPrefix(block, []byte(p[0])) && bytes.HasSuffix(block, []byte(p[1])) {
+			block = bytes.TrimSpace(block[len(p[0]) : len(block)-len(p[1])])
+		}
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(block))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("json-ld: %w", err)
+	}
+	var out []Review
+	walk(v, "", 0, &out)
+	return out, nil
+}
+
+// walk visits every object; item is the name of the nearest enclosing thing
+// that is not a review, which is what a nested review is about.
+func walk(v any, item string, depth int, out *[]Review) {
+	if depth > maxDepth {
+		return
+	}
+	switch x := v.(type) {
+	case []any:
+		for _, e := range x {
+			walk(e, item, depth+1, out)
+		}
+	case map[string]any:
+		if hasType(x, "Review", "UserReview", "CriticReview", "EmployerReview") {
+			r := review(x)
+			if r.ItemName == "" {
+				r.ItemName = item
+			}
+			if r.Body != "" || r.Title != "" {
+				*out = append(*out, r)
+			}
+			return
+		}
+		if n := text(x["name"]); n != "" && !hasType(x, "Person", "Organization", "WebPage", "WebSite", "BreadcrumbList") {
+			item = n
+		}
+		for k, e := range x {
+			if k == "@context" {
+				continue
+			}
+			walk(e, item, depth+1, out)
+		}
+	}
+}
+
+func hasType(o map[string]any, types ...string) bool {
+	var ts []string
+	switch t := o["@type"].(type) {
+	case string:
+		ts = []string{t}
+	case []any:
+		for _, e := range t {
+			if s, ok := e.(string); ok {
+				ts = append(ts, s)
+			}
+		}
+	}
+	for _, t := range ts {
+		t = strings.TrimPrefix(strings.TrimPrefix(t, "http://schema.org/"), "https://schema.org/")
+		t = strings.TrimPrefix(t, "schema:")
+		for _, want := range types {
+			if t == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func review(o map[string]any) Review {
+	r := Review{
+		ID:     text(o["@id"]),
+		URL:    text(o["url"]),
+		Author: name(o["author"]),
+		Title:  first(text(o["name"]), text(o["headline"])),
+		Body:   first(text(o["reviewBody"]), text(o["description"]), text(o["text"])),
+		Lang:   text(o["inLanguage"]),
+	}
+	r.Published, _ = mention.ParseTime(first(text(o["datePublished"]), text(o["dateCreated"])))
+	if ir, ok := o["itemReviewed"].(map[string]any); ok {
+		r.ItemName = text(ir["name"])
+	}
+	if rr, ok := o["reviewRating"].(map[string]any); ok {
+		r.Rating, _ = number(rr["ratingValue"])
+		r.BestRating, _ = number(rr["bestRating"])
+		r.WorstRating, _ = number(rr["worstRating"])
+		if r.Rating > 0 && r.BestRating == 0 {
+			r.BestRating = 5
+		}
+		if r.WorstRating == 0 && r.Rating > 0 {
+			r.WorstRating = 1
+		}
+		if r.Rating > r.BestRating || r.Rating < 0 {
+			r.Rating, r.BestRating = 0, 0 // nonsense rating: drop it, keep the text
+		}
+	}
+	return r
+}
+
+// text returns a string value, the first string of a list, or the @value of
+// a language-tagged value; anything else is "".
+func text(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x)
+	case json.Number:
+		return x.String()
+	case []any:
+		for _, e := range x {
+			if s := text(e); s != "" {
+				return s
+			}
+		}
+	case map[string]any:
+		return text(x["@value"])
+	}
+	return ""
+}
+
+// name reads an author given as text, a Person/Organization, or a list.
+func name(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		return first(text(x["name"]), text(x["alternateName"]))
+	case []any:
+		var names []string
+		for _, e := range x {
+			if n := name(e); n != "" {
+				names = append(names, n)
+			}
+		}
+		return strings.Join(names, ", ")
+	}
+	return text(v)
+}
+
+// number reads 4, "4", "4.5" or "4,5".
+func number(v any) (float64, bool) {
+	s := strings.TrimSpace(strings.Replace(text(v), ",", ".", 1))
+	if s == "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+func first(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// ExtractHTML returns the mentions in the JSON-LD blocks of one HTML page.
+// pageURL resolves the mention URL and id when a review has neither.
+func ExtractHTML(r io.Reader, pageURL string, now time.Time) ([]mention.Mention, error) {
+	doc, err := goquery.NewDocumentFromReader(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse html: %w", err)
+	}
+	lang := pageLang(doc.Find("html").AttrOr("lang", ""))
+	var out []mention.Mention
+	var errs []error
+	doc.Find(`script[type="application/ld+json"]`).Each(func(i int, s *goquery.Selection) {
+		reviews, err := ExtractJSONLD([]byte(s.Text()))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("block %d: %w", i, err))
+			return
+		}
+		for _, rv := range reviews {
+			out = append(out, toMention(rv, pageURL, lang, now))
+		}
+	})
+	if len(out) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// ExtractFile is ExtractHTML on a saved page.
+func ExtractFile(path string, now time.Time) ([]mention.Mention, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	abs, _ := filepath.Abs(path)
+	ms, err := ExtractHTML(io.LimitReader(f, 64<<20), "file://"+abs, now)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ms, nil
+}
+
+func pageLang(attr string) string {
+	return strings.ToLower(strings.SplitN(strings.TrimSpace(attr), "-", 2)[0])
+}

@@ -1,0 +1,327 @@
+// Package pipeline runs collection passes: collect, normalise, dedup, score,
+// store, alert. Scoring and alerting plug in through small interfaces; until
+// those stages land, mentions are stored unscored and nothing is sent.
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
+)
+
+// Scorer fills the score fields of new mentions (issue 4).
+type Scorer interface {
+	Score(ctx context.Context, ms []mention.Mention) error
+}
+
+// Alerter acts on new, scored, stored mentions (issue 5).
+type Alerter interface {
+	Notify(ctx context.Context, ms []mention.Mention) error
+}
+
+// Store is what a pass needs from storage; *storage.Store is one.
+type Store interface {
+	Seen(ctx context.Context, ids []string) (map[string]bool, error)
+	LoadState(ctx context.Context, source string) (storage.SourceState, error)
+	SaveState(ctx context.Context, st storage.SourceState) error
+	RecordRun(ctx context.Context, r storage.Run) error
+}
+
+// Writer stores mentions; *storage.Writer is one.
+type Writer interface {
+	Add(ctx context.Context, ms ...mention.Mention) error
+	Flush(ctx context.Context) error
+}
+
+// Pipeline holds the stages. Scorer and Alerter may be nil.
+type Pipeline struct {
+	Config   *config.Config
+	Registry collectors.Registry
+	Store    Store
+	Writer   Writer
+	Scorer   Scorer
+	Alerter  Alerter
+	Logger   *slog.Logger
+	Worker   string // recorded in collection_runs; default hostname
+	Now      func() time.Time
+	// ChunkSize is how many mentions are deduplicated and written at once.
+	ChunkSize int
+}
+
+// Shard selects a subset of sources so that several workers can split them:
+// source s belongs to shard i of n when fnv32(name) % n == i.
+type Shard struct{ Index, Count int }
+
+// Owns reports whether the shard takes the named source.
+func (s Shard) Owns(name string) bool {
+	if s.Count <= 1 {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return int(h.Sum32()%uint32(s.Count)) == s.Index
+}
+
+// ParseShard reads "i/n".
+func ParseShard(s string) (Shard, error) {
+	var sh Shard
+	if s == "" {
+		return sh, nil
+	}
+	if _, err := fmt.Sscanf(s, "%d/%d", &sh.Index, &sh.Count); err != nil || sh.Count < 1 || sh.Index < 0 || sh.Index >= sh.Count {
+		return sh, fmt.Errorf("--shard %q: want i/n with 0 <= i < n", s)
+	}
+	return sh, nil
+}
+
+// Sources returns the enabled sources this worker runs: the named one, or
+// all of its shard.
+func (p *Pipeline) Sources(only string, shard Shard) ([]*config.Source, error) {
+	var out []*config.Source
+	for i := range p.Config.Sources {
+		s := &p.Config.Sources[i]
+		switch {
+		case only != "" && s.Name != only:
+		case only == "" && (s.Disabled || !shard.Owns(s.Name)):
+		default:
+			out = append(out, s)
+		}
+	}
+	if only != "" && len(out) == 0 {
+		return nil, fmt.Errorf("no source named %q in %s", only, p.Config.File())
+	}
+	return out, nil
+}
+
+// CollectAll runs one pass of each source, several at once. One failing
+// source never stops the others; each outcome is in the returned runs.
+func (p *Pipeline) CollectAll(ctx context.Context, sources []*config.Source) []storage.Run {
+	runs := make([]storage.Run, len(sources))
+	sem := make(chan struct{}, max(1, p.Config.Collect.Concurrency))
+	var wg sync.WaitGroup
+	for i, s := range sources {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			runs[i] = p.Collect(ctx, s)
+		}()
+	}
+	wg.Wait()
+	return runs
+}
+
+// Collect runs one pass of one source and records its outcome.
+func (p *Pipeline) Collect(ctx context.Context, src *config.Source) storage.Run {
+	now := p.now()
+	run := storage.Run{ID: newID(), Source: src.Name, Kind: src.Kind, StartedAt: now, Worker: p.worker()}
+	log := p.log().With("source", src.Name, "run", run.ID)
+	err := p.collect(ctx, src, &run, log)
+	run.FinishedAt = p.now()
+	switch {
+	case err != nil:
+		run.Status, run.LastError = "failed", err.Error()
+		run.Errors++
+	case run.Errors > 0:
+		run.Status = "partial"
+	default:
+		run.Status = "ok"
+	}
+	// Recorded with a fresh context: a cancelled pass is still an outcome.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if rerr := p.Store.RecordRun(rctx, run); rerr != nil {
+		log.Error("collection run not recorded", "err", rerr, "status", run.Status, "fetched", run.Fetched, "new", run.New)
+	}
+	log.Info("collection pass", "status", run.Status, "fetched", run.Fetched, "new", run.New, "errors", run.Errors,
+		"took", run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), "last_error", run.LastError)
+	return run
+}
+
+func (p *Pipeline) collect(ctx context.Context, src *config.Source, run *storage.Run, log *slog.Logger) error {
+	kind, ok := p.Registry[src.Kind]
+	if !ok {
+		return fmt.Errorf("collect %s: unknown kind %q", src.Name, src.Kind)
+	}
+	col, err := kind.New(collectors.Env{Source: *src, Brand: p.Config.BrandByName(src.Brand), HTTP: p.Config.Collect, Options: src.Options, Logger: log})
+	if err != nil {
+		return fmt.Errorf("collect %s: %w", src.Name, err)
+	}
+	st, err := p.Store.LoadState(ctx, src.Name)
+	if err != nil {
+		// Without the cursor the pass starts over; dedup keeps that harmless.
+		log.Warn("source state unavailable; collecting from the start", "err", err)
+		st = storage.SourceState{Source: src.Name}
+	}
+	sink := &sink{p: p, src: src, run: run, log: log, seen: map[string]bool{}}
+	next, cerr := col.Collect(ctx, st.Cursor, sink)
+	if err := sink.flush(ctx); err != nil {
+		return fmt.Errorf("collect %s: store: %w", src.Name, err)
+	}
+	if err := p.Writer.Flush(ctx); err != nil {
+		return fmt.Errorf("collect %s: store: %w", src.Name, err)
+	}
+	if cerr != nil {
+		return fmt.Errorf("collect %s: %w", src.Name, cerr)
+	}
+	run.LastError = sink.lastErr
+	// Everything up to next is stored or spooled: now the cursor may move.
+	if next != st.Cursor {
+		st.Cursor = next
+		if err := p.Store.SaveState(ctx, st); err != nil {
+			log.Warn("cursor not saved; the next pass repeats this one", "err", err)
+		}
+	}
+	return nil
+}
+
+// sink normalises, deduplicates and hands mentions on in chunks.
+type sink struct {
+	p       *Pipeline
+	src     *config.Source
+	run     *storage.Run
+	log     *slog.Logger
+	mu      sync.Mutex
+	pending []mention.Mention
+	seen    map[string]bool // ids in this pass
+	lastErr string
+}
+
+func (s *sink) Add(ctx context.Context, m mention.Mention) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m.Source == "" {
+		m.Source = s.src.Name
+	}
+	if m.Brand == "" {
+		m.Brand = s.src.Brand
+	}
+	if m.Location == "" {
+		m.Location = s.src.Location
+	}
+	s.mu.Lock()
+	s.run.Fetched++
+	if err := m.Normalize(s.p.now()); err != nil {
+		s.mu.Unlock()
+		s.AddError(fmt.Errorf("[id=%s url=%s]: %w", m.ID, m.URL, err))
+		return nil
+	}
+	if s.seen[m.ID] {
+		s.mu.Unlock()
+		return nil
+	}
+	s.seen[m.ID] = true
+	s.pending = append(s.pending, m)
+	full := len(s.pending) >= s.p.chunk()
+	s.mu.Unlock()
+	if full {
+		return s.flush(ctx)
+	}
+	return nil
+}
+
+func (s *sink) AddError(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.run.Errors++
+	s.lastErr = err.Error()
+	s.log.Warn("collect", "err", err)
+}
+
+// flush drops what is already stored, scores the rest, stores it and alerts.
+func (s *sink) flush(ctx context.Context) error {
+	s.mu.Lock()
+	batch := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	ids := make([]string, len(batch))
+	for i, m := range batch {
+		ids[i] = m.ID
+	}
+	stored, err := s.p.Store.Seen(ctx, ids)
+	if err != nil {
+		// ClickHouse is down: treat all as new. Storage collapses repeats by
+		// id, and alerts key cases by mention id, so nothing doubles.
+		s.log.Warn("dedup check unavailable; treating mentions as new", "err", err)
+	}
+	fresh := batch[:0]
+	for _, m := range batch {
+		if !stored[m.ID] {
+			fresh = append(fresh, m)
+		}
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if s.p.Scorer != nil {
+		if err := s.p.Scorer.Score(ctx, fresh); err != nil {
+			return fmt.Errorf("score: %w", err)
+		}
+	}
+	if err := s.p.Writer.Add(ctx, fresh...); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.run.New += uint32(len(fresh))
+	s.mu.Unlock()
+	if s.p.Alerter != nil {
+		if err := s.p.Writer.Flush(ctx); err != nil {
+			return err
+		}
+		if err := s.p.Alerter.Notify(ctx, fresh); err != nil {
+			s.AddError(fmt.Errorf("alert: %w", err))
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pipeline) log() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (p *Pipeline) chunk() int {
+	if p.ChunkSize > 0 {
+		return p.ChunkSize
+	}
+	return 500
+}
+
+func (p *Pipeline) worker() string {
+	if p.Worker != "" {
+		return p.Worker
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

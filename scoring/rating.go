@@ -1,0 +1,42 @@
+// Package scoring decides which mentions are negative experiences, how
+// severe and why. The full multilingual text scorer is issue 4; this file
+// holds the rule that will stay part of it: when a rating exists it
+// dominates (1-2 of 5 is negative).
+package scoring
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/earshot/earshot/mention"
+)
+
+// RatingVersion names the rating-only rules in scorer_version.
+const RatingVersion = "rating-0.1"
+
+// Rating scores mentions that carry a star rating and leaves the others
+// unscored (scorer_version empty), so a later text scorer can tell them apart.
+type Rating struct{}
+
+// Score implements pipeline.Scorer.
+func (Rating) Score(_ context.Context, ms []mention.Mention) error {
+	for i := range ms {
+		m := &ms[i]
+		if m.Rating <= 0 || m.RatingMax <= 0 {
+			continue
+		}
+		frac := m.Rating / m.RatingMax // 0.2 = 1 of 5
+		m.ScorerVersion = RatingVersion
+		m.Sentiment = 2*(frac-0.2)/0.8 - 1 // 1/5 -> -1, 5/5 -> 1
+		m.Reasons = append(m.Reasons, fmt.Sprintf("rating %g/%g", m.Rating, m.RatingMax))
+		switch {
+		case frac <= 0.2:
+			m.Negative, m.Severity = true, "medium"
+		case frac <= 0.4:
+			m.Negative, m.Severity = true, "low"
+		default:
+			m.Severity = "none"
+		}
+	}
+	return nil
+}
