@@ -374,7 +374,9 @@ func (c *Config) validate(d *decoder, schema Schema) {
 				d.at(p+".schedule", "bad cron expression %q: %v", s.Schedule, err)
 			}
 		}
+		d.also = []string{"name", "kind", "brand", "location", "schedule", "disabled"}
 		s.Options = decodeKind(d, p, s.Kind, s.Raw, schema.SourceKinds)
+		d.also = nil
 	}
 
 	rnames := map[string]bool{}
@@ -402,7 +404,9 @@ func (c *Config) validate(d *decoder, schema Schema) {
 				d.at(p+".quiet_hours.timezone", "unknown time zone %q", q.Timezone)
 			}
 		}
+		d.also = []string{"name", "kind", "max_per_hour", "quiet_hours"}
 		r.Options = decodeKind(d, p, r.Kind, r.Raw, kinds)
+		d.also = nil
 		c.validateReceiver(d, p, r)
 	}
 	if c.Route != nil {

@@ -50,6 +50,7 @@ type decoder struct {
 	lines  map[string]int
 	getenv func(string) (string, bool)
 	failed map[string]bool // paths with an error already: one error per field
+	also   []string        // more valid keys for "did you mean" (a kind's common keys)
 }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
@@ -280,7 +281,7 @@ func (d *decoder) unknown(k *yaml.Node, path string, fields map[string]int) {
 		names = append(names, f)
 	}
 	sort.Strings(names)
-	if s := closest(k.Value, names); s != "" {
+	if s := closest(k.Value, append(names, d.also...)); s != "" {
 		d.errorf(k.Line, path, "unknown field (did you mean %q?)", s)
 		return
 	}

@@ -173,7 +173,10 @@ func importFile(ctx context.Context, r io.Reader, name string, f importer.Format
 	return res, err
 }
 
-func (a *app) isTerminal() bool { return term.IsTerminal(int(a.stderr.Fd())) }
+func (a *app) isTerminal() bool {
+	f, ok := a.stderr.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
 
 func (a *app) writer(st *storage.Store, cfg *config.Config) (*storage.Writer, error) {
 	ch := config.ClickHouse{SpoolDir: "var/spool", BatchSize: 1000, FlushInterval: 2 * time.Second}
@@ -184,10 +187,13 @@ func (a *app) writer(st *storage.Store, cfg *config.Config) (*storage.Writer, er
 	if err != nil {
 		return nil, err
 	}
+	w := storage.NewWriter(st, storage.WriterOptions{BatchSize: ch.BatchSize, FlushInterval: ch.FlushInterval, Spool: sp, Logger: a.log})
+	// Batches a previous process spooled go in first, before anything new.
 	if n := sp.Len(); n > 0 {
-		a.log.Info("spooled batches waiting for replay", "batches", n, "dir", sp.Dir())
+		rows, err := w.Replay(context.Background())
+		a.log.Info("replayed spooled batches", "batches", n, "rows", rows, "dir", sp.Dir(), "err", err)
 	}
-	return storage.NewWriter(st, storage.WriterOptions{BatchSize: ch.BatchSize, FlushInterval: ch.FlushInterval, Spool: sp, Logger: a.log}), nil
+	return w, nil
 }
 
 // pipeline builds the pipeline and returns a close function.

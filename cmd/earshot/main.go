@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -44,8 +45,8 @@ type app struct {
 	logFormat  string
 	log        *slog.Logger
 	registry   collectors.Registry
-	stdout     *os.File
-	stderr     *os.File
+	stdout     io.Writer
+	stderr     io.Writer
 }
 
 // registry lists the source kinds this binary knows, built explicitly.
@@ -63,7 +64,7 @@ func main() {
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr *os.File) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{registry: registry(), stdout: stdout, stderr: stderr}
 	root := a.root()
 	root.SetArgs(args)

@@ -126,24 +126,51 @@ func review(o map[string]any) Review {
 		Lang:   text(o["inLanguage"]),
 	}
 	r.Published, _ = mention.ParseTime(first(text(o["datePublished"]), text(o["dateCreated"])))
-	if ir, ok := o["itemReviewed"].(map[string]any); ok {
+	switch ir := o["itemReviewed"].(type) {
+	case map[string]any:
 		r.ItemName = text(ir["name"])
+	case string:
+		r.ItemName = strings.TrimSpace(ir)
 	}
-	if rr, ok := o["reviewRating"].(map[string]any); ok {
-		r.Rating, _ = number(rr["ratingValue"])
-		r.BestRating, _ = number(rr["bestRating"])
-		r.WorstRating, _ = number(rr["worstRating"])
-		if r.Rating > 0 && r.BestRating == 0 {
-			r.BestRating = 5
-		}
-		if r.WorstRating == 0 && r.Rating > 0 {
-			r.WorstRating = 1
-		}
-		if r.Rating > r.BestRating || r.Rating < 0 {
-			r.Rating, r.BestRating = 0, 0 // nonsense rating: drop it, keep the text
-		}
-	}
+	r.Rating, r.BestRating, r.WorstRating = rating(o["reviewRating"])
 	return r
+}
+
+// rating reads a Rating object (or a list of one), or a bare value ("4"),
+// with schema.org's defaults of 1..5. An unusable rating is all zeros.
+func rating(v any) (value, best, worst float64) {
+	best, worst = 5, 1
+	if rr := object(v); rr != nil {
+		value, _ = number(rr["ratingValue"])
+		if b, ok := number(rr["bestRating"]); ok && b > 0 {
+			best = b
+		}
+		if w, ok := number(rr["worstRating"]); ok {
+			worst = w
+		}
+	} else {
+		value, _ = number(v)
+	}
+	if value <= 0 || value > best || value < worst || worst >= best {
+		return 0, 0, 0
+	}
+	return value, best, worst
+}
+
+// object returns v as an object, or the first object of a list (some sites
+// give reviewRating as a one-element array).
+func object(v any) map[string]any {
+	switch x := v.(type) {
+	case map[string]any:
+		return x
+	case []any:
+		for _, e := range x {
+			if o, ok := e.(map[string]any); ok {
+				return o
+			}
+		}
+	}
+	return nil
 }
 
 // text returns a string value, the first string of a list, or the @value of

@@ -1,0 +1,54 @@
+# Earshot: the two commands that matter are `make run` and `make test`.
+GO     ?= go
+BIN    := bin/earshot
+CONFIG ?= earshot.example.yaml
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: all build run test test-short bench fuzz lint clickhouse clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/earshot
+
+# Build, make sure a ClickHouse exists, migrate, run one collection pass over
+# every source of $(CONFIG) (the example's bundled demo site works offline),
+# and print the trend report. With EARSHOT_CLICKHOUSE set, that server is
+# used; otherwise earshot runs a private clickhouse-server under var/.
+run: build clickhouse
+	$(BIN) --config $(CONFIG) config validate
+	$(BIN) --config $(CONFIG) migrate
+	$(BIN) --config $(CONFIG) collect
+	$(BIN) --config $(CONFIG) report --since 30d
+
+# Every test, integration tests included: they start their own
+# clickhouse-server (skipped with a message when it is not installed,
+# a failure under CI=true).
+test:
+	$(GO) test -race -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+# Speed and memory figures; each benchmark reports against a baseline
+# measured in the same run where there is one.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# A short run of every fuzz target; the corpus lives in testdata/fuzz.
+fuzz:
+	$(GO) test ./importer -run '^$$' -fuzz FuzzRead -fuzztime 30s
+	$(GO) test ./collectors/schemaorg -run '^$$' -fuzz FuzzExtractJSONLD -fuzztime 30s
+	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 30s
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# Installs Debian's clickhouse-server when no ClickHouse is configured or
+# installed and this user may install packages.
+clickhouse:
+	@scripts/ensure-clickhouse.sh
+
+clean:
+	rm -rf bin

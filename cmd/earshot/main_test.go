@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/earshot/earshot/importer"
+	"github.com/earshot/earshot/storage/chtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(chtest.Main(m)) }
+
+// earshot runs the CLI in-process and returns exit code, stdout, stderr.
+func earshot(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestConfigValidate(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte(`brands:
+  - name: Acme
+sources:
+  - name: s
+    kind: demo
+    brand: Acme
+    site: atlantis
+    schedul: "@hourly"
+receivers:
+  - {name: box, kind: outbox}
+route:
+  receiver: nobody
+`), 0o644)
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		stdout   string
+		stderrRE []string
+	}{
+		{"example is valid", []string{"--config", "../../earshot.example.yaml", "config", "validate"}, 0, "ok (1 brands, 4 sources, 1 receivers)", nil},
+		{"broken config", []string{"--config", bad, "config", "validate"}, 2, "", []string{
+			bad + `:7: sources[0].site: want one of manila, mumbai, yerevan, zagreb, got "atlantis"`,
+			bad + `:8: sources[0].schedul: unknown field (did you mean "schedule"?)`,
+			bad + `:12: route.receiver: undefined receiver "nobody" used in route`,
+		}},
+		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml"), "config", "validate"}, 2, "", []string{"not found"}},
+		{"bad flag", []string{"--bogus", "migrate"}, 2, "", []string{"unknown flag"}},
+		{"extra argument", []string{"migrate", "now"}, 2, "", []string{"unknown command"}},
+		{"not implemented", []string{"cases", "list"}, 1, "", []string{"not implemented yet"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := earshot(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d; stderr: %s", code, tt.code, errOut)
+			}
+			if !strings.Contains(out, tt.stdout) {
+				t.Errorf("stdout %q lacks %q", out, tt.stdout)
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if tt.stderrRE != nil && tt.code == 2 && strings.Contains(tt.name, "broken") && len(lines) != len(tt.stderrRE) {
+				t.Errorf("stderr has %d lines, want %d:\n%s", len(lines), len(tt.stderrRE), errOut)
+			}
+			for _, want := range tt.stderrRE {
+				if !strings.Contains(errOut, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errOut)
+				}
+			}
+		})
+	}
+}
+
+// config writes a config for the test's database and spool.
+func testConfig(t *testing.T, db *chtest.DB) string {
+	dir := t.TempDir()
+	example, err := os.ReadFile("../../earshot.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(example), "dsn: ${EARSHOT_CLICKHOUSE:-}", "dsn: "+db.DSN, 1)
+	cfg = strings.Replace(cfg, "spool_dir: var/spool", "spool_dir: "+filepath.Join(dir, "spool"), 1)
+	path := filepath.Join(dir, "earshot.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestMigrateTwice(t *testing.T) {
+	db := chtest.New(t)
+	cfg := testConfig(t, db)
+	code, out, errOut := earshot(t, "--config", cfg, "migrate")
+	if code != 0 || !strings.Contains(out, "applied 0001_mentions.sql") {
+		t.Fatalf("first migrate: %d %s %s", code, out, errOut)
+	}
+	code, out, _ = earshot(t, "--config", cfg, "migrate")
+	if code != 0 || !strings.Contains(out, "up to date") {
+		t.Errorf("second migrate: %d %s", code, out)
+	}
+}
+
+func writeJSONL(t *testing.T, n int, prefix string) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `{"id":"%s-%d","text":"review %d from the import","rating":%d,"author":"u%d","published_at":"2026-11-%02dT10:00:00Z","brand":"Sunrise Hotels","location":"Zagreb"}`+"\n",
+			prefix, i, i, 1+i%5, i, 1+i%20)
+	}
+	b.WriteString("{broken\n")
+	p := filepath.Join(t.TempDir(), prefix+".jsonl")
+	if err := os.WriteFile(p, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestImportTwiceOneRowPerID(t *testing.T) {
+	db := chtest.New(t)
+	cfg := testConfig(t, db)
+	file := writeJSONL(t, 2500, "imp")
+	for i := 0; i < 2; i++ {
+		code, out, errOut := earshot(t, "--config", cfg, "import", file)
+		if code != 0 {
+			t.Fatalf("import %d: exit %d: %s", i, code, errOut)
+		}
+		if !strings.Contains(out, "2501 rows read") || !strings.Contains(out, "1 bad rows skipped") || !strings.Contains(errOut, "imp.jsonl:2501: skipped: invalid JSON") {
+			t.Errorf("import %d summary: %s\nstderr: %s", i, out, errOut)
+		}
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 2500 {
+		t.Errorf("after importing twice: %d rows, want 2500", n)
+	}
+	if code, _, _ := earshot(t, "--config", cfg, "import", "--strict", file); code != 1 {
+		t.Errorf("--strict with a bad row: exit %d, want 1", code)
+	}
+}
+
+// killAfter kills the server once n bytes were read: deterministic "in the
+// middle of an import".
+type killAfter struct {
+	r    io.Reader
+	n    int
+	kill func()
+	done bool
+}
+
+func (k *killAfter) Read(p []byte) (int, error) {
+	if len(p) > 4096 {
+		p = p[:4096]
+	}
+	n, err := k.r.Read(p)
+	k.n -= n
+	if k.n <= 0 && !k.done {
+		k.done = true
+		k.kill()
+	}
+	return n, err
+}
+
+func TestImportSurvivesClickHouseStop(t *testing.T) {
+	db := chtest.New(t)
+	cfgPath := testConfig(t, db)
+	file := writeJSONL(t, 5000, "kill")
+	a := &app{registry: registry(), stdout: io.Discard, stderr: io.Discard, configPath: cfgPath, logLevel: "error", logFormat: "text"}
+	if err := a.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ClickHouse.BatchSize = 200
+	ctx := context.Background()
+	st, done, err := a.openStore(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w, err := a.writer(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(file)
+	defer f.Close()
+	info, _ := f.Stat()
+	r := &killAfter{r: f, n: int(info.Size() / 3), kill: db.Srv.Kill}
+	res, err := importFile(ctx, r, file, importer.JSONL, importer.Defaults{}, w, io.Discard, false)
+	if err != nil {
+		t.Fatalf("import with server down: %v", err)
+	}
+	_ = w.Close(ctx) // the server is down: the rest stays in the spool
+	stats := w.Stats()
+	if res.rows != 5001 || stats.Spooled == 0 {
+		t.Fatalf("rows %d, stats %+v: want 5001 rows and some spooled", res.rows, stats)
+	}
+	if err := db.Srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A later process replays the spool when it opens its writer.
+	w2, err := a.writer(st, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 5000 {
+		t.Errorf("after restart and replay: %d rows, want 5000 (stats before: %+v, after: %+v)", n, stats, w2.Stats())
+	}
+}
+
+func TestCollectTwiceNoDuplicates(t *testing.T) {
+	db := chtest.New(t)
+	cfg := testConfig(t, db)
+	code, out, errOut := earshot(t, "--config", cfg, "collect")
+	if code != 0 {
+		t.Fatalf("collect: %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "mentions stored in "+db.Name+": 12") {
+		t.Errorf("first pass:\n%s", out)
+	}
+	code, out, errOut = earshot(t, "--config", cfg, "collect", "--source", "demo-zagreb")
+	if code != 0 || !strings.Contains(out, "mentions stored in "+db.Name+": 12") {
+		t.Errorf("second pass: %d\n%s\n%s", code, out, errOut)
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 12 {
+		t.Errorf("mentions = %d, want 12", n)
+	}
+	if n := db.Count(t, "SELECT count() FROM collection_runs WHERE status = 'ok'"); n != 5 {
+		t.Errorf("collection_runs ok rows = %d, want 5", n)
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE negative = 1 AND scorer_version != ''"); n != 6 {
+		t.Errorf("negative (rating-scored) mentions = %d, want 6", n)
+	}
+	code, out, _ = earshot(t, "--config", cfg, "report", "--since", "3650d")
+	if code != 0 || !strings.Contains(out, "Zagreb") || !strings.Contains(out, "hy") {
+		t.Errorf("report: %d\n%s", code, out)
+	}
+	if code, _, errOut := earshot(t, "--config", cfg, "collect", "--source", "nope"); code != 2 || !strings.Contains(errOut, `no source named "nope"`) {
+		t.Errorf("unknown source: exit %d %s", code, errOut)
+	}
+}

@@ -1,0 +1,131 @@
+package schemaorg
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestExtractJSONLD(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []Review // only the fields set here are compared
+	}{
+		{"single review", `{"@type":"Review","author":"Ana","reviewBody":"Cold food","reviewRating":{"ratingValue":2}}`,
+			[]Review{{Author: "Ana", Body: "Cold food", Rating: 2, BestRating: 5}}},
+		{"array and graph", `[{"@graph":[{"@type":"Review","reviewBody":"a"},{"@type":"Person","name":"x"}]},{"@type":"Review","reviewBody":"b"}]`,
+			[]Review{{Body: "a"}, {Body: "b"}}},
+		{"nested under item", `{"@type":"Hotel","name":"H","review":[{"@type":"Review","reviewBody":"x","author":{"@type":"Person","name":"P"}}]}`,
+			[]Review{{Body: "x", Author: "P", ItemName: "H"}}},
+		{"string rating with comma, scale 10", `{"@type":"Review","description":"ok","reviewRating":{"ratingValue":"7,5","bestRating":"10"}}`,
+			[]Review{{Body: "ok", Rating: 7.5, BestRating: 10}}},
+		{"rating as array, author list", `{"@type":"Review","reviewBody":"x","author":[{"name":"A"},"B"],"reviewRating":[{"ratingValue":"87","bestRating":"100","worstRating":"0"}]}`,
+			[]Review{{Body: "x", Author: "A, B", Rating: 87, BestRating: 100}}},
+		{"type array and URI type", `[{"@type":["Thing","Review"],"reviewBody":"a"},{"@type":"http://schema.org/Review","reviewBody":"b"}]`,
+			[]Review{{Body: "a"}, {Body: "b"}}},
+		{"impossible rating dropped", `{"@type":"Review","reviewBody":"x","reviewRating":{"ratingValue":9,"bestRating":5}}`,
+			[]Review{{Body: "x"}}},
+		{"empty review skipped", `{"@type":"Review","author":"nobody"}`, nil},
+		{"html comment wrapper", `<!-- {"@type":"Review","reviewBody":"c"} -->`, []Review{{Body: "c"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ExtractJSONLD([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d reviews %+v, want %d", len(got), got, len(tt.want))
+			}
+			for i, w := range tt.want {
+				g := got[i]
+				if g.Body != w.Body || (w.Author != "" && g.Author != w.Author) || g.Rating != w.Rating ||
+					(w.BestRating != 0 && g.BestRating != w.BestRating) || (w.ItemName != "" && g.ItemName != w.ItemName) {
+					t.Errorf("review %d = %+v, want %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+func TestExtractJSONLDErrors(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)
+	for _, in := range []string{`{"@type":"Review"`, "not json", deep} {
+		if _, err := ExtractJSONLD([]byte(in)); err == nil && in != deep {
+			t.Errorf("ExtractJSONLD(%.20q): no error", in)
+		}
+	}
+}
+
+// TestFixtures extracts the real pages in testdata/fixtures and compares
+// with golden JSONL files (go test -update rewrites them).
+func TestFixtures(t *testing.T) {
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	pages, _ := filepath.Glob("testdata/fixtures/*.html")
+	if len(pages) == 0 {
+		t.Fatal("no fixtures")
+	}
+	total := 0
+	for _, p := range pages {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			f, err := os.Open(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			ms, err := ExtractHTML(f, "https://fixture.test/"+filepath.Base(p), now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(ms)
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			for i := range ms {
+				if err := enc.Encode(&ms[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			golden := filepath.Join("testdata/golden", strings.TrimSuffix(filepath.Base(p), ".html")+".jsonl")
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("extracted mentions differ from %s:\ngot:\n%s\nwant:\n%s", golden, buf.String(), want)
+			}
+		})
+	}
+	t.Logf("%d fixture pages, %d reviews", len(pages), total)
+}
+
+func FuzzExtractJSONLD(f *testing.F) {
+	for _, s := range []string{`{"@type":"Review","reviewBody":"x","reviewRating":{"ratingValue":"4,5"}}`,
+		`[{"@graph":[{"@type":["Review"],"author":[{"name":"a"}]}]}]`, `{"review":{"@type":"Review","description":"d"}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rs, err := ExtractJSONLD(data)
+		if err != nil {
+			return
+		}
+		for _, r := range rs {
+			if r.Rating < 0 || (r.Rating > 0 && r.Rating > r.BestRating) {
+				t.Errorf("rating %v of %v", r.Rating, r.BestRating)
+			}
+		}
+	})
+}

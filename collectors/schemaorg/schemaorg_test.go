@@ -1,0 +1,173 @@
+package schemaorg
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+)
+
+type memSink struct {
+	mu   sync.Mutex
+	ms   []mention.Mention
+	errs []error
+}
+
+func (s *memSink) Add(_ context.Context, m mention.Mention) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ms = append(s.ms, m)
+	return nil
+}
+
+func (s *memSink) AddError(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.errs = append(s.errs, err)
+}
+
+// page renders a review page with one JSON-LD block and an optional next link.
+func page(next string, reviews ...string) string {
+	var items []string
+	for _, r := range reviews {
+		id, date, _ := strings.Cut(r, "@")
+		items = append(items, fmt.Sprintf(`{"@type":"Review","@id":"%s","reviewBody":"review %s","datePublished":"%s","author":"a"}`, id, id, date))
+	}
+	link := ""
+	if next != "" {
+		link = fmt.Sprintf(`<a rel="next" href="%s">next</a>`, next)
+	}
+	return fmt.Sprintf(`<html lang="en"><head><script type="application/ld+json">{"@type":"Hotel","name":"H","review":[%s]}</script></head><body>%s<a href="/private/secret">p</a></body></html>`,
+		strings.Join(items, ","), link)
+}
+
+type site struct {
+	mu    sync.Mutex
+	pages map[string]string
+	hits  map[string]int
+}
+
+func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.hits[r.URL.Path]++
+	body, ok := s.pages[r.URL.Path]
+	s.mu.Unlock()
+	switch {
+	case r.URL.Path == "/robots.txt":
+		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
+	case r.URL.Path == "/offhost":
+		http.Redirect(w, r, "http://elsewhere.invalid/page", http.StatusFound)
+	case r.URL.Path == "/broken":
+		http.Error(w, "boom", http.StatusInternalServerError)
+	case ok:
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, body)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func newSite(t *testing.T) (*site, *httptest.Server) {
+	s := &site{hits: map[string]int{}, pages: map[string]string{
+		"/p1": page("/p2", "r5@2026-11-20", "r4@2026-11-19"),
+		"/p2": page("/p3", "r3@2026-11-10", "r2@2026-11-09"),
+		"/p3": page("", "r1@2026-11-01"),
+	}}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv
+}
+
+func testEnv() collectors.Env {
+	return collectors.Env{Source: config.Source{Name: "test"}, HTTP: config.Collect{
+		UserAgent: "earshot-test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}}
+}
+
+func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
+	s, srv := newSite(t)
+	c := New(testEnv(), Options{URLs: []string{srv.URL + "/p1", srv.URL + "/offhost", srv.URL + "/broken"}})
+	sink := &memSink{}
+	cursor, err := c.Collect(context.Background(), "", sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.ms) != 5 {
+		t.Errorf("first pass: %d mentions, want 5 over 3 pages", len(sink.ms))
+	}
+	if cursor != "2026-11-20T00:00:00Z" {
+		t.Errorf("cursor = %q, want the newest publication time", cursor)
+	}
+	if s.hits["/private/secret"] != 0 {
+		t.Error("fetched a page robots.txt disallows")
+	}
+	var sawBroken, sawOffhost bool
+	for _, e := range sink.errs {
+		sawBroken = sawBroken || strings.Contains(e.Error(), "/broken") && strings.Contains(e.Error(), "500")
+		sawOffhost = sawOffhost || strings.Contains(e.Error(), "elsewhere.invalid")
+	}
+	if !sawBroken || !sawOffhost {
+		t.Errorf("errors = %v; want the 500 and the off-host redirect reported", sink.errs)
+	}
+	for _, m := range sink.ms {
+		if !strings.HasPrefix(m.ID, "schemaorg:r") || m.Lang != "en" || m.Source != "test" {
+			t.Errorf("mention %+v", m)
+		}
+	}
+
+	// Second pass: nothing newer. The first page holds only reviews at or
+	// before the cursor, so pagination stops there.
+	s.mu.Lock()
+	s.hits = map[string]int{}
+	s.pages["/p1"] = page("/p2", "r6@2026-11-22", "r5@2026-11-20", "r4@2026-11-19")
+	s.mu.Unlock()
+	sink2 := &memSink{}
+	c = New(testEnv(), Options{URLs: []string{srv.URL + "/p1"}})
+	cursor2, err := c.Collect(context.Background(), cursor, sink2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, m := range sink2.ms {
+		ids[m.ID] = true
+	}
+	if !ids["schemaorg:r6"] || ids["schemaorg:r4"] || cursor2 != "2026-11-22T00:00:00Z" {
+		t.Errorf("second pass ids %v cursor %q; want r6 (and r5 at the cursor), not r4", ids, cursor2)
+	}
+}
+
+func TestMaxPages(t *testing.T) {
+	s, srv := newSite(t)
+	c := New(testEnv(), Options{URLs: []string{srv.URL + "/p1"}, MaxPages: 2})
+	sink := &memSink{}
+	if _, err := c.Collect(context.Background(), "", sink); err != nil {
+		t.Fatal(err)
+	}
+	if s.hits["/p3"] != 0 || len(sink.ms) != 4 {
+		t.Errorf("max_pages 2: fetched p3 %d times, %d mentions; want 0 and 4", s.hits["/p3"], len(sink.ms))
+	}
+}
+
+func TestUnreachableSourceFails(t *testing.T) {
+	c := New(testEnv(), Options{URLs: []string{"http://127.0.0.1:1/"}})
+	sink := &memSink{}
+	if _, err := c.Collect(context.Background(), "", sink); err == nil {
+		t.Error("no error when no page could be fetched")
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	if errs := (&Options{}).Validate(); len(errs) != 1 || errs[0].Field != "urls" {
+		t.Errorf("empty options: %v", errs)
+	}
+	if errs := (&Options{URLs: []string{"ftp://x"}}).Validate(); len(errs) != 1 || errs[0].Field != "urls[0]" {
+		t.Errorf("ftp url: %v", errs)
+	}
+}
