@@ -233,14 +233,35 @@ var fields = []string{"id", "source", "kind", "brand", "location", "url", "autho
 	"lang", "published_at", "collected_at", "likes", "shares", "replies", "followers", "parent_id",
 	"sentiment", "negative", "severity", "aspects", "signals", "reasons", "scorer_version"}
 
+// canonical maps a column or key name to its mention field, or "". Exact
+// names hit the table directly; only other spellings are normalised (this
+// runs for every key of every row).
 func canonical(col string) string {
-	c := strings.ToLower(strings.TrimSpace(col))
-	c = strings.NewReplacer(" ", "_", "-", "_").Replace(c)
-	if containsStr(fields, c) {
+	if c, ok := columnNames[col]; ok {
 		return c
 	}
-	return aliases[c]
+	c := strings.ToLower(strings.TrimSpace(col))
+	c = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return '_'
+		}
+		return r
+	}, c)
+	return columnNames[c]
 }
+
+// columnNames maps every accepted name to its field: the fields themselves
+// and their aliases. Built once; read-only.
+var columnNames = func() map[string]string {
+	m := make(map[string]string, len(fields)+len(aliases))
+	for _, f := range fields {
+		m[f] = f
+	}
+	for a, f := range aliases {
+		m[a] = f
+	}
+	return m
+}()
 
 func containsStr(list []string, s string) bool {
 	for _, v := range list {

@@ -159,16 +159,42 @@ func importFile(ctx context.Context, r io.Reader, name string, f importer.Format
 		reader := progressbar.NewReader(r, bar)
 		in = &reader
 	}
-	err := importer.Read(ctx, in, f, def,
-		func(m mention.Mention) error {
-			res.rows++
-			return w.Add(ctx, m)
-		},
-		func(e importer.RowError) {
-			res.rows++
-			res.bad++
-			fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", name, e.Line, e.Err)
-		})
+	// Parse in one goroutine while the writer inserts in this one, so the
+	// JSON/CSV decoding overlaps the server's work on the previous batch.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rows := make(chan mention.Mention, 4096)
+	parsed := make(chan error, 1)
+	go func() {
+		defer close(rows)
+		parsed <- importer.Read(ctx, in, f, def,
+			func(m mention.Mention) error {
+				select {
+				case rows <- m:
+					return nil
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			},
+			func(e importer.RowError) {
+				res.bad++
+				fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", name, e.Line, e.Err)
+			})
+	}()
+	var werr error
+	for m := range rows {
+		res.rows++
+		if werr == nil {
+			if werr = w.Add(ctx, m); werr != nil {
+				cancel() // stop the parser; drain what it already sent
+			}
+		}
+	}
+	err := <-parsed
+	res.rows += res.bad
+	if werr != nil {
+		err = werr
+	}
 	res.took = time.Since(start)
 	return res, err
 }
