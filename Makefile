@@ -40,6 +40,7 @@ fuzz:
 	$(GO) test ./importer -run '^$$' -fuzz FuzzRead -fuzztime 30s
 	$(GO) test ./collectors/schemaorg -run '^$$' -fuzz FuzzExtractJSONLD -fuzztime 30s
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./mention -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -216,3 +216,24 @@ func TestParseSizesAndDurations(t *testing.T) {
 		}
 	}
 }
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(good))
+	f.Add([]byte("sources: [{name: a, kind: feed, brand: X, url: ${A:-x}}]\nroute: {receiver: r, routes: [{match_re: {brand: '('}}]}"))
+	f.Add([]byte("brands: &a [*a]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.yaml", data, testSchema(map[string]string{"SENDGRID_API_KEY": "k"}))
+		var errs Errors
+		if err != nil && !errors.As(err, &errs) {
+			t.Fatalf("error is not config.Errors: %v", err)
+		}
+		for _, e := range errs {
+			if e.Line < 1 || strings.Contains(e.Msg, "\n") {
+				t.Errorf("bad error: %+v", e)
+			}
+		}
+		if err == nil && c == nil {
+			t.Error("nil config without error")
+		}
+	})
+}

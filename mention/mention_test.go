@@ -1,0 +1,104 @@
+package mention
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var now = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func TestStableID(t *testing.T) {
+	a := StableID("schemaorg", "", "https://x/r", "Ana", "Cold soup")
+	if a != StableID("schemaorg", "", "https://x/r", " Ana ", "Cold soup\n") {
+		t.Error("surrounding space changed the hash id")
+	}
+	if a == StableID("schemaorg", "", "https://x/r", "Ana", "Cold soup!") {
+		t.Error("different text, same id")
+	}
+	if got := StableID("appstore", " 123 ", "u", "a", "t"); got != "appstore:123" {
+		t.Errorf("site id: %q", got)
+	}
+	// Field boundaries matter: ("ab","c") and ("a","bc") differ.
+	if StableID("k", "", "ab", "c", "") == StableID("k", "", "a", "bc", "") {
+		t.Error("field boundary collision")
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      Mention
+		wantErr string
+		check   func(*testing.T, Mention)
+	}{
+		{"defaults", Mention{Text: " hi ", Source: "s"}, "", func(t *testing.T, m Mention) {
+			if m.Text != "hi" || m.Kind != KindReview || m.Severity != "none" || !m.CollectedAt.Equal(now) || m.Version == 0 || !strings.HasPrefix(m.ID, "s:h") {
+				t.Errorf("%+v", m)
+			}
+		}},
+		{"invalid utf-8 repaired", Mention{Text: "caf\xe9"}, "", func(t *testing.T, m Mention) {
+			if m.Text != "caf\uFFFD" {
+				t.Errorf("text %q", m.Text)
+			}
+		}},
+		{"huge text cut at a rune", Mention{Text: strings.Repeat("ж", MaxTextBytes)}, "", func(t *testing.T, m Mention) {
+			if !m.Truncated || len(m.Text) > MaxTextBytes || !strings.HasSuffix(m.Text, "ж") {
+				t.Errorf("truncated=%v len=%d", m.Truncated, len(m.Text))
+			}
+		}},
+		{"rating without max", Mention{Text: "x", Rating: 4}, "", func(t *testing.T, m Mention) {
+			if m.RatingMax != 5 {
+				t.Errorf("rating_max %v", m.RatingMax)
+			}
+		}},
+		{"empty", Mention{Text: "  "}, "neither text nor title", nil},
+		{"bad kind", Mention{Text: "x", Kind: "tweet"}, "kind", nil},
+		{"rating above max", Mention{Text: "x", Rating: 6, RatingMax: 5}, "out of range", nil},
+		{"rating 8 without max", Mention{Text: "x", Rating: 8}, "without rating_max", nil},
+		{"bad severity", Mention{Text: "x", Score: Score{Severity: "apocalyptic"}}, "severity", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tt.in
+			err := m.Normalize(now)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, m)
+		})
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	want := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	for _, s := range []string{"2026-11-02", "2026-11-02T00:00:00Z", "02.11.2026", "11/02/2026", "Nov 2, 2026", "1793577600", "1793577600000", "2026-11-02T01:00:00+01:00"} {
+		got, err := ParseTime(s)
+		if err != nil || !got.Equal(want) {
+			t.Errorf("ParseTime(%q) = %v, %v", s, got, err)
+		}
+	}
+	if _, err := ParseTime("yesterday"); err == nil {
+		t.Error("yesterday: no error")
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	f.Add("text", "title", 4.0, 5.0, "review")
+	f.Add("\xff\xfe", "", -1.0, 0.0, "")
+	f.Fuzz(func(t *testing.T, text, title string, rating, max float64, kind string) {
+		m := Mention{Text: text, Title: title, Rating: rating, RatingMax: max, Kind: kind}
+		if err := m.Normalize(now); err != nil {
+			return
+		}
+		if m.ID == "" || len(m.Text) > MaxTextBytes || (m.RatingMax > 0 && m.Rating > m.RatingMax) {
+			t.Errorf("normalized mention breaks an invariant: %+v", m)
+		}
+	})
+}
