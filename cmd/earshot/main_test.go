@@ -89,6 +89,7 @@ func testConfig(t *testing.T, db *chtest.DB) string {
 	}
 	cfg := strings.Replace(string(example), "dsn: ${EARSHOT_CLICKHOUSE:-}", "dsn: "+db.DSN, 1)
 	cfg = strings.Replace(cfg, "spool_dir: var/spool", "spool_dir: "+filepath.Join(dir, "spool"), 1)
+	cfg = strings.Replace(cfg, "${EARSHOT_LISTEN:-127.0.0.1:8377}", "127.0.0.1:0", 1)
 	path := filepath.Join(dir, "earshot.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -250,5 +251,17 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	}
 	if code, _, errOut := earshot(t, "--config", cfg, "collect", "--source", "nope"); code != 2 || !strings.Contains(errOut, `no source named "nope"`) {
 		t.Errorf("unknown source: exit %d %s", code, errOut)
+	}
+}
+
+func TestRunOnce(t *testing.T) {
+	db := chtest.New(t)
+	cfg := testConfig(t, db)
+	code, _, errOut := earshot(t, "--config", cfg, "run", "--once")
+	if code != 0 {
+		t.Fatalf("run --once: exit %d\n%s", code, errOut)
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 12 {
+		t.Errorf("mentions after run --once = %d, want 12", n)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -31,7 +32,7 @@ func (a *app) runCmd() *cobra.Command {
 				return usageError{err}
 			}
 			ctx := cmd.Context()
-			p, _, done, err := a.pipeline(ctx)
+			p, done, err := a.waitForPipeline(ctx)
 			if err != nil {
 				return err
 			}
@@ -93,6 +94,31 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's share of the sources")
 	cmd.Flags().BoolVar(&once, "once", false, "run each source once and exit (for testing the daemon's wiring)")
 	return cmd
+}
+
+// waitForPipeline builds the pipeline, waiting with backoff while ClickHouse
+// is unreachable: a daemon started before its database should wait for it,
+// not crash-loop. Config errors still fail at once.
+func (a *app) waitForPipeline(ctx context.Context) (*pipeline.Pipeline, func(), error) {
+	delay := time.Second
+	for {
+		p, _, done, err := a.pipeline(ctx)
+		if err == nil {
+			return p, done, nil
+		}
+		var cfgErrs config.Errors
+		var ue usageError
+		if errors.As(err, &cfgErrs) || errors.As(err, &ue) || ctx.Err() != nil {
+			return nil, nil, err
+		}
+		a.log.Warn("clickhouse not ready; retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Minute)
+	}
 }
 
 func health() http.Handler {
