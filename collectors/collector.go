@@ -5,6 +5,7 @@ package collectors
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sort"
 
@@ -46,6 +47,21 @@ type Kind struct {
 	// struct may implement Validate() []config.FieldError.
 	Options func() any
 	New     func(env Env) (Collector, error)
+}
+
+// KindOf builds a Kind whose options are a *O decoded from the config, so
+// that each kind's constructor receives its options already typed.
+func KindOf[O any](name string, build func(env Env, o *O) (Collector, error)) Kind {
+	return Kind{
+		Options: func() any { return new(O) },
+		New: func(env Env) (Collector, error) {
+			o, ok := env.Options.(*O)
+			if !ok {
+				return nil, fmt.Errorf("%s: options are %T, want %T", name, env.Options, o)
+			}
+			return build(env, o)
+		},
+	}
 }
 
 // Registry maps kind names to kinds.

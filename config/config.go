@@ -321,15 +321,11 @@ func (c *Config) validate(d *decoder, schema Schema) {
 	}
 
 	brands := map[string]*Brand{}
+	brandNames := map[string]bool{}
 	for i := range c.Brands {
 		b := &c.Brands[i]
 		p := fmt.Sprintf("brands[%d]", i)
-		switch {
-		case strings.TrimSpace(b.Name) == "":
-			d.at(p+".name", "required")
-		case brands[b.Name] != nil:
-			d.at(p+".name", "brand %q defined twice", b.Name)
-		default:
+		if uniqueName(d, p+".name", "brand", b.Name, brandNames) {
 			brands[b.Name] = b
 		}
 		locs := map[string]bool{}
@@ -353,15 +349,9 @@ func (c *Config) validate(d *decoder, schema Schema) {
 	for i := range c.Sources {
 		s := &c.Sources[i]
 		p := fmt.Sprintf("sources[%d]", i)
-		switch {
-		case strings.TrimSpace(s.Name) == "":
-			d.at(p+".name", "required")
-		case names[s.Name]:
-			d.at(p+".name", "source %q defined twice", s.Name)
-		case !validName.MatchString(s.Name):
+		if uniqueName(d, p+".name", "source", s.Name, names) && !validName.MatchString(s.Name) {
 			d.at(p+".name", "%q: use letters, digits, '-', '_' and '.' only", s.Name)
 		}
-		names[s.Name] = true
 		if s.Brand == "" {
 			d.at(p+".brand", "required")
 		} else if b := brands[s.Brand]; b == nil {
@@ -384,13 +374,7 @@ func (c *Config) validate(d *decoder, schema Schema) {
 	for i := range c.Receivers {
 		r := &c.Receivers[i]
 		p := fmt.Sprintf("receivers[%d]", i)
-		switch {
-		case strings.TrimSpace(r.Name) == "":
-			d.at(p+".name", "required")
-		case rnames[r.Name]:
-			d.at(p+".name", "receiver %q defined twice", r.Name)
-		}
-		rnames[r.Name] = true
+		uniqueName(d, p+".name", "receiver", r.Name, rnames)
 		if r.MaxPerHour < 0 {
 			d.at(p+".max_per_hour", "must be positive")
 		}
@@ -498,6 +482,20 @@ func (c *Config) validateRoute(d *decoder, p string, r *Route, receivers map[str
 		}
 		c.validateRoute(d, fmt.Sprintf("%s.routes[%d]", p, i), child, receivers)
 	}
+}
+
+// uniqueName reports a missing or repeated name and records it in seen.
+func uniqueName(d *decoder, path, what, name string, seen map[string]bool) bool {
+	switch {
+	case strings.TrimSpace(name) == "":
+		d.at(path, "required")
+		return false
+	case seen[name]:
+		d.at(path, "%s %q defined twice", what, name)
+		return false
+	}
+	seen[name] = true
+	return true
 }
 
 // decodeKind checks kind and decodes the kind-specific keys in raw.

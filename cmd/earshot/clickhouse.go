@@ -63,6 +63,29 @@ func (a *app) localServer(ctx context.Context, dir string) (*chlocal.Server, err
 	return s, err
 }
 
+// openReady is openStore plus the migrations, for commands that write or
+// read Earshot's tables (migrations are idempotent and cheap).
+func (a *app) openReady(ctx context.Context, cfg *config.Config) (*storage.Store, func(), error) {
+	st, done, err := a.openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		done()
+		return nil, nil, err
+	}
+	return st, done, nil
+}
+
+// localDirOf is the local server's directory from the config, if any.
+func (a *app) localDirOf() (string, error) {
+	cfg, err := a.optionalConfig()
+	if err != nil {
+		return "", err
+	}
+	return localDir(cfg), nil
+}
+
 // optionalConfig loads the config when the file exists: commands such as
 // migrate work without one.
 func (a *app) optionalConfig() (*config.Config, error) {
@@ -87,11 +110,11 @@ func (a *app) clickhouseCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use: "start", Short: "Start the local server and leave it running", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.optionalConfig()
+			dir, err := a.localDirOf()
 			if err != nil {
 				return err
 			}
-			s, err := a.localServer(cmd.Context(), localDir(cfg))
+			s, err := a.localServer(cmd.Context(), dir)
 			if err != nil {
 				return err
 			}
@@ -101,11 +124,11 @@ func (a *app) clickhouseCmd() *cobra.Command {
 	}, &cobra.Command{
 		Use: "stop", Short: "Stop the local server", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.optionalConfig()
+			dir, err := a.localDirOf()
 			if err != nil {
 				return err
 			}
-			was, err := chlocal.Shutdown(cmd.Context(), localDir(cfg))
+			was, err := chlocal.Shutdown(cmd.Context(), dir)
 			if err == nil && !was {
 				fmt.Fprintln(cmd.OutOrStdout(), "no local clickhouse-server running")
 			}
@@ -114,11 +137,11 @@ func (a *app) clickhouseCmd() *cobra.Command {
 	}, &cobra.Command{
 		Use: "status", Short: "Say whether the local server runs, and how to query it", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.optionalConfig()
+			dir, err := a.localDirOf()
 			if err != nil {
 				return err
 			}
-			s, ok := chlocal.Attach(cmd.Context(), localDir(cfg))
+			s, ok := chlocal.Attach(cmd.Context(), dir)
 			if !ok {
 				return errors.New("no local clickhouse-server running (earshot clickhouse start)")
 			}

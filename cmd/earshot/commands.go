@@ -102,14 +102,11 @@ func (a *app) importCmd() *cobra.Command {
 				return fmt.Errorf("import: %w", err)
 			}
 			defer file.Close()
-			st, done, err := a.openStore(cmd.Context(), cfg)
+			st, done, err := a.openReady(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
 			defer done()
-			if _, err := st.Migrate(cmd.Context()); err != nil {
-				return err
-			}
 			w, err := a.writer(st, cfg)
 			if err != nil {
 				return err
@@ -228,12 +225,8 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	st, done, err := a.openStore(ctx, cfg)
+	st, done, err := a.openReady(ctx, cfg)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	if _, err := st.Migrate(ctx); err != nil {
-		done()
 		return nil, nil, nil, err
 	}
 	w, err := a.writer(st, cfg)

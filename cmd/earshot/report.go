@@ -59,14 +59,11 @@ func (a *app) reportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, done, err := a.openStore(cmd.Context(), cfg)
+			st, done, err := a.openReady(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}
 			defer done()
-			if _, err := st.Migrate(cmd.Context()); err != nil {
-				return err
-			}
 			r, err := buildReport(cmd.Context(), st, time.Now().Add(-d))
 			if err != nil {
 				return err

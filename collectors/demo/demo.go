@@ -8,7 +8,6 @@ package demo
 import (
 	"context"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"net"
@@ -55,16 +54,9 @@ func (o *Options) Validate() []config.FieldError {
 
 // Kind registers the demo source kind.
 func Kind() collectors.Kind {
-	return collectors.Kind{
-		Options: func() any { return &Options{} },
-		New: func(env collectors.Env) (collectors.Collector, error) {
-			o, ok := env.Options.(*Options)
-			if !ok {
-				return nil, errors.New("demo: missing options")
-			}
-			return &Collector{env: env, site: o.Site}, nil
-		},
-	}
+	return collectors.KindOf("demo", func(env collectors.Env, o *Options) (collectors.Collector, error) {
+		return &Collector{env: env, site: o.Site}, nil
+	})
 }
 
 // Collector serves the site and crawls it.

@@ -4,28 +4,13 @@ import (
 	"context"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/collectors/collectortest"
 	"github.com/earshot/earshot/config"
-	"github.com/earshot/earshot/mention"
 )
-
-type memSink struct {
-	mu   sync.Mutex
-	ms   []mention.Mention
-	errs []error
-}
-
-func (s *memSink) Add(_ context.Context, m mention.Mention) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ms = append(s.ms, m)
-	return nil
-}
-func (s *memSink) AddError(err error) { s.mu.Lock(); s.errs = append(s.errs, err); s.mu.Unlock() }
 
 func TestDemoSites(t *testing.T) {
 	want := map[string]struct {
@@ -48,21 +33,21 @@ func TestDemoSites(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sink := &memSink{}
+			sink := &collectortest.Sink{}
 			cursor, err := c.Collect(context.Background(), "", sink)
-			if err != nil || len(sink.errs) > 0 {
-				t.Fatalf("collect: %v %v", err, sink.errs)
+			if err != nil || len(sink.Errors) > 0 {
+				t.Fatalf("collect: %v %v", err, sink.Errors)
 			}
 			var langs []string
-			for _, m := range sink.ms {
+			for _, m := range sink.Mentions {
 				langs = append(langs, m.Lang)
 				if m.Rating < 1 || m.RatingMax != 5 || m.PublishedAt.IsZero() || m.Author == "" {
 					t.Errorf("incomplete mention %+v", m)
 				}
 			}
 			sort.Strings(langs)
-			if len(sink.ms) != w.n || strings.Join(langs, ",") != w.langs {
-				t.Errorf("%d mentions in %v, want %d in %s", len(sink.ms), langs, w.n, w.langs)
+			if len(sink.Mentions) != w.n || strings.Join(langs, ",") != w.langs {
+				t.Errorf("%d mentions in %v, want %d in %s", len(sink.Mentions), langs, w.n, w.langs)
 			}
 			if cursor == "" {
 				t.Error("no cursor")

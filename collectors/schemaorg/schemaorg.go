@@ -50,16 +50,9 @@ func (o *Options) Validate() []config.FieldError {
 
 // Kind registers the schemaorg source kind.
 func Kind() collectors.Kind {
-	return collectors.Kind{
-		Options: func() any { return &Options{} },
-		New: func(env collectors.Env) (collectors.Collector, error) {
-			o, ok := env.Options.(*Options)
-			if !ok {
-				return nil, errors.New("schemaorg: missing options")
-			}
-			return New(env, *o), nil
-		},
-	}
+	return collectors.KindOf("schemaorg", func(env collectors.Env, o *Options) (collectors.Collector, error) {
+		return New(env, *o), nil
+	})
 }
 
 // Collector crawls the configured pages.

@@ -11,28 +11,9 @@ import (
 	"time"
 
 	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/collectors/collectortest"
 	"github.com/earshot/earshot/config"
-	"github.com/earshot/earshot/mention"
 )
-
-type memSink struct {
-	mu   sync.Mutex
-	ms   []mention.Mention
-	errs []error
-}
-
-func (s *memSink) Add(_ context.Context, m mention.Mention) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.ms = append(s.ms, m)
-	return nil
-}
-
-func (s *memSink) AddError(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = append(s.errs, err)
-}
 
 // page renders a review page with one JSON-LD block and an optional next link.
 func page(next string, reviews ...string) string {
@@ -94,13 +75,13 @@ func testEnv() collectors.Env {
 func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
 	s, srv := newSite(t)
 	c := New(testEnv(), Options{URLs: []string{srv.URL + "/p1", srv.URL + "/offhost", srv.URL + "/broken"}})
-	sink := &memSink{}
+	sink := &collectortest.Sink{}
 	cursor, err := c.Collect(context.Background(), "", sink)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sink.ms) != 5 {
-		t.Errorf("first pass: %d mentions, want 5 over 3 pages", len(sink.ms))
+	if len(sink.Mentions) != 5 {
+		t.Errorf("first pass: %d mentions, want 5 over 3 pages", len(sink.Mentions))
 	}
 	if cursor != "2026-11-20T00:00:00Z" {
 		t.Errorf("cursor = %q, want the newest publication time", cursor)
@@ -109,14 +90,14 @@ func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
 		t.Error("fetched a page robots.txt disallows")
 	}
 	var sawBroken, sawOffhost bool
-	for _, e := range sink.errs {
+	for _, e := range sink.Errors {
 		sawBroken = sawBroken || strings.Contains(e.Error(), "/broken") && strings.Contains(e.Error(), "500")
 		sawOffhost = sawOffhost || strings.Contains(e.Error(), "elsewhere.invalid")
 	}
 	if !sawBroken || !sawOffhost {
-		t.Errorf("errors = %v; want the 500 and the off-host redirect reported", sink.errs)
+		t.Errorf("errors = %v; want the 500 and the off-host redirect reported", sink.Errors)
 	}
-	for _, m := range sink.ms {
+	for _, m := range sink.Mentions {
 		if !strings.HasPrefix(m.ID, "schemaorg:r") || m.Lang != "en" || m.Source != "test" {
 			t.Errorf("mention %+v", m)
 		}
@@ -128,14 +109,14 @@ func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
 	s.hits = map[string]int{}
 	s.pages["/p1"] = page("/p2", "r6@2026-11-22", "r5@2026-11-20", "r4@2026-11-19")
 	s.mu.Unlock()
-	sink2 := &memSink{}
+	sink2 := &collectortest.Sink{}
 	c = New(testEnv(), Options{URLs: []string{srv.URL + "/p1"}})
 	cursor2, err := c.Collect(context.Background(), cursor, sink2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids := map[string]bool{}
-	for _, m := range sink2.ms {
+	for _, m := range sink2.Mentions {
 		ids[m.ID] = true
 	}
 	if !ids["schemaorg:r6"] || ids["schemaorg:r4"] || cursor2 != "2026-11-22T00:00:00Z" {
@@ -146,18 +127,18 @@ func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
 func TestMaxPages(t *testing.T) {
 	s, srv := newSite(t)
 	c := New(testEnv(), Options{URLs: []string{srv.URL + "/p1"}, MaxPages: 2})
-	sink := &memSink{}
+	sink := &collectortest.Sink{}
 	if _, err := c.Collect(context.Background(), "", sink); err != nil {
 		t.Fatal(err)
 	}
-	if s.hits["/p3"] != 0 || len(sink.ms) != 4 {
-		t.Errorf("max_pages 2: fetched p3 %d times, %d mentions; want 0 and 4", s.hits["/p3"], len(sink.ms))
+	if s.hits["/p3"] != 0 || len(sink.Mentions) != 4 {
+		t.Errorf("max_pages 2: fetched p3 %d times, %d mentions; want 0 and 4", s.hits["/p3"], len(sink.Mentions))
 	}
 }
 
 func TestUnreachableSourceFails(t *testing.T) {
 	c := New(testEnv(), Options{URLs: []string{"http://127.0.0.1:1/"}})
-	sink := &memSink{}
+	sink := &collectortest.Sink{}
 	if _, err := c.Collect(context.Background(), "", sink); err == nil {
 		t.Error("no error when no page could be fetched")
 	}
