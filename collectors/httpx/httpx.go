@@ -1,0 +1,306 @@
+// Package httpx is the polite HTTP client the API and feed collectors share:
+// an honest User-Agent, robots.txt, a minimum delay between requests to one
+// host, a cap on body size and time, redirects only to allowed hosts,
+// conditional requests (ETag / Last-Modified), and retries with backoff and
+// jitter on 429 and 5xx that honour Retry-After.
+package httpx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/temoto/robotstxt"
+)
+
+// Options configure a client.
+type Options struct {
+	UserAgent    string
+	Timeout      time.Duration // per attempt; default 20s
+	MaxBody      int64         // bytes; default 5 MiB; larger bodies are an error
+	HostDelay    time.Duration // minimum time between requests to one host
+	AllowedHosts []string      // empty: any host (the caller chose the URLs)
+	IgnoreRobots bool
+	Retries      int           // extra attempts on 429, 5xx and network errors; default 3
+	BaseBackoff  time.Duration // first backoff; default 1s, doubling, with full jitter
+	MaxWait      time.Duration // cap on one wait, Retry-After included; default 2m
+	Transport    http.RoundTripper
+	// Sleep waits d or until ctx ends; tests replace it to record waits.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Errors callers can test for.
+var (
+	ErrDisallowed = errors.New("disallowed by robots.txt")
+	ErrTooLarge   = errors.New("response body too large")
+	ErrHost       = errors.New("host not allowed")
+)
+
+// StatusError is a final non-2xx answer.
+type StatusError struct {
+	Code int
+	URL  string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("GET %s: HTTP %d", e.URL, e.Code) }
+
+// Client is safe for concurrent use.
+type Client struct {
+	o      Options
+	hc     *http.Client
+	mu     sync.Mutex
+	next   map[string]time.Time // host -> earliest time of its next request
+	robots map[string]*robotstxt.Group
+}
+
+// New returns a client.
+func New(o Options) *Client {
+	if o.Timeout == 0 {
+		o.Timeout = 20 * time.Second
+	}
+	if o.MaxBody == 0 {
+		o.MaxBody = 5 << 20
+	}
+	if o.Retries == 0 {
+		o.Retries = 3
+	}
+	if o.BaseBackoff == 0 {
+		o.BaseBackoff = time.Second
+	}
+	if o.MaxWait == 0 {
+		o.MaxWait = 2 * time.Minute
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleep
+	}
+	if o.UserAgent == "" {
+		o.UserAgent = "Earshot/0.1"
+	}
+	c := &Client{o: o, next: map[string]time.Time{}, robots: map[string]*robotstxt.Group{}}
+	c.hc = &http.Client{
+		Transport: o.Transport,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("too many redirects")
+			}
+			if !c.allowed(req.URL.Hostname()) {
+				return fmt.Errorf("redirect to %s: %w", req.URL.Host, ErrHost)
+			}
+			return nil
+		},
+	}
+	return c
+}
+
+// Conditional carries validators from the previous fetch.
+type Conditional struct {
+	ETag         string
+	LastModified string
+}
+
+// Response is a fetched body. NotModified is set on 304, with no body.
+type Response struct {
+	URL         string
+	Status      int
+	Header      http.Header
+	Body        []byte
+	NotModified bool
+}
+
+// Validators returns the response's ETag and Last-Modified for next time.
+func (r *Response) Validators() Conditional {
+	return Conditional{ETag: r.Header.Get("ETag"), LastModified: r.Header.Get("Last-Modified")}
+}
+
+// Get fetches rawURL politely, retrying what is worth retrying.
+func (c *Client) Get(ctx context.Context, rawURL string, cond Conditional) (*Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, fmt.Errorf("GET %s: not an http(s) URL", rawURL)
+	}
+	if !c.allowed(u.Hostname()) {
+		return nil, fmt.Errorf("GET %s: %w", rawURL, ErrHost)
+	}
+	if !c.o.IgnoreRobots {
+		ok, err := c.robotsAllow(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("GET %s: %w", rawURL, ErrDisallowed)
+		}
+	}
+	var lastErr error
+	for attempt := 0; attempt <= c.o.Retries; attempt++ {
+		resp, wait, err := c.try(ctx, u, cond)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+		if wait < 0 || attempt == c.o.Retries {
+			break
+		}
+		if wait == 0 {
+			// Full jitter: a random wait up to the exponential bound, so
+			// many workers retrying do not arrive together.
+			bound := c.o.BaseBackoff << attempt
+			wait = time.Duration(rand.Int64N(int64(bound)) + 1)
+		}
+		if err := c.o.Sleep(ctx, min(wait, c.o.MaxWait)); err != nil {
+			return nil, err
+		}
+	}
+	return nil, lastErr
+}
+
+// try makes one attempt. wait < 0: do not retry; 0: back off; > 0: the
+// server said how long (Retry-After).
+func (c *Client) try(ctx context.Context, u *url.URL, cond Conditional) (*Response, time.Duration, error) {
+	if err := c.pace(ctx, u.Hostname()); err != nil {
+		return nil, -1, err
+	}
+	actx, cancel := context.WithTimeout(ctx, c.o.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, -1, err
+	}
+	req.Header.Set("User-Agent", c.o.UserAgent)
+	req.Header.Set("Accept", "application/json, application/xml;q=0.9, text/html;q=0.8, */*;q=0.5")
+	if cond.ETag != "" {
+		req.Header.Set("If-None-Match", cond.ETag)
+	}
+	if cond.LastModified != "" {
+		req.Header.Set("If-Modified-Since", cond.LastModified)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if errors.Is(err, ErrHost) || ctx.Err() != nil {
+			return nil, -1, fmt.Errorf("GET %s: %w", u, err)
+		}
+		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer resp.Body.Close()
+	out := &Response{URL: resp.Request.URL.String(), Status: resp.StatusCode, Header: resp.Header}
+	switch {
+	case resp.StatusCode == http.StatusNotModified:
+		out.NotModified = true
+		return out, 0, nil
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, retryAfter(resp.Header, time.Now()), &StatusError{Code: resp.StatusCode, URL: u.String()}
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		return nil, -1, &StatusError{Code: resp.StatusCode, URL: u.String()}
+	}
+	if resp.ContentLength > c.o.MaxBody {
+		return nil, -1, fmt.Errorf("GET %s: %d bytes: %w (limit %d)", u, resp.ContentLength, ErrTooLarge, c.o.MaxBody)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxBody+1))
+	if err != nil {
+		return nil, 0, fmt.Errorf("GET %s: read body: %w", u, err)
+	}
+	if int64(len(body)) > c.o.MaxBody {
+		return nil, -1, fmt.Errorf("GET %s: %w (limit %d)", u, ErrTooLarge, c.o.MaxBody)
+	}
+	out.Body = body
+	return out, 0, nil
+}
+
+// pace waits until the host may be asked again and books the next slot.
+func (c *Client) pace(ctx context.Context, host string) error {
+	c.mu.Lock()
+	now := time.Now()
+	at := c.next[host]
+	if at.Before(now) {
+		at = now
+	}
+	c.next[host] = at.Add(c.o.HostDelay)
+	c.mu.Unlock()
+	if d := at.Sub(now); d > 0 {
+		return c.o.Sleep(ctx, d)
+	}
+	return nil
+}
+
+func (c *Client) allowed(host string) bool {
+	if len(c.o.AllowedHosts) == 0 {
+		return true
+	}
+	for _, h := range c.o.AllowedHosts {
+		if strings.EqualFold(h, host) || strings.HasPrefix(h, "*.") && strings.HasSuffix(strings.ToLower(host), strings.ToLower(h[1:])) {
+			return true
+		}
+	}
+	return false
+}
+
+// robotsAllow fetches and caches the host's robots.txt. Following the
+// robots.txt rules: 4xx means everything is allowed, 5xx or an unreachable
+// host means nothing is (try again next pass).
+func (c *Client) robotsAllow(ctx context.Context, u *url.URL) (bool, error) {
+	key := u.Scheme + "://" + u.Host
+	c.mu.Lock()
+	g, ok := c.robots[key]
+	c.mu.Unlock()
+	if !ok {
+		ru := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/robots.txt"}
+		status, body := 0, []byte(nil)
+		resp, _, err := c.try(ctx, ru, Conditional{})
+		var se *StatusError
+		switch {
+		case err == nil:
+			status, body = resp.Status, resp.Body
+		case errors.As(err, &se):
+			status = se.Code
+		default:
+			return false, fmt.Errorf("robots.txt of %s: %w", u.Host, err)
+		}
+		data, err := robotstxt.FromStatusAndBytes(status, body)
+		if err != nil {
+			data, _ = robotstxt.FromStatusAndBytes(404, nil) // unparseable: treat as absent
+		}
+		g = data.FindGroup(c.o.UserAgent)
+		c.mu.Lock()
+		c.robots[key] = g
+		c.mu.Unlock()
+	}
+	p := u.EscapedPath()
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return g.Test(p), nil
+}
+
+// retryAfter reads Retry-After (seconds or an HTTP date); 0 when absent.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s)*time.Second + time.Millisecond
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
