@@ -18,6 +18,7 @@ import (
 
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/collectors/demo"
+	"github.com/earshot/earshot/collectors/hackernews"
 	"github.com/earshot/earshot/collectors/schemaorg"
 	"github.com/earshot/earshot/config"
 )
@@ -52,8 +53,9 @@ type app struct {
 // registry lists the source kinds this binary knows, built explicitly.
 func registry() collectors.Registry {
 	return collectors.Registry{
-		"schemaorg": schemaorg.Kind(),
-		"demo":      demo.Kind(),
+		"schemaorg":  schemaorg.Kind(),
+		"demo":       demo.Kind(),
+		"hackernews": hackernews.Kind(),
 	}
 }
 

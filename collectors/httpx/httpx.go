@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/temoto/robotstxt"
+
+	"github.com/earshot/earshot/config"
 )
 
 // Options configure a client.
@@ -303,4 +305,10 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// FromConfig returns a client with the shared collect settings, limited to hosts.
+func FromConfig(c config.Collect, hosts ...string) *Client {
+	return New(Options{UserAgent: c.UserAgent, Timeout: c.Timeout, MaxBody: int64(c.MaxBodySize), HostDelay: c.HostDelay,
+		IgnoreRobots: c.IgnoreRobots, AllowedHosts: hosts})
 }
