@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/collectors/appstore"
 	"github.com/earshot/earshot/collectors/demo"
 	"github.com/earshot/earshot/collectors/hackernews"
 	"github.com/earshot/earshot/collectors/schemaorg"
@@ -54,6 +55,7 @@ type app struct {
 func registry() collectors.Registry {
 	return collectors.Registry{
 		"schemaorg":  schemaorg.Kind(),
+		"appstore":   appstore.Kind(),
 		"demo":       demo.Kind(),
 		"hackernews": hackernews.Kind(),
 	}
