@@ -18,6 +18,7 @@ import (
 
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/collectors/appstore"
+	"github.com/earshot/earshot/collectors/bluesky"
 	"github.com/earshot/earshot/collectors/demo"
 	"github.com/earshot/earshot/collectors/hackernews"
 	"github.com/earshot/earshot/collectors/schemaorg"
@@ -56,6 +57,7 @@ func registry() collectors.Registry {
 	return collectors.Registry{
 		"schemaorg":  schemaorg.Kind(),
 		"appstore":   appstore.Kind(),
+		"bluesky":    bluesky.Kind(),
 		"demo":       demo.Kind(),
 		"hackernews": hackernews.Kind(),
 	}
