@@ -85,3 +85,12 @@ func (r Registry) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+// NewerID compares decimal ids of any length (App Store review ids, Mastodon
+// snowflakes): a longer id is newer, equal lengths compare as text.
+func NewerID(a, b string) bool {
+	if len(a) != len(b) {
+		return len(a) > len(b)
+	}
+	return a > b
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/earshot/earshot/collectors/bluesky"
 	"github.com/earshot/earshot/collectors/demo"
 	"github.com/earshot/earshot/collectors/hackernews"
+	"github.com/earshot/earshot/collectors/mastodon"
 	"github.com/earshot/earshot/collectors/reddit"
 	"github.com/earshot/earshot/collectors/schemaorg"
 	"github.com/earshot/earshot/config"
@@ -61,6 +62,7 @@ func registry() collectors.Registry {
 		"bluesky":    bluesky.Kind(),
 		"demo":       demo.Kind(),
 		"hackernews": hackernews.Kind(),
+		"mastodon":   mastodon.Kind(),
 		"reddit":     reddit.Kind(),
 	}
 }

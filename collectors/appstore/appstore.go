@@ -163,11 +163,11 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 				if !digits.MatchString(e.ID.Label) {
 					continue
 				}
-				if seen[cc] != "" && !newer(e.ID.Label, seen[cc]) {
+				if seen[cc] != "" && !collectors.NewerID(e.ID.Label, seen[cc]) {
 					done = true // from here on, reviews are already stored
 					continue
 				}
-				if newer(e.ID.Label, newest) {
+				if collectors.NewerID(e.ID.Label, newest) {
 					newest = e.ID.Label
 				}
 				m, ok := c.mention(e, cc)
@@ -191,14 +191,6 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	}
 	b, _ := json.Marshal(next)
 	return string(b), nil
-}
-
-// newer compares numeric ids of any length.
-func newer(a, b string) bool {
-	if len(a) != len(b) {
-		return len(a) > len(b)
-	}
-	return a > b
 }
 
 func (c *Collector) mention(e entry, cc string) (mention.Mention, bool) {
