@@ -273,9 +273,6 @@ func (c *Collector) mention(s Status, tl timeline, host string) (mention.Mention
 	if orig.URI != "" {
 		out.ID = "mastodon:" + orig.URI
 	}
-	if orig.URI != "" {
-		out.ID = "mastodon:" + orig.URI
-	}
 	if orig.InReplyToID != "" {
 		// Only the instance-local id of the parent is known here.
 		out.Kind = mention.KindComment
