@@ -20,6 +20,7 @@ import (
 	"github.com/earshot/earshot/collectors/appstore"
 	"github.com/earshot/earshot/collectors/bluesky"
 	"github.com/earshot/earshot/collectors/demo"
+	"github.com/earshot/earshot/collectors/feed"
 	"github.com/earshot/earshot/collectors/hackernews"
 	"github.com/earshot/earshot/collectors/mastodon"
 	"github.com/earshot/earshot/collectors/reddit"
@@ -61,6 +62,7 @@ func registry() collectors.Registry {
 		"appstore":   appstore.Kind(),
 		"bluesky":    bluesky.Kind(),
 		"demo":       demo.Kind(),
+		"feed":       feed.Kind(),
 		"hackernews": hackernews.Kind(),
 		"mastodon":   mastodon.Kind(),
 		"reddit":     reddit.Kind(),
