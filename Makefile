@@ -39,6 +39,7 @@ bench:
 fuzz:
 	$(GO) test ./importer -run '^$$' -fuzz FuzzRead -fuzztime 30s
 	$(GO) test ./collectors/schemaorg -run '^$$' -fuzz FuzzExtractJSONLD -fuzztime 30s
+	$(GO) test ./collectors/schemaorg -run '^$$' -fuzz FuzzExtractHTML -fuzztime 30s
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 30s
 	$(GO) test ./mention -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
 

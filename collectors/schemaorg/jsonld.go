@@ -75,7 +75,9 @@ func walk(v any, item string, depth int, out *[]Review) {
 			if r.ItemName == "" {
 				r.ItemName = item
 			}
-			if r.Body != "" || r.Title != "" {
+			// A review needs words: a body, or a title with a rating. A bare
+			// name (themes that mark whole articles as Review) is not one.
+			if r.Body != "" || r.Title != "" && r.Rating > 0 {
 				*out = append(*out, r)
 			}
 			return
@@ -232,30 +234,50 @@ func first(ss ...string) string {
 	return ""
 }
 
-// ExtractHTML returns the mentions in the JSON-LD blocks of one HTML page.
+// ExtractHTML returns the mentions in one HTML page: schema.org reviews in
+// JSON-LD blocks, microdata and RDFa Lite. The same review marked up twice
+// gets the same id (a hash of link, author and text), so it is stored once.
 // pageURL resolves the mention URL and id when a review has neither.
 func ExtractHTML(r io.Reader, pageURL string, now time.Time) ([]mention.Mention, error) {
 	doc, err := goquery.NewDocumentFromReader(r)
 	if err != nil {
 		return nil, fmt.Errorf("parse html: %w", err)
 	}
-	lang := pageLang(doc.Find("html").AttrOr("lang", ""))
-	var out []mention.Mention
-	var errs []error
-	doc.Find(`script[type="application/ld+json"]`).Each(func(i int, s *goquery.Selection) {
-		reviews, err := ExtractJSONLD([]byte(s.Text()))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("block %d: %w", i, err))
-			return
-		}
-		for _, rv := range reviews {
-			out = append(out, toMention(rv, pageURL, lang, now))
-		}
-	})
-	if len(out) == 0 && len(errs) > 0 {
+	ms, errs := extract(doc.Selection, pageURL, pageLang(doc.Find("html").AttrOr("lang", "")), now)
+	if len(ms) == 0 && len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return out, nil
+	return ms, nil
+}
+
+// extract reads every review under root (JSON-LD, microdata, RDFa), one
+// mention per distinct id, and the errors of unreadable JSON-LD blocks.
+func extract(root *goquery.Selection, pageURL, lang string, now time.Time) ([]mention.Mention, []error) {
+	var reviews []Review
+	var errs []error
+	root.Find(`script[type="application/ld+json"]`).Each(func(i int, s *goquery.Selection) {
+		rs, err := ExtractJSONLD([]byte(s.Text()))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("json-ld block %d: %w", i, err))
+			return
+		}
+		reviews = append(reviews, rs...)
+	})
+	for _, n := range root.Nodes {
+		for _, syn := range []syntax{microdata, rdfa} {
+			walk(inlineItems(n, syn), "", 0, &reviews)
+		}
+	}
+	out := make([]mention.Mention, 0, len(reviews))
+	seen := map[string]bool{}
+	for _, rv := range reviews {
+		m := toMention(rv, pageURL, lang, now)
+		if !seen[m.ID] {
+			seen[m.ID] = true
+			out = append(out, m)
+		}
+	}
+	return out, errs
 }
 
 // ExtractFile is ExtractHTML on a saved page.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,6 +126,54 @@ func FuzzExtractJSONLD(f *testing.F) {
 		for _, r := range rs {
 			if r.Rating < 0 || (r.Rating > 0 && r.Rating > r.BestRating) {
 				t.Errorf("rating %v of %v", r.Rating, r.BestRating)
+			}
+		}
+	})
+}
+
+// TestSyntaxesAgree: schema.org's example 0010 in JSON-LD, microdata and
+// RDFa Lite must give the same reviews.
+func TestSyntaxesAgree(t *testing.T) {
+	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	var got []string
+	for _, syn := range []string{"jsonld", "microdata", "rdfa"} {
+		f, err := os.Open("testdata/fixtures/sdo-eg-0010-product-reviews." + syn + ".html")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := ExtractHTML(f, "https://x.test/p", now)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, m := range ms {
+			fmt.Fprintf(&b, "%s|%s|%v/%v|%s|%s;", m.ID, m.Author, m.Rating, m.RatingMax, m.PublishedAt.Format("2006-01-02"), m.Text)
+		}
+		got = append(got, b.String())
+	}
+	if got[0] == "" || got[0] != got[1] || got[1] != got[2] {
+		t.Errorf("syntaxes disagree:\njson-ld   %s\nmicrodata %s\nrdfa      %s", got[0], got[1], got[2])
+	}
+}
+
+func FuzzExtractHTML(f *testing.F) {
+	for _, p := range []string{"sdo-eg-0010-product-reviews.microdata.html", "sdo-eg-0010-product-reviews.rdfa.html", "extruct-CreativeWork.001.html"} {
+		b, err := os.ReadFile("testdata/fixtures/" + p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`<div itemscope itemtype="Review"><div itemprop="review" itemscope><span itemprop="reviewBody">x</span></div></div>`))
+	f.Fuzz(func(t *testing.T, page []byte) {
+		ms, err := ExtractHTML(bytes.NewReader(page), "https://x.test/", time.Unix(0, 0))
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			if m.ID == "" || m.Text == "" && m.Title == "" || m.Rating > m.RatingMax {
+				t.Errorf("bad mention %+v", m)
 			}
 		}
 	})

@@ -1,9 +1,8 @@
 // Package schemaorg collects schema.org Review items from review pages with
-// gocolly/colly: JSON-LD blocks, following pagination (rel=next or a
-// configured selector) up to a page limit. It honours robots.txt, a per-host
-// delay, body-size caps and timeouts, and only visits the configured hosts.
-//
-// Microdata and RDFa extraction are not implemented yet (issue 3).
+// gocolly/colly: JSON-LD blocks, microdata and RDFa Lite, following
+// pagination (rel=next or a configured selector) up to a page limit. It
+// honours robots.txt, a per-host delay, body-size caps and timeouts, and
+// only visits the configured hosts.
 package schemaorg
 
 import (
@@ -122,35 +121,29 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	col.OnHTML("html", func(e *colly.HTMLElement) {
 		page := e.Request.URL.String()
 		start := e.Request.Ctx.Get("start")
-		lang := pageLang(e.Attr("lang"))
-		found, fresh := 0, 0
-		e.ForEach(`script[type="application/ld+json"]`, func(i int, s *colly.HTMLElement) {
-			reviews, err := ExtractJSONLD([]byte(s.Text))
-			if err != nil {
-				sink.AddError(fmt.Errorf("[url=%s] block %d: %w", page, i, err))
+		ms, errs := extract(e.DOM, page, pageLang(e.Attr("lang")), c.now())
+		for _, err := range errs {
+			sink.AddError(fmt.Errorf("[url=%s] %w", page, err))
+		}
+		found, fresh := len(ms), 0
+		for _, m := range ms {
+			if !since.IsZero() && !m.PublishedAt.IsZero() && m.PublishedAt.Before(since) {
+				continue
+			}
+			fresh++
+			m.Source = c.env.Source.Name
+			if err := sink.Add(ctx, m); err != nil {
+				mu.Lock()
+				addErr = err
+				mu.Unlock()
 				return
 			}
-			for _, r := range reviews {
-				found++
-				if !since.IsZero() && !r.Published.IsZero() && r.Published.Before(since) {
-					continue
-				}
-				fresh++
-				m := toMention(r, page, lang, c.now())
-				m.Source = c.env.Source.Name
-				if err := sink.Add(ctx, m); err != nil {
-					mu.Lock()
-					addErr = err
-					mu.Unlock()
-					return
-				}
-				mu.Lock()
-				if r.Published.After(newest) {
-					newest = r.Published
-				}
-				mu.Unlock()
+			mu.Lock()
+			if m.PublishedAt.After(newest) {
+				newest = m.PublishedAt
 			}
-		})
+			mu.Unlock()
+		}
 		if found > 0 && fresh == 0 {
 			return // everything here is older than the cursor: stop paging
 		}
