@@ -15,6 +15,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/earshot/earshot/collectors/crawl"
 	"github.com/earshot/earshot/mention"
 )
 
@@ -243,7 +244,7 @@ func ExtractHTML(r io.Reader, pageURL string, now time.Time) ([]mention.Mention,
 	if err != nil {
 		return nil, fmt.Errorf("parse html: %w", err)
 	}
-	ms, errs := extract(doc.Selection, pageURL, pageLang(doc.Find("html").AttrOr("lang", "")), now)
+	ms, errs := extract(doc.Selection, pageURL, crawl.PageLang(doc.Find("html").AttrOr("lang", "")), now)
 	if len(ms) == 0 && len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -293,8 +294,4 @@ func ExtractFile(path string, now time.Time) ([]mention.Mention, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ms, nil
-}
-
-func pageLang(attr string) string {
-	return strings.ToLower(strings.SplitN(strings.TrimSpace(attr), "-", 2)[0])
 }

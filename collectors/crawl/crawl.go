@@ -1,0 +1,208 @@
+// Package crawl is the page crawler the schemaorg and selector kinds share,
+// built on gocolly/colly: start URLs and their pagination (rel=next or a
+// configured selector) up to a page limit, robots.txt, a per-host delay,
+// body-size caps and timeouts, and only the configured hosts (redirects
+// included). What a page holds is read by the kind's Extractor.
+package crawl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/gocolly/colly/v2"
+
+	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+)
+
+// Options are the crawl keys every page kind shares.
+type Options struct {
+	URLs         []string `yaml:"urls"`
+	MaxPages     int      `yaml:"max_pages"`     // per start URL; default 20
+	NextSelector string   `yaml:"next_selector"` // default: link[rel=next], a[rel=next]
+	AllowedHosts []string `yaml:"allowed_hosts"` // default: the hosts of urls
+}
+
+// Validate checks the options at config load.
+func (o *Options) Validate() []config.FieldError {
+	var errs []config.FieldError
+	if len(o.URLs) == 0 {
+		errs = append(errs, config.FieldError{Field: "urls", Msg: "required: at least one page URL"})
+	}
+	for i, u := range o.URLs {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			errs = append(errs, config.FieldError{Field: fmt.Sprintf("urls[%d]", i), Msg: fmt.Sprintf("%q is not an http(s) URL", u)})
+		}
+	}
+	if o.MaxPages < 0 {
+		errs = append(errs, config.FieldError{Field: "max_pages", Msg: "must be positive"})
+	}
+	return errs
+}
+
+// Extractor reads the mentions on one parsed page. Its errors are
+// reported per page and do not stop the crawl.
+type Extractor func(root *goquery.Selection, pageURL, lang string, now time.Time) ([]mention.Mention, []error)
+
+// Collector crawls the configured pages.
+type Collector struct {
+	env     collectors.Env
+	opts    Options
+	extract Extractor
+	now     func() time.Time
+}
+
+// New returns a collector; it does no I/O.
+func New(env collectors.Env, o Options, extract Extractor) *Collector {
+	if o.MaxPages == 0 {
+		o.MaxPages = 20
+	}
+	if o.NextSelector == "" {
+		o.NextSelector = `link[rel="next"], a[rel="next"]`
+	}
+	return &Collector{env: env, opts: o, extract: extract, now: time.Now}
+}
+
+// Collect crawls every start URL and its pagination. The cursor is the
+// newest publication time seen: pages are assumed newest first, so a page
+// with reviews but none newer than the cursor ends that pagination.
+func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.Sink) (string, error) {
+	var since time.Time
+	if cursor != "" {
+		since, _ = time.Parse(time.RFC3339, cursor)
+	}
+	hosts := c.opts.AllowedHosts
+	if len(hosts) == 0 {
+		for _, u := range c.opts.URLs {
+			if p, err := url.Parse(u); err == nil {
+				hosts = append(hosts, p.Hostname())
+			}
+		}
+	}
+	h := c.env.HTTP
+	col := colly.NewCollector(
+		colly.StdlibContext(ctx),
+		colly.UserAgent(h.UserAgent),
+		colly.AllowedDomains(hosts...),
+		colly.MaxBodySize(int(h.MaxBodySize)),
+	)
+	col.IgnoreRobotsTxt = h.IgnoreRobots
+	col.SetRequestTimeout(h.Timeout)
+	if err := col.Limit(&colly.LimitRule{DomainGlob: "*", Delay: h.HostDelay, Parallelism: 1}); err != nil {
+		return cursor, fmt.Errorf("crawl: rate limit: %w", err)
+	}
+
+	var (
+		mu      sync.Mutex
+		newest  = since
+		pages   = map[string]int{} // start URL -> pages visited
+		addErr  error
+		visited int
+	)
+	col.OnRequest(func(r *colly.Request) {
+		if ctx.Err() != nil {
+			r.Abort()
+		}
+	})
+	col.OnResponse(func(r *colly.Response) {
+		mu.Lock()
+		visited++
+		mu.Unlock()
+	})
+	col.OnHTML("html", func(e *colly.HTMLElement) {
+		page := e.Request.URL.String()
+		start := e.Request.Ctx.Get("start")
+		ms, errs := c.extract(e.DOM, page, PageLang(e.Attr("lang")), c.now())
+		for _, err := range errs {
+			sink.AddError(fmt.Errorf("[url=%s] %w", page, err))
+		}
+		found, fresh := len(ms), 0
+		for _, m := range ms {
+			if !since.IsZero() && !m.PublishedAt.IsZero() && m.PublishedAt.Before(since) {
+				continue
+			}
+			fresh++
+			m.Source = c.env.Source.Name
+			if err := sink.Add(ctx, m); err != nil {
+				mu.Lock()
+				addErr = err
+				mu.Unlock()
+				return
+			}
+			mu.Lock()
+			if m.PublishedAt.After(newest) {
+				newest = m.PublishedAt
+			}
+			mu.Unlock()
+		}
+		if found > 0 && fresh == 0 {
+			return // everything here is older than the cursor: stop paging
+		}
+		next := e.ChildAttr(c.opts.NextSelector, "href")
+		if next == "" {
+			return
+		}
+		mu.Lock()
+		pages[start]++
+		n := pages[start]
+		mu.Unlock()
+		if n >= c.opts.MaxPages {
+			return
+		}
+		ctx := colly.NewContext()
+		ctx.Put("start", start)
+		if err := col.Request("GET", e.Request.AbsoluteURL(next), nil, ctx, nil); err != nil && !isBenign(err) {
+			sink.AddError(fmt.Errorf("[url=%s] next page: %w", page, err))
+		}
+	})
+	col.OnError(func(r *colly.Response, err error) {
+		status := ""
+		if r != nil && r.StatusCode != 0 {
+			status = fmt.Sprintf(" (HTTP %d)", r.StatusCode)
+		}
+		sink.AddError(fmt.Errorf("[url=%s]%s: %w", r.Request.URL, status, err))
+	})
+	var firstErr error
+	for _, u := range c.opts.URLs {
+		cctx := colly.NewContext()
+		cctx.Put("start", u)
+		if err := col.Request("GET", u, nil, cctx, nil); err != nil && !isBenign(err) {
+			sink.AddError(fmt.Errorf("[url=%s]: %w", u, err))
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	col.Wait()
+	if addErr != nil {
+		return cursor, addErr
+	}
+	if err := ctx.Err(); err != nil {
+		return cursor, err
+	}
+	if visited == 0 && firstErr != nil {
+		return cursor, fmt.Errorf("crawl: no page fetched: %w", firstErr)
+	}
+	if newest.IsZero() {
+		return cursor, nil
+	}
+	return newest.UTC().Format(time.RFC3339), nil
+}
+
+func isBenign(err error) bool {
+	var av *colly.AlreadyVisitedError
+	return errors.As(err, &av) || errors.Is(err, colly.ErrMaxDepth)
+}
+
+// PageLang reads a page's language from its lang attribute ("de-DE" -> "de").
+func PageLang(attr string) string {
+	return strings.ToLower(strings.SplitN(strings.TrimSpace(attr), "-", 2)[0])
+}
