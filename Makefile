@@ -41,6 +41,8 @@ fuzz:
 	$(GO) test ./collectors/schemaorg -run '^$$' -fuzz FuzzExtractJSONLD -fuzztime 30s
 	$(GO) test ./collectors/schemaorg -run '^$$' -fuzz FuzzExtractHTML -fuzztime 30s
 	$(GO) test ./config -run '^$$' -fuzz FuzzParse -fuzztime 30s
+	$(GO) test ./collectors/selector -run '^$$' -fuzz FuzzParseRating -fuzztime 30s
+	$(GO) test ./collectors/selector -run '^$$' -fuzz FuzzParseDate -fuzztime 30s
 	$(GO) test ./mention -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
 
 lint:

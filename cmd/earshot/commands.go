@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,11 +12,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/earshot/earshot/collectors/crawl"
+	"github.com/earshot/earshot/collectors/httpx"
 	"github.com/earshot/earshot/collectors/schemaorg"
+	"github.com/earshot/earshot/collectors/selector"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/importer"
 	"github.com/earshot/earshot/mention"
@@ -288,22 +294,40 @@ func (a *app) collectCmd() *cobra.Command {
 }
 
 func (a *app) extractCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "extract FILE...",
-		Short: "Print the schema.org reviews (JSON-LD) found in saved pages as JSONL mentions",
-		Long:  "Reads HTML files and prints one JSON mention per review found in their JSON-LD blocks.\nURLs, microdata, RDFa and selector rules come with the collectors issue.",
-		Args:  cobra.MinimumNArgs(1),
+	var source string
+	cmd := &cobra.Command{
+		Use:   "extract FILE|URL...",
+		Short: "Print the reviews found in pages as JSONL mentions",
+		Long: "Reads saved HTML files or fetches URLs (politely: robots.txt, User-Agent, size cap) and prints one\n" +
+			"JSON mention per review: schema.org JSON-LD, microdata and RDFa, then, with --source naming a\n" +
+			"selector source of the config, that source's CSS selector rules.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			var rules *selector.Options
+			collect := config.Collect{UserAgent: "Earshot/0.1 (extract)", Timeout: 20 * time.Second, MaxBodySize: 5 << 20}
+			if source != "" {
+				cfg, err := a.loadConfig()
+				if err != nil {
+					return err
+				}
+				src := cfg.SourceByName(source)
+				if src == nil {
+					return usagef("--source %q: no such source in %s", source, cfg.File())
+				}
+				o, ok := src.Options.(*selector.Options)
+				if !ok {
+					return usagef("--source %q is a %s source; extract takes selector rules only from selector sources", source, src.Kind)
+				}
+				rules, collect = o, cfg.Collect
+			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetEscapeHTML(false)
+			client := httpx.FromConfig(collect)
 			failed := 0
-			for _, path := range args {
-				if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
-					return usagef("extract %s: URLs are not supported yet; save the page and pass the file", path)
-				}
-				ms, err := schemaorg.ExtractFile(path, time.Now())
+			for _, arg := range args {
+				ms, err := extractOne(cmd.Context(), client, arg, rules)
 				if err != nil {
-					a.log.Error("extract", "file", path, "err", err)
+					a.log.Error("extract", "input", arg, "err", err)
 					failed++
 					continue
 				}
@@ -314,9 +338,47 @@ func (a *app) extractCmd() *cobra.Command {
 				}
 			}
 			if failed > 0 {
-				return fmt.Errorf("extract: %d of %d files failed", failed, len(args))
+				return fmt.Errorf("extract: %d of %d inputs failed", failed, len(args))
 			}
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&source, "source", "", "a selector source whose CSS rules to apply as well")
+	return cmd
+}
+
+// extractOne reads one file or URL and returns its reviews.
+func extractOne(ctx context.Context, client *httpx.Client, arg string, rules *selector.Options) ([]mention.Mention, error) {
+	var body io.Reader
+	page := arg
+	if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") {
+		resp, err := client.Get(ctx, arg, httpx.Conditional{})
+		if err != nil {
+			return nil, err
+		}
+		body, page = bytes.NewReader(resp.Body), resp.URL
+	} else {
+		f, err := os.Open(arg)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		abs, _ := filepath.Abs(arg)
+		body, page = io.LimitReader(f, 64<<20), "file://"+abs
+	}
+	doc, err := goquery.NewDocumentFromReader(body)
+	if err != nil {
+		return nil, fmt.Errorf("parse html: %w", err)
+	}
+	now := time.Now()
+	lang := crawl.PageLang(doc.Find("html").AttrOr("lang", ""))
+	ms, errs := schemaorg.Extract(doc.Selection, page, lang, now)
+	if rules != nil {
+		more, rerrs := rules.Extract(doc.Selection, page, lang, now)
+		ms, errs = append(ms, more...), append(errs, rerrs...)
+	}
+	if len(ms) == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return ms, nil
 }

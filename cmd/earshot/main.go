@@ -25,6 +25,7 @@ import (
 	"github.com/earshot/earshot/collectors/mastodon"
 	"github.com/earshot/earshot/collectors/reddit"
 	"github.com/earshot/earshot/collectors/schemaorg"
+	"github.com/earshot/earshot/collectors/selector"
 	"github.com/earshot/earshot/config"
 )
 
@@ -66,6 +67,7 @@ func registry() collectors.Registry {
 		"hackernews": hackernews.Kind(),
 		"mastodon":   mastodon.Kind(),
 		"reddit":     reddit.Kind(),
+		"selector":   selector.Kind(),
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -263,5 +265,42 @@ func TestRunOnce(t *testing.T) {
 	}
 	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 12 {
 		t.Errorf("mentions after run --once = %d, want 12", n)
+	}
+}
+
+func TestExtract(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html lang="en"><body><div class="r"><b>Jo</b><p>Waited an hour for a table.</p><i>2 out of 5</i></div>
+<script type="application/ld+json">{"@type":"Review","reviewBody":"Marked up too","author":"Al"}</script></body></html>`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "e.yaml")
+	os.WriteFile(cfg, []byte(`brands: [{name: A}]
+sources:
+  - {name: plain, kind: selector, brand: A, urls: ["`+srv.URL+`"], review: div.r, text: p, author: b, rating: i}
+  - {name: marked, kind: schemaorg, brand: A, urls: ["`+srv.URL+`"]}
+`), 0o644)
+	tests := []struct {
+		name  string
+		args  []string
+		code  int
+		lines int
+		want  string
+	}{
+		{"fixture file", []string{"extract", "../../collectors/schemaorg/testdata/fixtures/sdo-eg-0010-product-reviews.microdata.html"}, 0, 2, "Not a happy camper"},
+		{"url, markup only", []string{"extract", srv.URL}, 0, 1, "Marked up too"},
+		{"url with selector rules", []string{"--config", cfg, "extract", "--source", "plain", srv.URL}, 0, 2, `"rating":2`},
+		{"non-selector source", []string{"--config", cfg, "extract", "--source", "marked", srv.URL}, 2, 0, ""},
+		{"missing file", []string{"extract", filepath.Join(dir, "nope.html")}, 1, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := earshot(t, tt.args...)
+			lines := strings.Count(out, "\n")
+			if code != tt.code || lines != tt.lines || !strings.Contains(out, tt.want) {
+				t.Errorf("exit %d (want %d), %d lines (want %d), stdout lacks %q?\n%s\n%s", code, tt.code, lines, tt.lines, tt.want, out, errOut)
+			}
+		})
 	}
 }

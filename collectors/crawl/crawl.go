@@ -206,3 +206,25 @@ func isBenign(err error) bool {
 func PageLang(attr string) string {
 	return strings.ToLower(strings.SplitN(strings.TrimSpace(attr), "-", 2)[0])
 }
+
+// Resolve makes href absolute against base; unparseable input returns href.
+func Resolve(base, href string) string {
+	b, err := url.Parse(base)
+	if err != nil {
+		return href
+	}
+	h, err := url.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return href
+	}
+	return b.ResolveReference(h).String()
+}
+
+// Host is the host name of a URL ("" when it has none).
+func Host(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}

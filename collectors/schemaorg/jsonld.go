@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -244,16 +242,17 @@ func ExtractHTML(r io.Reader, pageURL string, now time.Time) ([]mention.Mention,
 	if err != nil {
 		return nil, fmt.Errorf("parse html: %w", err)
 	}
-	ms, errs := extract(doc.Selection, pageURL, crawl.PageLang(doc.Find("html").AttrOr("lang", "")), now)
+	ms, errs := Extract(doc.Selection, pageURL, crawl.PageLang(doc.Find("html").AttrOr("lang", "")), now)
 	if len(ms) == 0 && len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return ms, nil
 }
 
-// extract reads every review under root (JSON-LD, microdata, RDFa), one
-// mention per distinct id, and the errors of unreadable JSON-LD blocks.
-func extract(root *goquery.Selection, pageURL, lang string, now time.Time) ([]mention.Mention, []error) {
+// Extract reads every review under root (JSON-LD, microdata, RDFa), one
+// mention per distinct id, and the errors of unreadable JSON-LD blocks. It
+// is the schemaorg kind's crawl.Extractor.
+func Extract(root *goquery.Selection, pageURL, lang string, now time.Time) ([]mention.Mention, []error) {
 	var reviews []Review
 	var errs []error
 	root.Find(`script[type="application/ld+json"]`).Each(func(i int, s *goquery.Selection) {
@@ -279,19 +278,4 @@ func extract(root *goquery.Selection, pageURL, lang string, now time.Time) ([]me
 		}
 	}
 	return out, errs
-}
-
-// ExtractFile is ExtractHTML on a saved page.
-func ExtractFile(path string, now time.Time) ([]mention.Mention, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	abs, _ := filepath.Abs(path)
-	ms, err := ExtractHTML(io.LimitReader(f, 64<<20), "file://"+abs, now)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return ms, nil
 }

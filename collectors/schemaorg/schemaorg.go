@@ -30,7 +30,7 @@ func Kind() collectors.Kind {
 
 // New returns a crawler that extracts schema.org reviews; it does no I/O.
 func New(env collectors.Env, o Options) *crawl.Collector {
-	return crawl.New(env, crawl.Options(o), extract)
+	return crawl.New(env, crawl.Options(o), Extract)
 }
 
 // toMention maps a review to the mention record; the pipeline fills source,
