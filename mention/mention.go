@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -52,6 +53,9 @@ type Mention struct {
 	Replies     uint64    `json:"replies"`
 	Followers   uint64    `json:"followers"`
 	ParentID    string    `json:"parent_id"`
+	// StoryID links the same review posted on several sites: equal for the
+	// same author and (normalised) text, else the mention's own id.
+	StoryID string `json:"story_id"`
 
 	Score
 
@@ -137,10 +141,47 @@ func (m *Mention) Normalize(now time.Time) error {
 	if m.ID == "" {
 		m.ID = StableID(sourceKindOr(m.Source), "", m.URL, m.Author, m.Text)
 	}
+	if m.StoryID == "" {
+		m.StoryID = StoryID(m.ID, m.Author, m.Text)
+	}
 	if m.Version == 0 {
 		m.Version = uint64(now.UnixNano())
 	}
 	return nil
+}
+
+// minStoryRunes is the shortest normalised text linked across sites: short
+// texts ("Great!") repeat by chance, long ones do not.
+const minStoryRunes = 40
+
+// StoryID returns the story a mention belongs to: a hash of its normalised
+// author and text when the text is long enough to be distinctive, else its
+// own id. Normalising drops case, punctuation, emoji and spacing, which
+// cross-posting sites change.
+func StoryID(id, author, text string) string {
+	t := normalise(text)
+	if utf8.RuneCountInString(t) < minStoryRunes {
+		return id
+	}
+	h := sha256.Sum256([]byte(normalise(author) + "\x00" + t))
+	return "story:" + hex.EncodeToString(h[:12])
+}
+
+func normalise(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			b.WriteRune(r)
+			space = false
+		} else {
+			space = true
+		}
+	}
+	return b.String()
 }
 
 // SeverityRank returns the position of s in Severities, or -1.

@@ -102,3 +102,24 @@ func FuzzNormalize(f *testing.F) {
 		}
 	})
 }
+
+func TestStoryID(t *testing.T) {
+	long := "The receptionist was rude and our room was not cleaned for three days."
+	a := StoryID("tripadvisor:1", "Ana K.", long)
+	b := StoryID("google:9", "ana k", "the receptionist was RUDE, and our room was not cleaned for three days!! ")
+	c := StoryID("google:10", "Marko", long)
+	short := StoryID("google:11", "Ana K.", "Great!")
+	if a != b || !strings.HasPrefix(a, "story:") {
+		t.Errorf("same review on two sites: %s vs %s", a, b)
+	}
+	if a == c {
+		t.Error("different authors share a story")
+	}
+	if short != "google:11" {
+		t.Errorf("short text linked: %s", short)
+	}
+	m := Mention{ID: "x:1", Author: "Ana K.", Text: long}
+	if err := m.Normalize(now); err != nil || m.StoryID != a {
+		t.Errorf("Normalize story_id = %q, %v", m.StoryID, err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -131,7 +132,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		// Statements use IF NOT EXISTS, so a migration interrupted half-way
 		// is safe to run again from the top.
 		for i, stmt := range m.Statements {
-			if err := s.conn.Exec(ctx, stmt); err != nil {
+			if err := s.conn.Exec(ctx, stmt); err != nil && !alreadyAdded(stmt, err) {
 				return done, fmt.Errorf("migrate %s statement %d: %w", m.Name, i+1, err)
 			}
 		}
@@ -143,6 +144,14 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		done = append(done, m.Name)
 	}
 	return done, nil
+}
+
+// alreadyAdded reports an ADD COLUMN that failed because the column exists:
+// the statement ran before (ClickHouse 18.16 lacks ADD COLUMN IF NOT EXISTS).
+func alreadyAdded(stmt string, err error) bool {
+	var ex *clickhouse.Exception
+	return strings.Contains(strings.ToUpper(stmt), "ADD COLUMN") && errors.As(err, &ex) && ex.Code == 44 &&
+		strings.Contains(ex.Message, "already exists")
 }
 
 // insertRow writes one row through a batch. ClickHouse 18.16 waits for a

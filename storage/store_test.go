@@ -215,3 +215,24 @@ func TestRedact(t *testing.T) {
 		t.Errorf("redact = %q", got)
 	}
 }
+
+// TestMigrateRerunsAfterLostRecord: if migrations ran but were not recorded
+// (a crash between the two), running them again succeeds, ADD COLUMN
+// included, which ClickHouse 18.16 cannot guard with IF NOT EXISTS.
+func TestMigrateRerunsAfterLostRecord(t *testing.T) {
+	s, db := openTest(t)
+	ctx := context.Background()
+	if err := db.Conn.Exec(ctx, "DROP TABLE schema_migrations"); err != nil {
+		t.Fatal(err)
+	}
+	applied, err := s.Migrate(ctx)
+	if err != nil {
+		t.Fatalf("re-running migrations: %v", err)
+	}
+	if len(applied) < 5 {
+		t.Errorf("applied %v", applied)
+	}
+	if n := db.Count(t, "SELECT count() FROM system.columns WHERE database = ? AND table = 'mentions' AND name = 'story_id'", db.Name); n != 1 {
+		t.Errorf("story_id columns: %d", n)
+	}
+}
