@@ -56,10 +56,20 @@ func (e RowError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.E
 
 // Defaults fill fields a file leaves empty.
 type Defaults struct {
-	Source string
-	Brand  string
-	Now    time.Time
+	Source   string
+	Brand    string
+	Location string
+	Now      time.Time
+	// IDPrefix namespaces ids that have none ("123" -> "prefix:123"), so
+	// two exports numbering their reviews from 1 do not collide.
+	IDPrefix string
+	// Columns maps mention fields to the file's own column (or key) names,
+	// for exports whose names neither match the fields nor a known alias.
+	Columns map[string]string
 }
+
+// IsField reports whether name is a mention field a file may fill.
+func IsField(name string) bool { return containsStr(fields, name) }
 
 // Read parses r and calls emit for every good row and bad for every bad
 // one. It returns an error only when reading itself fails or emit fails.
@@ -70,7 +80,17 @@ func Read(ctx context.Context, r io.Reader, f Format, def Defaults, emit func(me
 	if def.Source == "" {
 		def.Source = "import"
 	}
+	rename := map[string]string{} // file column -> field
+	for field, col := range def.Columns {
+		rename[col] = field
+	}
 	handle := func(line int, rec record) error {
+		for col, field := range rename {
+			if v, ok := rec[col]; ok {
+				delete(rec, col)
+				rec[field] = v
+			}
+		}
 		m, err := rec.mention(def)
 		if err != nil {
 			bad(RowError{Line: line, Err: err})
@@ -80,7 +100,7 @@ func Read(ctx context.Context, r io.Reader, f Format, def Defaults, emit func(me
 	}
 	switch f {
 	case CSV:
-		return readCSV(ctx, r, handle, bad)
+		return readCSV(ctx, r, rename, handle, bad)
 	case JSONL:
 		return readJSONL(ctx, r, handle, bad)
 	}
@@ -140,7 +160,16 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 	}
 }
 
-func readCSV(ctx context.Context, r io.Reader, handle func(int, record) error, bad func(RowError)) error {
+func hasTextColumn(cols []string, rename map[string]string) bool {
+	for _, c := range cols {
+		if f := rename[c]; f == "text" || f == "title" {
+			return true
+		}
+	}
+	return false
+}
+
+func readCSV(ctx context.Context, r io.Reader, rename map[string]string, handle func(int, record) error, bad func(RowError)) error {
 	cr := csv.NewReader(&capReader{r: r})
 	cr.FieldsPerRecord = -1 // checked below, with a clearer message
 	cr.ReuseRecord = true
@@ -156,11 +185,14 @@ func readCSV(ctx context.Context, r io.Reader, handle func(int, record) error, b
 	for i, h := range header {
 		h = strings.TrimPrefix(h, "\ufeff") // Excel's byte-order mark
 		cols[i] = canonical(h)
+		if _, mapped := rename[h]; mapped {
+			cols[i] = h // renamed to its field by handle
+		}
 		if cols[i] != "" {
 			known++
 		}
 	}
-	if known == 0 || !containsStr(cols, "text") && !containsStr(cols, "title") {
+	if known == 0 || !containsStr(cols, "text") && !containsStr(cols, "title") && !hasTextColumn(cols, rename) {
 		return fmt.Errorf("csv header %q: no text column (want text, review, body, content or comment)", strings.Join(header, ","))
 	}
 	for n := 0; ; n++ {
@@ -371,6 +403,12 @@ func (r record) mention(def Defaults) (mention.Mention, error) {
 	}
 	if m.Brand == "" {
 		m.Brand = def.Brand
+	}
+	if m.Location == "" {
+		m.Location = def.Location
+	}
+	if def.IDPrefix != "" && m.ID != "" && !strings.Contains(m.ID, ":") {
+		m.ID = def.IDPrefix + ":" + m.ID
 	}
 	if !utf8.ValidString(m.Text) {
 		// Normalize repairs it; the import still says so in the reasons.

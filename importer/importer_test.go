@@ -125,3 +125,22 @@ func FuzzRead(f *testing.F) {
 			}, func(RowError) {})
 	})
 }
+
+func TestColumnMapping(t *testing.T) {
+	csv := "Review Text,Stars Given,Guest\nCold room.,2,Ana\n"
+	var got []mention.Mention
+	err := Read(context.Background(), strings.NewReader(csv), CSV,
+		Defaults{Now: now, Location: "Split", Columns: map[string]string{"text": "Review Text", "rating": "Stars Given", "author": "Guest"}},
+		func(m mention.Mention) error { got = append(got, m); return nil }, func(e RowError) { t.Error(e) })
+	if err != nil || len(got) != 1 || got[0].Text != "Cold room." || got[0].Rating != 2 || got[0].Author != "Ana" || got[0].Location != "Split" {
+		t.Errorf("mapped row %+v, %v", got, err)
+	}
+	jsonl := `{"comment_body":"Rude staff","score_out_of_10":3}` + "\n"
+	got = nil
+	err = Read(context.Background(), strings.NewReader(jsonl), JSONL,
+		Defaults{Now: now, Columns: map[string]string{"text": "comment_body", "rating": "score_out_of_10"}},
+		func(m mention.Mention) error { got = append(got, m); return nil }, func(e RowError) { t.Error(e) })
+	if err != nil || len(got) != 1 || got[0].Text != "Rude staff" {
+		t.Errorf("mapped JSONL %+v, %v", got, err)
+	}
+}

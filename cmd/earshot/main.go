@@ -21,6 +21,7 @@ import (
 	"github.com/earshot/earshot/collectors/bluesky"
 	"github.com/earshot/earshot/collectors/demo"
 	"github.com/earshot/earshot/collectors/feed"
+	"github.com/earshot/earshot/collectors/fileimport"
 	"github.com/earshot/earshot/collectors/hackernews"
 	"github.com/earshot/earshot/collectors/mastodon"
 	"github.com/earshot/earshot/collectors/reddit"
@@ -65,6 +66,7 @@ func registry() collectors.Registry {
 		"demo":       demo.Kind(),
 		"feed":       feed.Kind(),
 		"hackernews": hackernews.Kind(),
+		"import":     fileimport.Kind(),
 		"mastodon":   mastodon.Kind(),
 		"reddit":     reddit.Kind(),
 		"selector":   selector.Kind(),
