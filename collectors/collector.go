@@ -31,6 +31,16 @@ type Collector interface {
 	Collect(ctx context.Context, cursor string, sink Sink) (next string, err error)
 }
 
+// Streamer is implemented by push sources (WebSocket, server-sent events)
+// besides Collect. Stream runs until ctx ends, reconnecting with backoff by
+// itself, and adds mentions as they are written. It calls checkpoint with a
+// resume cursor once everything before that point was added; the pipeline
+// stores the cursor only after those mentions are stored. Collect on such a
+// source catches up from the cursor to now and returns.
+type Streamer interface {
+	Stream(ctx context.Context, cursor string, sink Sink, checkpoint func(cursor string)) error
+}
+
 // Env is what a collector gets to build itself.
 type Env struct {
 	Source  config.Source

@@ -57,6 +57,11 @@ type Pipeline struct {
 	Now      func() time.Time
 	// ChunkSize is how many mentions are deduplicated and written at once.
 	ChunkSize int
+	// FlushEvery bounds how long a streamed mention waits in a chunk
+	// (default 1s); RunWindow is the span of one collection_runs row of a
+	// stream (default 5m).
+	FlushEvery time.Duration
+	RunWindow  time.Duration
 }
 
 // Shard selects a subset of sources so that several workers can split them:
@@ -150,14 +155,34 @@ func (p *Pipeline) Collect(ctx context.Context, src *config.Source) storage.Run 
 	return run
 }
 
-func (p *Pipeline) collect(ctx context.Context, src *config.Source, run *storage.Run, log *slog.Logger) error {
+// build makes the source's collector.
+func (p *Pipeline) build(src *config.Source, log *slog.Logger) (collectors.Collector, error) {
 	kind, ok := p.Registry[src.Kind]
 	if !ok {
-		return fmt.Errorf("collect %s: unknown kind %q", src.Name, src.Kind)
+		return nil, fmt.Errorf("collect %s: unknown kind %q", src.Name, src.Kind)
 	}
 	col, err := kind.New(collectors.Env{Source: *src, Brand: p.Config.BrandByName(src.Brand), HTTP: p.Config.Collect, Options: src.Options, Logger: log})
 	if err != nil {
-		return fmt.Errorf("collect %s: %w", src.Name, err)
+		return nil, fmt.Errorf("collect %s: %w", src.Name, err)
+	}
+	return col, nil
+}
+
+// IsStream reports whether the source pushes (collectors.Streamer): `run`
+// follows such sources continuously instead of polling them on a schedule.
+func (p *Pipeline) IsStream(src *config.Source) bool {
+	col, err := p.build(src, p.log())
+	if err != nil {
+		return false
+	}
+	_, ok := col.(collectors.Streamer)
+	return ok
+}
+
+func (p *Pipeline) collect(ctx context.Context, src *config.Source, run *storage.Run, log *slog.Logger) error {
+	col, err := p.build(src, log)
+	if err != nil {
+		return err
 	}
 	st, err := p.Store.LoadState(ctx, src.Name)
 	if err != nil {
@@ -185,6 +210,125 @@ func (p *Pipeline) collect(ctx context.Context, src *config.Source, run *storage
 		}
 	}
 	return nil
+}
+
+// Stream follows a push source until ctx ends. Mentions are flushed through
+// scoring, storage and alerts at least every FlushEvery, so batching never
+// holds a post back for long; the source's checkpoint is saved only after
+// the mentions before it were stored; every RunWindow of streaming is
+// recorded as a collection_runs row.
+func (p *Pipeline) Stream(ctx context.Context, src *config.Source) error {
+	log := p.log().With("source", src.Name, "stream", true)
+	col, err := p.build(src, log)
+	if err != nil {
+		return err
+	}
+	streamer, ok := col.(collectors.Streamer)
+	if !ok {
+		return fmt.Errorf("stream %s: kind %s does not push", src.Name, src.Kind)
+	}
+	st, err := p.Store.LoadState(ctx, src.Name)
+	if err != nil {
+		log.Warn("source state unavailable; streaming from now", "err", err)
+		st = storage.SourceState{Source: src.Name}
+	}
+	newRun := func() *storage.Run {
+		return &storage.Run{ID: newID(), Source: src.Name, Kind: src.Kind, StartedAt: p.now(), Worker: p.worker()}
+	}
+	s := &sink{p: p, src: src, run: newRun(), log: log, seen: map[string]bool{}}
+	var mu sync.Mutex
+	pending := st.Cursor
+	checkpoint := func(c string) { mu.Lock(); pending = c; mu.Unlock() }
+
+	// flush stores what was added, then saves the cursor taken before it.
+	saved := st.Cursor
+	flush := func(fctx context.Context) {
+		mu.Lock()
+		cursor := pending
+		mu.Unlock()
+		if err := s.flush(fctx); err != nil {
+			s.AddError(fmt.Errorf("store: %w", err))
+			return
+		}
+		if err := p.Writer.Flush(fctx); err != nil {
+			s.AddError(fmt.Errorf("store: %w", err))
+			return
+		}
+		if cursor != saved {
+			st.Cursor = cursor
+			if err := p.Store.SaveState(fctx, st); err != nil {
+				log.Warn("stream cursor not saved", "err", err)
+				return
+			}
+			saved = cursor
+		}
+	}
+	record := func(rctx context.Context, final bool) {
+		s.mu.Lock()
+		run := *s.run
+		s.run = newRun()
+		s.seen = map[string]bool{} // bounded memory on a long stream; ids dedup in storage
+		s.mu.Unlock()
+		run.FinishedAt = p.now()
+		run.LastError = s.takeLastErr()
+		run.Status = "ok"
+		if run.Errors > 0 {
+			run.Status = "partial"
+		}
+		if final && ctx.Err() == nil {
+			run.Status = "failed"
+		}
+		if err := p.Store.RecordRun(rctx, run); err != nil {
+			log.Error("stream window not recorded", "err", err)
+		}
+	}
+
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(p.flushEvery())
+		defer tick.Stop()
+		window := time.NewTicker(p.runWindow())
+		defer window.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				flush(ctx)
+			case <-window.C:
+				record(ctx, false)
+			}
+		}
+	}()
+	err = streamer.Stream(ctx, st.Cursor, s, checkpoint)
+	close(done)
+	wg.Wait()
+	// The pass is over: finish with a context that outlives the cancel.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	flush(fctx)
+	record(fctx, true)
+	if err != nil && ctx.Err() != nil {
+		return nil // stopped on purpose
+	}
+	return err
+}
+
+func (p *Pipeline) flushEvery() time.Duration {
+	if p.FlushEvery > 0 {
+		return p.FlushEvery
+	}
+	return time.Second
+}
+
+func (p *Pipeline) runWindow() time.Duration {
+	if p.RunWindow > 0 {
+		return p.RunWindow
+	}
+	return 5 * time.Minute
 }
 
 // sink normalises, deduplicates and hands mentions on in chunks.
@@ -231,6 +375,14 @@ func (s *sink) Add(ctx context.Context, m mention.Mention) error {
 		return s.flush(ctx)
 	}
 	return nil
+}
+
+func (s *sink) takeLastErr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.lastErr
+	s.lastErr = ""
+	return e
 }
 
 func (s *sink) AddError(err error) {

@@ -223,3 +223,58 @@ func TestShards(t *testing.T) {
 		}
 	}
 }
+
+// pusher emits its items with checkpoints, then waits for the end.
+type pusher struct{ items []string }
+
+func (p *pusher) Collect(context.Context, string, collectors.Sink) (string, error) { return "", nil }
+
+func (p *pusher) Stream(ctx context.Context, cursor string, sink collectors.Sink, checkpoint func(string)) error {
+	for i, it := range p.items {
+		if err := sink.Add(ctx, mention.Mention{ID: "p:" + it, Text: it}); err != nil {
+			return err
+		}
+		checkpoint(fmt.Sprint(i + 1))
+	}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestStreamFlushesPromptlyAndSavesCursor(t *testing.T) {
+	st := newStore()
+	w := &fakeWriter{s: st}
+	push := &pusher{items: []string{"a", "b", "c"}}
+	cfg := &config.Config{Sources: []config.Source{{Name: "live", Kind: "push", Brand: "B"}}}
+	p := &Pipeline{Config: cfg, Store: st, Writer: w, ChunkSize: 500, FlushEvery: 10 * time.Millisecond, RunWindow: time.Hour,
+		Registry: collectors.Registry{"push": {New: func(collectors.Env) (collectors.Collector, error) { return push, nil }}}}
+	src := &cfg.Sources[0]
+	if !p.IsStream(src) {
+		t.Fatal("IsStream = false for a Streamer")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Stream(ctx, src) }()
+	// Far fewer than a chunk: only the timer can flush them.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st.mu.Lock()
+		n, cur := len(st.stored), st.state["live"]
+		st.mu.Unlock()
+		if n == 3 && cur == "3" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5s: %d stored, cursor %q", n, cur)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Stream: %v", err)
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.runs) != 1 || st.runs[0].New != 3 || st.runs[0].Status != "ok" {
+		t.Errorf("runs %+v", st.runs)
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/earshot/earshot/collectors/feed"
 	"github.com/earshot/earshot/collectors/fileimport"
 	"github.com/earshot/earshot/collectors/hackernews"
+	"github.com/earshot/earshot/collectors/jetstream"
 	"github.com/earshot/earshot/collectors/mastodon"
 	"github.com/earshot/earshot/collectors/reddit"
 	"github.com/earshot/earshot/collectors/schemaorg"
@@ -60,16 +61,17 @@ type app struct {
 // registry lists the source kinds this binary knows, built explicitly.
 func registry() collectors.Registry {
 	return collectors.Registry{
-		"schemaorg":  schemaorg.Kind(),
-		"appstore":   appstore.Kind(),
-		"bluesky":    bluesky.Kind(),
-		"demo":       demo.Kind(),
-		"feed":       feed.Kind(),
-		"hackernews": hackernews.Kind(),
-		"import":     fileimport.Kind(),
-		"mastodon":   mastodon.Kind(),
-		"reddit":     reddit.Kind(),
-		"selector":   selector.Kind(),
+		"schemaorg":      schemaorg.Kind(),
+		"appstore":       appstore.Kind(),
+		"bluesky":        bluesky.Kind(),
+		"bluesky-stream": jetstream.Kind(),
+		"demo":           demo.Kind(),
+		"feed":           feed.Kind(),
+		"hackernews":     hackernews.Kind(),
+		"import":         fileimport.Kind(),
+		"mastodon":       mastodon.Kind(),
+		"reddit":         reddit.Kind(),
+		"selector":       selector.Kind(),
 	}
 }
 

@@ -24,6 +24,7 @@ func (a *app) runCmd() *cobra.Command {
 		Short: "Daemon: collect every source on its schedule until stopped (SIGINT/SIGTERM)",
 		Long: "Runs each source once at start, then on its schedule (cron syntax or @every 15m; default\n" +
 			"collect.default_schedule). A pass still running when its next turn comes is skipped, not doubled.\n" +
+			"Push sources (bluesky-stream) are followed continuously and resume from their cursor.\n" +
 			"Serves /healthz on server.listen. Alerts, escalation, the web inbox and /metrics come with later issues.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -55,7 +56,20 @@ func (a *app) runCmd() *cobra.Command {
 
 			c := cron.New()
 			var wg sync.WaitGroup
+			streams := 0
 			for _, s := range sources {
+				if !once && p.IsStream(s) {
+					// Push sources are followed continuously, not polled.
+					streams++
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if err := p.Stream(ctx, s); err != nil {
+							a.log.Error("stream ended", "source", s.Name, "err", err)
+						}
+					}()
+					continue
+				}
 				spec := s.Schedule
 				if spec == "" {
 					spec = p.Config.Collect.DefaultSchedule
@@ -78,7 +92,7 @@ func (a *app) runCmd() *cobra.Command {
 				wg.Add(1)
 				go func() { defer wg.Done(); pass() }()
 			}
-			a.log.Info("earshot running", "sources", len(sources), "listen", l.Addr().String())
+			a.log.Info("earshot running", "sources", len(sources), "streams", streams, "listen", l.Addr().String())
 			if once {
 				wg.Wait()
 				return nil
