@@ -18,6 +18,7 @@ import (
 	"github.com/gocolly/colly/v2"
 
 	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/collectors/httpx"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
 )
@@ -58,7 +59,11 @@ type Collector struct {
 	opts    Options
 	extract Extractor
 	now     func() time.Time
+	sleep   func(context.Context, time.Duration) error // nil: real waits
 }
+
+// SetSleep replaces the waits between retries (tests).
+func (c *Collector) SetSleep(f func(context.Context, time.Duration) error) { c.sleep = f }
 
 // New returns a collector; it does no I/O.
 func New(env collectors.Env, o Options, extract Extractor) *Collector {
@@ -95,6 +100,8 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 		colly.MaxBodySize(int(h.MaxBodySize)),
 	)
 	col.IgnoreRobotsTxt = h.IgnoreRobots
+	// 429 and 5xx are retried with backoff, honouring Retry-After.
+	col.WithTransport(&httpx.RetryTransport{Sleep: c.sleep})
 	col.SetRequestTimeout(h.Timeout)
 	if err := col.Limit(&colly.LimitRule{DomainGlob: "*", Delay: h.HostDelay, Parallelism: 1}); err != nil {
 		return cursor, fmt.Errorf("crawl: rate limit: %w", err)

@@ -150,13 +150,7 @@ func (c *Client) Get(ctx context.Context, rawURL string, cond Conditional) (*Res
 		if wait < 0 || attempt == c.o.Retries {
 			break
 		}
-		if wait == 0 {
-			// Full jitter: a random wait up to the exponential bound, so
-			// many workers retrying do not arrive together.
-			bound := c.o.BaseBackoff << attempt
-			wait = time.Duration(rand.Int64N(int64(bound)) + 1)
-		}
-		if err := c.o.Sleep(ctx, min(wait, c.o.MaxWait)); err != nil {
+		if err := c.o.Sleep(ctx, backoff(wait, attempt, c.o.BaseBackoff, c.o.MaxWait)); err != nil {
 			return nil, err
 		}
 	}
@@ -279,6 +273,67 @@ func (c *Client) robotsAllow(ctx context.Context, u *url.URL) (bool, error) {
 		p += "?" + u.RawQuery
 	}
 	return g.Test(p), nil
+}
+
+// backoff is the wait before retry number attempt+1: what the server asked
+// for (Retry-After), else full jitter, a random wait up to the exponential
+// bound, so that many workers retrying do not arrive together; capped.
+func backoff(asked time.Duration, attempt int, base, maxWait time.Duration) time.Duration {
+	if asked <= 0 {
+		asked = time.Duration(rand.Int64N(int64(base<<attempt)) + 1)
+	}
+	return min(asked, maxWait)
+}
+
+// RetryTransport retries GETs that met 429, 5xx or a network error,
+// honouring Retry-After; for clients that bring their own request loop
+// (colly in the page crawler).
+type RetryTransport struct {
+	Base        http.RoundTripper // default http.DefaultTransport
+	Retries     int               // default 3
+	BaseBackoff time.Duration     // default 1s
+	MaxWait     time.Duration     // default 2m
+	Sleep       func(ctx context.Context, d time.Duration) error
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	base, retries, first, maxWait, sl := t.Base, t.Retries, t.BaseBackoff, t.MaxWait, t.Sleep
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if retries == 0 {
+		retries = 3
+	}
+	if first == 0 {
+		first = time.Second
+	}
+	if maxWait == 0 {
+		maxWait = 2 * time.Minute
+	}
+	if sl == nil {
+		sl = sleep
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		return base.RoundTrip(req)
+	}
+	for attempt := 0; ; attempt++ {
+		resp, err := base.RoundTrip(req)
+		retryable := err != nil && req.Context().Err() == nil ||
+			err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500)
+		if !retryable || attempt == retries {
+			return resp, err
+		}
+		asked := time.Duration(0)
+		if err == nil {
+			asked = retryAfter(resp.Header, time.Now())
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+			resp.Body.Close()
+		}
+		if serr := sl(req.Context(), backoff(asked, attempt, first, maxWait)); serr != nil {
+			return nil, serr
+		}
+	}
 }
 
 // retryAfter reads Retry-After (seconds or an HTTP date); 0 when absent.

@@ -181,3 +181,31 @@ func TestRetryAfterDate(t *testing.T) {
 		t.Errorf("retryAfter = %v", d)
 	}
 }
+
+func TestRetryTransport(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n < 3 {
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	wt := &waits{}
+	hc := &http.Client{Transport: &RetryTransport{Sleep: wt.sleep}}
+	resp, err := hc.Get(srv.URL)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	resp.Body.Close()
+	if calls != 3 || len(wt.ds) != 2 || wt.ds[0] < 2*time.Second {
+		t.Errorf("calls %d waits %v", calls, wt.ds)
+	}
+}

@@ -48,6 +48,11 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "http://elsewhere.invalid/page", http.StatusFound)
 	case r.URL.Path == "/broken":
 		http.Error(w, "boom", http.StatusInternalServerError)
+	case r.URL.Path == "/flaky" && s.hits["/flaky"] < 3:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, "busy", http.StatusTooManyRequests)
+	case r.URL.Path == "/flaky":
+		fmt.Fprint(w, page("", "r9@2026-11-21"))
 	case ok:
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, body)
@@ -74,16 +79,27 @@ func testEnv() collectors.Env {
 
 func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
 	s, srv := newSite(t)
-	c := New(testEnv(), Options{URLs: []string{srv.URL + "/p1", srv.URL + "/offhost", srv.URL + "/broken"}})
+	c := New(testEnv(), Options{URLs: []string{srv.URL + "/p1", srv.URL + "/offhost", srv.URL + "/broken", srv.URL + "/flaky"}})
+	var waited []time.Duration
+	c.SetSleep(func(_ context.Context, d time.Duration) error { waited = append(waited, d); return nil })
 	sink := &collectortest.Sink{}
 	cursor, err := c.Collect(context.Background(), "", sink)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sink.Mentions) != 5 {
-		t.Errorf("first pass: %d mentions, want 5 over 3 pages", len(sink.Mentions))
+	if len(sink.Mentions) != 6 {
+		t.Errorf("first pass: %d mentions, want 5 over 3 pages and 1 from the flaky page", len(sink.Mentions))
 	}
-	if cursor != "2026-11-20T00:00:00Z" {
+	honoured := 0
+	for _, d := range waited {
+		if d >= time.Second && d < 2*time.Second {
+			honoured++
+		}
+	}
+	if s.hits["/flaky"] != 3 || honoured != 2 {
+		t.Errorf("flaky page: %d hits, waits %v; want two 429s retried after Retry-After", s.hits["/flaky"], waited)
+	}
+	if cursor != "2026-11-21T00:00:00Z" {
 		t.Errorf("cursor = %q, want the newest publication time", cursor)
 	}
 	if s.hits["/private/secret"] != 0 {
@@ -138,6 +154,7 @@ func TestMaxPages(t *testing.T) {
 
 func TestUnreachableSourceFails(t *testing.T) {
 	c := New(testEnv(), Options{URLs: []string{"http://127.0.0.1:1/"}})
+	c.SetSleep(func(context.Context, time.Duration) error { return nil })
 	sink := &collectortest.Sink{}
 	if _, err := c.Collect(context.Background(), "", sink); err == nil {
 		t.Error("no error when no page could be fetched")
