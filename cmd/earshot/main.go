@@ -61,17 +61,18 @@ type app struct {
 // registry lists the source kinds this binary knows, built explicitly.
 func registry() collectors.Registry {
 	return collectors.Registry{
-		"schemaorg":      schemaorg.Kind(),
-		"appstore":       appstore.Kind(),
-		"bluesky":        bluesky.Kind(),
-		"bluesky-stream": jetstream.Kind(),
-		"demo":           demo.Kind(),
-		"feed":           feed.Kind(),
-		"hackernews":     hackernews.Kind(),
-		"import":         fileimport.Kind(),
-		"mastodon":       mastodon.Kind(),
-		"reddit":         reddit.Kind(),
-		"selector":       selector.Kind(),
+		"schemaorg":       schemaorg.Kind(),
+		"appstore":        appstore.Kind(),
+		"bluesky":         bluesky.Kind(),
+		"bluesky-stream":  jetstream.Kind(),
+		"demo":            demo.Kind(),
+		"feed":            feed.Kind(),
+		"hackernews":      hackernews.Kind(),
+		"import":          fileimport.Kind(),
+		"mastodon":        mastodon.Kind(),
+		"mastodon-stream": mastodon.StreamKind(),
+		"reddit":          reddit.Kind(),
+		"selector":        selector.Kind(),
 	}
 }
 

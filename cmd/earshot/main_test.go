@@ -304,3 +304,40 @@ sources:
 		})
 	}
 }
+
+// TestExampleSources uncomments every example source of earshot.example.yaml
+// and validates them: the documented options must be the real ones, and
+// every registered kind must have an example.
+func TestExampleSources(t *testing.T) {
+	b, err := os.ReadFile("../../earshot.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start, end := strings.Index(s, "\nsources:"), strings.Index(s, "\nscoring:")
+	lines := strings.Split(s[start:end], "\n")
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "  # - name:"):
+			lines[i] = "  - name:" + strings.TrimPrefix(l, "  # - name:")
+		case strings.HasPrefix(l, "  #   "):
+			lines[i] = "    " + strings.TrimPrefix(l, "  #   ")
+		}
+	}
+	all := s[:start] + strings.Join(lines, "\n") + s[end:]
+	path := filepath.Join(t.TempDir(), "all.yaml")
+	if err := os.WriteFile(path, []byte(all), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MASTODON_TOKEN", "x")
+	code, out, errOut := earshot(t, "--config", path, "config", "validate")
+	if code != 0 {
+		t.Fatalf("uncommented example sources do not validate:\n%s", errOut)
+	}
+	for kind := range registry() {
+		if !strings.Contains(all, "kind: "+kind+"\n") && !strings.Contains(all, "kind: "+kind+" ") {
+			t.Errorf("kind %s has no example in earshot.example.yaml", kind)
+		}
+	}
+	t.Log(strings.TrimSpace(out))
+}
