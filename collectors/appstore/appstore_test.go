@@ -108,3 +108,30 @@ func TestValidate(t *testing.T) {
 		t.Errorf("errors %v", errs)
 	}
 }
+
+func TestConformance(t *testing.T) {
+	body, err := os.ReadFile("testdata/appstore-customerreviews-xcode-fr-p1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := os.ReadFile("testdata/appstore-customerreviews-555731861-cn-empty-page.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "page=1/") {
+			w.Write(body)
+			return
+		}
+		w.Write(empty) // past the last page Apple answers an empty feed
+	}))
+	defer srv.Close()
+	collectortest.Conformance(t, func() collectors.Collector {
+		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "x"}, Options: &Options{AppID: "497799835", Countries: []string{"fr"}, BaseURL: srv.URL},
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}

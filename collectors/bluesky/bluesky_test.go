@@ -79,3 +79,26 @@ func TestSearch(t *testing.T) {
 		t.Errorf("second pass: %d mentions, query %q", len(sink2.Mentions), queries[len(queries)-1])
 	}
 }
+
+func TestConformance(t *testing.T) {
+	body, err := os.ReadFile("testdata/bluesky-searchPosts-redistricting-2025.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("cursor") != "" {
+			w.Write([]byte(`{"posts":[]}`))
+			return
+		}
+		w.Write(body)
+	}))
+	defer srv.Close()
+	collectortest.Conformance(t, func() collectors.Collector {
+		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "b"}, Brand: &config.Brand{Keywords: []string{"redistricting"}},
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: &Options{BaseURL: srv.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}

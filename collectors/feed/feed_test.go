@@ -91,3 +91,17 @@ func TestUnwrap(t *testing.T) {
 		t.Errorf("unwrapped a non-Google link: %q", got)
 	}
 }
+
+func TestConformance(t *testing.T) {
+	rss, _ := os.ReadFile("testdata/rss-techcrunch-2011.xml")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(rss) }))
+	defer srv.Close()
+	collectortest.Conformance(t, func() collectors.Collector {
+		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "f"}, Options: &Options{URLs: []string{srv.URL + "/rss"}},
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}

@@ -64,3 +64,17 @@ func TestValidate(t *testing.T) {
 		t.Errorf("errors %v", errs)
 	}
 }
+
+func TestConformance(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x.csv"), []byte("id,text,rating\n1,Slow check-in,2\n2,Lovely,5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	collectortest.Conformance(t, func() collectors.Collector {
+		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "x"}, Options: &Options{Path: filepath.Join(dir, "*.csv")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}

@@ -131,6 +131,9 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 				// Every hit moves the cursor, matched or not: otherwise a
 				// filtered hit would be fetched again on every pass.
 				newest = max(newest, h.CreatedAtI)
+				if since > 0 && h.CreatedAtI <= since {
+					continue // a server that ignored numericFilters
+				}
 				if m, ok := c.mention(h); ok {
 					if err := sink.Add(ctx, m); err != nil {
 						return cursor, err

@@ -104,3 +104,8 @@ func TestCommentsAndErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestConformance(t *testing.T) {
+	srv, _ := serve(t, "hn-algolia-search_by_date-stories-apple-2014.json")
+	collectortest.Conformance(t, func() collectors.Collector { return collector(t, srv.URL, Options{}) })
+}

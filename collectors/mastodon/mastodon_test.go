@@ -100,3 +100,26 @@ func TestValidate(t *testing.T) {
 		t.Errorf("errors %v", errs)
 	}
 }
+
+func TestConformance(t *testing.T) {
+	body, err := os.ReadFile("testdata/mastodon-v1-timelines-tag-mastodon-2017.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/timelines/tag/mastodon" && r.URL.Query().Get("max_id") == "" {
+			w.Write(body) // ignores min_id: the collector must skip what it saw
+			return
+		}
+		w.Write([]byte("[]"))
+	}))
+	defer srv.Close()
+	collectortest.Conformance(t, func() collectors.Collector {
+		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "m"}, Options: &Options{Instance: srv.URL, Hashtags: []string{"mastodon"}, MaxPages: 1},
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}

@@ -86,3 +86,26 @@ func TestSearch(t *testing.T) {
 		t.Errorf("subreddits: %+v errors %v", sink3.Mentions, sink3.Errors)
 	}
 }
+
+func TestConformance(t *testing.T) {
+	body, err := os.ReadFile("testdata/reddit-search-r-all-2016.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/search.json" {
+			w.Write(body)
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer srv.Close()
+	collectortest.Conformance(t, func() collectors.Collector {
+		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "r"}, Brand: &config.Brand{Keywords: []string{"praw"}},
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: &Options{BaseURL: srv.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}

@@ -82,3 +82,20 @@ func TestValidate(t *testing.T) {
 		t.Errorf("errors %v, want missing text and a bad selector", errs)
 	}
 }
+
+func TestConformance(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<html><body><div class="rv" data-id="1"><p>Cold room.</p><time>2026-11-20</time></div>
+<div class="rv" data-id="2"><p>Loud street.</p><time>2026-11-21</time></div></body></html>`)
+	}))
+	defer srv.Close()
+	o := &Options{URLs: []string{srv.URL + "/"}, Review: "div.rv", Text: "p", Date: "time", IDAttr: "data-id"}
+	collectortest.Conformance(t, func() collectors.Collector {
+		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "s"}, Options: o,
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	})
+}
