@@ -123,6 +123,11 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 		mu.Lock()
 		visited++
 		mu.Unlock()
+		// colly cuts a body at MaxBodySize without saying so: say it, since
+		// reviews past the cut are lost from this page.
+		if h.MaxBodySize > 0 && int64(len(r.Body)) >= int64(h.MaxBodySize) {
+			sink.AddError(fmt.Errorf("[url=%s]: body cut at %d bytes (collect.max_body_size)", r.Request.URL, h.MaxBodySize))
+		}
 	})
 	col.OnHTML("html", func(e *colly.HTMLElement) {
 		page := e.Request.URL.String()

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/collectors/collectortest"
@@ -46,6 +47,11 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
 	case r.URL.Path == "/offhost":
 		http.Redirect(w, r, "http://elsewhere.invalid/page", http.StatusFound)
+	case r.URL.Path == "/huge":
+		fmt.Fprint(w, page("", "r8@2026-11-02")+strings.Repeat("<p>padding</p>", 200000))
+	case r.URL.Path == "/latin1":
+		// A review with bytes that are not UTF-8 must still be read.
+		fmt.Fprint(w, "<html><head><script type=\"application/ld+json\">{\"@type\":\"Review\",\"@id\":\"u1\",\"reviewBody\":\"caf\xe9 was cold\"}</script></head></html>")
 	case r.URL.Path == "/broken":
 		http.Error(w, "boom", http.StatusInternalServerError)
 	case r.URL.Path == "/flaky" && s.hits["/flaky"] < 3:
@@ -173,4 +179,32 @@ func TestOptionsValidate(t *testing.T) {
 func TestConformance(t *testing.T) {
 	_, srv := newSite(t)
 	collectortest.Conformance(t, func() collectors.Collector { return New(testEnv(), Options{URLs: []string{srv.URL + "/p1"}}) })
+}
+
+func TestOversizedAndInvalidUTF8(t *testing.T) {
+	_, srv := newSite(t)
+	c := New(testEnv(), Options{URLs: []string{srv.URL + "/huge", srv.URL + "/latin1"}})
+	sink := &collectortest.Sink{}
+	if _, err := c.Collect(context.Background(), "", sink); err != nil {
+		t.Fatal(err)
+	}
+	var cut bool
+	for _, e := range sink.Errors {
+		cut = cut || strings.Contains(e.Error(), "body cut at")
+	}
+	if !cut {
+		t.Errorf("errors %v: want the oversized page reported", sink.Errors)
+	}
+	var found bool
+	for _, m := range sink.Mentions {
+		if m.ID == "schemaorg:u1" {
+			found = true
+			if err := m.Normalize(time.Now()); err != nil || !utf8.ValidString(m.Text) || !strings.Contains(m.Text, "was cold") {
+				t.Errorf("invalid UTF-8 review: %q, %v", m.Text, err)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("review with invalid UTF-8 lost: %+v", sink.Mentions)
+	}
 }
