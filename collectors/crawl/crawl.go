@@ -7,8 +7,10 @@ package crawl
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -76,14 +78,37 @@ func New(env collectors.Env, o Options, extract Extractor) *Collector {
 	return &Collector{env: env, opts: o, extract: extract, now: time.Now}
 }
 
-// Collect crawls every start URL and its pagination. The cursor is the
-// newest publication time seen: pages are assumed newest first, so a page
-// with reviews but none newer than the cursor ends that pagination.
-func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.Sink) (string, error) {
-	var since time.Time
-	if cursor != "" {
-		since, _ = time.Parse(time.RFC3339, cursor)
+// state is the crawl cursor: the newest publication time seen and the
+// validators of each start page, for conditional requests.
+type state struct {
+	Since time.Time             `json:"since,omitempty"`
+	Pages map[string]validators `json:"pages,omitempty"`
+}
+
+type validators struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+// parseState reads a cursor; a bare RFC 3339 time is the older form.
+func parseState(cursor string) state {
+	var st state
+	if strings.HasPrefix(cursor, "{") {
+		_ = json.Unmarshal([]byte(cursor), &st)
+	} else if cursor != "" {
+		st.Since, _ = time.Parse(time.RFC3339, cursor)
 	}
+	return st
+}
+
+// Collect crawls every start URL and its pagination. Pages are assumed
+// newest first: a page with reviews but none newer than the cursor ends
+// that pagination, and a start page answering 304 Not Modified (to the
+// ETag / Last-Modified it sent last time) means nothing new behind it.
+func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.Sink) (string, error) {
+	prev := parseState(cursor)
+	since := prev.Since
+	next := state{Pages: map[string]validators{}}
 	hosts := c.opts.AllowedHosts
 	if len(hosts) == 0 {
 		for _, u := range c.opts.URLs {
@@ -122,6 +147,9 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	col.OnResponse(func(r *colly.Response) {
 		mu.Lock()
 		visited++
+		if start := r.Ctx.Get("start"); r.Ctx.Get("first") == "1" {
+			next.Pages[start] = validators{ETag: r.Headers.Get("ETag"), LastModified: r.Headers.Get("Last-Modified")}
+		}
 		mu.Unlock()
 		// colly cuts a body at MaxBodySize without saying so: say it, since
 		// reviews past the cut are lost from this page.
@@ -176,6 +204,14 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 		}
 	})
 	col.OnError(func(r *colly.Response, err error) {
+		if r != nil && r.StatusCode == http.StatusNotModified {
+			mu.Lock()
+			visited++
+			start := r.Ctx.Get("start")
+			next.Pages[start] = prev.Pages[start] // unchanged: keep the validators
+			mu.Unlock()
+			return
+		}
 		status := ""
 		if r != nil && r.StatusCode != 0 {
 			status = fmt.Sprintf(" (HTTP %d)", r.StatusCode)
@@ -186,7 +222,17 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	for _, u := range c.opts.URLs {
 		cctx := colly.NewContext()
 		cctx.Put("start", u)
-		if err := col.Request("GET", u, nil, cctx, nil); err != nil && !isBenign(err) {
+		cctx.Put("first", "1")
+		hdr := http.Header{}
+		if v := prev.Pages[u]; v.ETag != "" || v.LastModified != "" {
+			if v.ETag != "" {
+				hdr.Set("If-None-Match", v.ETag)
+			}
+			if v.LastModified != "" {
+				hdr.Set("If-Modified-Since", v.LastModified)
+			}
+		}
+		if err := col.Request("GET", u, nil, cctx, hdr); err != nil && !isBenign(err) {
 			sink.AddError(fmt.Errorf("[url=%s]: %w", u, err))
 			if firstErr == nil {
 				firstErr = err
@@ -203,10 +249,12 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	if visited == 0 && firstErr != nil {
 		return cursor, fmt.Errorf("crawl: no page fetched: %w", firstErr)
 	}
-	if newest.IsZero() {
-		return cursor, nil
+	next.Since = newest
+	b, err := json.Marshal(next)
+	if err != nil {
+		return cursor, err
 	}
-	return newest.UTC().Format(time.RFC3339), nil
+	return string(b), nil
 }
 
 func isBenign(err error) bool {
@@ -240,3 +288,6 @@ func Host(raw string) string {
 	}
 	return u.Hostname()
 }
+
+// SinceOf returns the publication-time part of a crawl cursor.
+func SinceOf(cursor string) time.Time { return parseState(cursor).Since }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/collectors/collectortest"
+	"github.com/earshot/earshot/collectors/crawl"
 	"github.com/earshot/earshot/config"
 )
 
@@ -47,6 +48,11 @@ func (s *site) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "User-agent: *\nDisallow: /private/\n")
 	case r.URL.Path == "/offhost":
 		http.Redirect(w, r, "http://elsewhere.invalid/page", http.StatusFound)
+	case r.URL.Path == "/etag" && r.Header.Get("If-None-Match") == `"v1"`:
+		w.WriteHeader(http.StatusNotModified)
+	case r.URL.Path == "/etag":
+		w.Header().Set("ETag", `"v1"`)
+		fmt.Fprint(w, page("/p2", "e1@2026-11-22"))
 	case r.URL.Path == "/huge":
 		fmt.Fprint(w, page("", "r8@2026-11-02")+strings.Repeat("<p>padding</p>", 200000))
 	case r.URL.Path == "/latin1":
@@ -105,7 +111,7 @@ func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
 	if s.hits["/flaky"] != 3 || honoured != 2 {
 		t.Errorf("flaky page: %d hits, waits %v; want two 429s retried after Retry-After", s.hits["/flaky"], waited)
 	}
-	if cursor != "2026-11-21T00:00:00Z" {
+	if !strings.Contains(cursor, `"since":"2026-11-21T00:00:00Z"`) {
 		t.Errorf("cursor = %q, want the newest publication time", cursor)
 	}
 	if s.hits["/private/secret"] != 0 {
@@ -141,7 +147,7 @@ func TestCrawlPaginationRobotsAndCursor(t *testing.T) {
 	for _, m := range sink2.Mentions {
 		ids[m.ID] = true
 	}
-	if !ids["schemaorg:r6"] || ids["schemaorg:r4"] || cursor2 != "2026-11-22T00:00:00Z" {
+	if !ids["schemaorg:r6"] || ids["schemaorg:r4"] || !strings.Contains(cursor2, `"since":"2026-11-22T00:00:00Z"`) {
 		t.Errorf("second pass ids %v cursor %q; want r6 (and r5 at the cursor), not r4", ids, cursor2)
 	}
 }
@@ -206,5 +212,32 @@ func TestOversizedAndInvalidUTF8(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("review with invalid UTF-8 lost: %+v", sink.Mentions)
+	}
+}
+
+func TestConditionalRequests(t *testing.T) {
+	s, srv := newSite(t)
+	c := New(testEnv(), Options{URLs: []string{srv.URL + "/etag"}})
+	sink := &collectortest.Sink{}
+	cursor, err := c.Collect(context.Background(), "", sink)
+	if err != nil || len(sink.Mentions) != 4 || !strings.Contains(cursor, `"etag":"\"v1\""`) {
+		t.Fatalf("first pass: %v, %d mentions, cursor %s", err, len(sink.Mentions), cursor)
+	}
+	s.mu.Lock()
+	s.hits = map[string]int{}
+	s.mu.Unlock()
+	sink2 := &collectortest.Sink{}
+	cursor2, err := c.Collect(context.Background(), cursor, sink2)
+	if err != nil || len(sink2.Mentions) != 0 || len(sink2.Errors) != 0 {
+		t.Errorf("304 pass: %v, %d mentions, errors %v", err, len(sink2.Mentions), sink2.Errors)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hits["/p2"] != 0 || !strings.Contains(cursor2, `"etag":"\"v1\""`) {
+		t.Errorf("after 304: p2 fetched %d times, cursor %s", s.hits["/p2"], cursor2)
+	}
+	// The older cursor form (a bare time) is still understood.
+	if st := crawl.SinceOf("2026-11-20T00:00:00Z"); st.IsZero() {
+		t.Error("old cursor form not read")
 	}
 }
