@@ -133,11 +133,12 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	}
 
 	var (
-		mu      sync.Mutex
-		newest  = since
-		pages   = map[string]int{} // start URL -> pages visited
-		addErr  error
-		visited int
+		mu        sync.Mutex
+		newest    = since
+		pages     = map[string]int{}  // start URL -> pages visited
+		unchanged = map[string]bool{} // start URLs that answered 304
+		addErr    error
+		visited   int
 	)
 	col.OnRequest(func(r *colly.Request) {
 		if ctx.Err() != nil {
@@ -209,6 +210,7 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 			visited++
 			start := r.Ctx.Get("start")
 			next.Pages[start] = prev.Pages[start] // unchanged: keep the validators
+			unchanged[start] = true
 			mu.Unlock()
 			return
 		}
@@ -232,7 +234,11 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 				hdr.Set("If-Modified-Since", v.LastModified)
 			}
 		}
-		if err := col.Request("GET", u, nil, cctx, hdr); err != nil && !isBenign(err) {
+		err := col.Request("GET", u, nil, cctx, hdr)
+		mu.Lock()
+		notModified := unchanged[u] // colly returns 304 as an error too
+		mu.Unlock()
+		if err != nil && !isBenign(err) && !notModified {
 			sink.AddError(fmt.Errorf("[url=%s]: %w", u, err))
 			if firstErr == nil {
 				firstErr = err
