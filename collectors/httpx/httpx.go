@@ -35,6 +35,9 @@ type Options struct {
 	BaseBackoff  time.Duration // first backoff; default 1s, doubling, with full jitter
 	MaxWait      time.Duration // cap on one wait, Retry-After included; default 2m
 	Transport    http.RoundTripper
+	// Header is sent with every request except robots.txt (e.g. an
+	// Authorization token the source needs).
+	Header http.Header
 	// Sleep waits d or until ctx ends; tests replace it to record waits.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -171,6 +174,13 @@ func (c *Client) try(ctx context.Context, u *url.URL, cond Conditional) (*Respon
 	}
 	req.Header.Set("User-Agent", c.o.UserAgent)
 	req.Header.Set("Accept", "application/json, application/xml;q=0.9, text/html;q=0.8, */*;q=0.5")
+	if u.Path != "/robots.txt" {
+		for k, vs := range c.o.Header {
+			for _, v := range vs {
+				req.Header.Add(k, v)
+			}
+		}
+	}
 	if cond.ETag != "" {
 		req.Header.Set("If-None-Match", cond.ETag)
 	}
@@ -366,4 +376,11 @@ func sleep(ctx context.Context, d time.Duration) error {
 func FromConfig(c config.Collect, hosts ...string) *Client {
 	return New(Options{UserAgent: c.UserAgent, Timeout: c.Timeout, MaxBody: int64(c.MaxBodySize), HostDelay: c.HostDelay,
 		IgnoreRobots: c.IgnoreRobots, AllowedHosts: hosts})
+}
+
+// WithHeader returns a new client like c that also sends h.
+func (c *Client) WithHeader(h http.Header) *Client {
+	o := c.o
+	o.Header = h
+	return New(o)
 }

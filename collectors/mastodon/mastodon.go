@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -29,6 +30,8 @@ type Options struct {
 	Include  []string `yaml:"include"`
 	Exclude  []string `yaml:"exclude"`
 	MaxPages int      `yaml:"max_pages"` // per timeline and pass; default 5
+	// AccessToken is needed for status search on most instances.
+	AccessToken config.Secret `yaml:"access_token"`
 }
 
 var tagName = regexp.MustCompile(`^[\pL\pN_]+$`)
@@ -72,6 +75,9 @@ func Kind() collectors.Kind {
 		}
 		u, _ := url.Parse(o.Instance)
 		c.http = httpx.FromConfig(env.HTTP, u.Hostname())
+		if o.AccessToken != "" {
+			c.http = c.http.WithHeader(http.Header{"Authorization": {"Bearer " + o.AccessToken.Reveal()}})
+		}
 		return c, nil
 	})
 }

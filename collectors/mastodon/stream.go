@@ -30,7 +30,7 @@ type StreamOptions struct {
 }
 
 func (o *StreamOptions) poll() *Options {
-	return &Options{Instance: o.Instance, Hashtags: o.Hashtags, Include: o.Include, Exclude: o.Exclude, MaxPages: o.MaxPages}
+	return &Options{Instance: o.Instance, Hashtags: o.Hashtags, Include: o.Include, Exclude: o.Exclude, MaxPages: o.MaxPages, AccessToken: o.AccessToken}
 }
 
 // Validate checks the options at config load.

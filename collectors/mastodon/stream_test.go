@@ -34,6 +34,10 @@ func TestHashtagStream(t *testing.T) {
 		defer mu.Unlock()
 		switch r.URL.Path {
 		case "/api/v1/timelines/tag/mastodon":
+			if r.Header.Get("Authorization") != "Bearer tok" {
+				http.Error(w, "token missing on backfill", http.StatusUnauthorized)
+				return
+			}
 			backfills = append(backfills, r.URL.RawQuery)
 			w.Write([]byte("[]"))
 		case "/api/v1/streaming/hashtag":
