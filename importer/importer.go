@@ -262,7 +262,7 @@ var aliases = map[string]string{
 }
 
 var fields = []string{"id", "source", "kind", "brand", "location", "url", "author", "title", "text", "rating", "rating_max",
-	"lang", "published_at", "collected_at", "likes", "shares", "replies", "followers", "parent_id",
+	"lang", "published_at", "collected_at", "likes", "shares", "replies", "followers", "parent_id", "app_version",
 	"sentiment", "negative", "severity", "aspects", "signals", "reasons", "scorer_version"}
 
 // canonical maps a column or key name to its mention field, or "". Exact
@@ -387,6 +387,7 @@ func (r record) mention(def Defaults) (mention.Mention, error) {
 	}
 	m.ID, m.Source, m.Kind, m.Brand, m.Location = str("id"), str("source"), str("kind"), str("brand"), str("location")
 	m.URL, m.Author, m.Title, m.Text, m.Lang, m.ParentID = str("url"), str("author"), str("title"), str("text"), str("lang"), str("parent_id")
+	m.AppVersion = str("app_version")
 	m.Rating, m.RatingMax = num("rating"), num("rating_max")
 	m.PublishedAt, m.CollectedAt = when("published_at"), when("collected_at")
 	m.Likes, m.Shares, m.Replies, m.Followers = count("likes"), count("shares"), count("replies"), count("followers")

@@ -56,6 +56,8 @@ type Mention struct {
 	// StoryID links the same review posted on several sites: equal for the
 	// same author and (normalised) text, else the mention's own id.
 	StoryID string `json:"story_id"`
+	// AppVersion is the app release an app-store review is about.
+	AppVersion string `json:"app_version,omitempty"`
 
 	Score
 

@@ -11,7 +11,7 @@ import (
 
 // mentionColumns is the explicit column list of every mentions insert.
 const insertMentions = `INSERT INTO mentions (id, source, kind, brand, location, url, author, title, text,
-	rating, rating_max, lang, published_at, collected_at, likes, shares, replies, followers, parent_id, story_id,
+	rating, rating_max, lang, published_at, collected_at, likes, shares, replies, followers, parent_id, story_id, app_version,
 	sentiment, negative, severity, aspects, signals, reasons, scorer_version, truncated, version)`
 
 // InsertMentions writes one batch. It is all or nothing as far as the
@@ -29,7 +29,7 @@ func (s *Store) InsertMentions(ctx context.Context, ms []mention.Mention) error 
 		m := &ms[i]
 		if err := b.Append(m.ID, m.Source, m.Kind, m.Brand, m.Location, m.URL, m.Author, m.Title, m.Text,
 			float32(m.Rating), float32(m.RatingMax), m.Lang, clampTime(m.PublishedAt), clampTime(m.CollectedAt),
-			m.Likes, m.Shares, m.Replies, m.Followers, m.ParentID, m.StoryID,
+			m.Likes, m.Shares, m.Replies, m.Followers, m.ParentID, m.StoryID, m.AppVersion,
 			float32(m.Sentiment), boolU8(m.Negative), severityOr(m.Severity), nonNil(m.Aspects), nonNil(m.Signals), nonNil(m.Reasons),
 			m.ScorerVersion, boolU8(m.Truncated), m.Version); err != nil {
 			_ = b.Abort()

@@ -199,14 +199,15 @@ func (c *Collector) mention(e entry, cc string) (mention.Mention, bool) {
 		return mention.Mention{}, false // the app's own entry in older feeds
 	}
 	m := mention.Mention{
-		ID:        "appstore:" + e.ID.Label,
-		Kind:      mention.KindReview,
-		URL:       fmt.Sprintf("https://apps.apple.com/%s/app/id%s?see-all=reviews", cc, c.o.AppID),
-		Author:    e.Author.Name.Label,
-		Title:     e.Title.Label,
-		Text:      e.Content.Label,
-		Rating:    rating,
-		RatingMax: 5,
+		ID:         "appstore:" + e.ID.Label,
+		Kind:       mention.KindReview,
+		URL:        fmt.Sprintf("https://apps.apple.com/%s/app/id%s?see-all=reviews", cc, c.o.AppID),
+		Author:     e.Author.Name.Label,
+		Title:      e.Title.Label,
+		Text:       e.Content.Label,
+		Rating:     rating,
+		RatingMax:  5,
+		AppVersion: e.Version.Label,
 	}
 	if t, err := time.Parse(time.RFC3339, e.Updated.Label); err == nil {
 		m.PublishedAt = t

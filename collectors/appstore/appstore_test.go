@@ -69,7 +69,7 @@ func TestCollect(t *testing.T) {
 		if m.Rating == 1 {
 			ones++
 		}
-		if !strings.HasPrefix(m.ID, "appstore:") || m.RatingMax != 5 || m.Text == "" || m.Author == "" {
+		if !strings.HasPrefix(m.ID, "appstore:") || m.RatingMax != 5 || m.Text == "" || m.Author == "" || m.AppVersion == "" {
 			t.Errorf("mention %+v", m)
 		}
 	}
