@@ -120,13 +120,7 @@ type feed struct {
 // Collect reads each country's pages until it meets a review it has seen.
 // The cursor is JSON: {"us": "6918761820", ...}.
 func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.Sink) (string, error) {
-	seen := map[string]string{}
-	if cursor != "" {
-		if err := json.Unmarshal([]byte(cursor), &seen); err != nil {
-			sink.AddError(fmt.Errorf("cursor %q unreadable, starting over: %w", cursor, err))
-			seen = map[string]string{}
-		}
-	}
+	seen := collectors.KeyCursor(cursor, sink)
 	next := map[string]string{}
 	for k, v := range seen {
 		next[k] = v

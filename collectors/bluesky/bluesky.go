@@ -29,15 +29,11 @@ type Options struct {
 
 // Validate checks the options at config load.
 func (o *Options) Validate() []config.FieldError {
-	if o.BaseURL != "" {
-		if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			return []config.FieldError{{Field: "base_url", Msg: "not an http(s) URL"}}
-		}
-	}
+	errs := collectors.CheckURL("base_url", o.BaseURL)
 	if o.MaxPages < 0 {
-		return []config.FieldError{{Field: "max_pages", Msg: "must be positive"}}
+		errs = append(errs, config.FieldError{Field: "max_pages", Msg: "must be positive"})
 	}
-	return nil
+	return errs
 }
 
 // Kind registers the bluesky source kind.
@@ -50,12 +46,9 @@ func Kind() collectors.Kind {
 			o.MaxPages = 5
 		}
 		m := collectors.NewMatcher(env.Brand, o.Include, o.Exclude)
-		queries := o.Queries
-		if len(queries) == 0 {
-			queries = m.Terms()
-		}
-		if len(queries) == 0 {
-			return nil, fmt.Errorf("bluesky %s: no queries and no brand keywords", env.Source.Name)
+		queries, err := collectors.SearchTerms("bluesky", env.Source.Name, o.Queries, m)
+		if err != nil {
+			return nil, err
 		}
 		u, _ := url.Parse(o.BaseURL)
 		return &Collector{o: *o, queries: queries, match: m, http: httpx.FromConfig(env.HTTP, u.Hostname())}, nil

@@ -36,12 +36,7 @@ type Options struct {
 
 // Validate checks the options at config load.
 func (o *Options) Validate() []config.FieldError {
-	if o.URL != "" {
-		if u, err := url.Parse(o.URL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") {
-			return []config.FieldError{{Field: "url", Msg: "a ws:// or wss:// URL"}}
-		}
-	}
-	return nil
+	return collectors.CheckURL("url", o.URL, "ws", "wss")
 }
 
 // Kind registers the bluesky-stream source kind.

@@ -144,13 +144,7 @@ type Status struct {
 
 // Collect reads each timeline; the cursor is JSON {"tag:acme": "newest id"}.
 func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.Sink) (string, error) {
-	seen := map[string]string{}
-	if cursor != "" {
-		if err := json.Unmarshal([]byte(cursor), &seen); err != nil {
-			sink.AddError(fmt.Errorf("cursor %q unreadable, starting over: %w", cursor, err))
-			seen = map[string]string{}
-		}
-	}
+	seen := collectors.KeyCursor(cursor, sink)
 	next := map[string]string{}
 	for k, v := range seen {
 		next[k] = v

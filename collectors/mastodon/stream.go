@@ -71,10 +71,7 @@ type Streaming struct {
 // reconnecting (and backfilling again) with backoff and jitter.
 func (s *Streaming) Stream(ctx context.Context, cursor string, sink collectors.Sink, checkpoint func(string)) error {
 	var mu sync.Mutex
-	state := map[string]string{}
-	if cursor != "" {
-		_ = json.Unmarshal([]byte(cursor), &state)
-	}
+	state := collectors.KeyCursor(cursor, sink)
 	commit := func(key, id string) {
 		mu.Lock()
 		defer mu.Unlock()

@@ -42,11 +42,7 @@ func (o *Options) Validate() []config.FieldError {
 			errs = append(errs, config.FieldError{Field: fmt.Sprintf("subreddits[%d]", i), Msg: fmt.Sprintf("%q is not a subreddit name", s)})
 		}
 	}
-	if o.BaseURL != "" {
-		if u, err := url.Parse(o.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			errs = append(errs, config.FieldError{Field: "base_url", Msg: "not an http(s) URL"})
-		}
-	}
+	errs = append(errs, collectors.CheckURL("base_url", o.BaseURL)...)
 	if o.MaxPages < 0 {
 		errs = append(errs, config.FieldError{Field: "max_pages", Msg: "must be positive"})
 	}
