@@ -73,6 +73,7 @@ func TestCollect(t *testing.T) {
 			t.Errorf("mention %+v", m)
 		}
 	}
+	collectortest.Golden(t, "xcode-fr-and-gb", sink.Mentions)
 	if ones != 32 {
 		t.Errorf("%d one-star reviews, want 32", ones)
 	}

@@ -62,6 +62,7 @@ func TestSearch(t *testing.T) {
 		}
 		likes += m.Likes
 	}
+	collectortest.Golden(t, "search-redistricting", sink.Mentions)
 	if replies == 0 || likes == 0 {
 		t.Errorf("replies %d likes %d: reply links and counts not read", replies, likes)
 	}

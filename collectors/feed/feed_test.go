@@ -69,6 +69,7 @@ func TestFeeds(t *testing.T) {
 			t.Errorf("mention %+v", m)
 		}
 	}
+	collectortest.Golden(t, "alerts-and-rss", sink.Mentions)
 	if fromAlerts != 11 || fromRSS != 20 {
 		t.Errorf("%d alert items (want the 11 of 20 without 'stock'), %d RSS items (want 20)", fromAlerts, fromRSS)
 	}

@@ -69,6 +69,7 @@ func TestStories(t *testing.T) {
 			t.Errorf("mention %+v", m)
 		}
 	}
+	collectortest.Golden(t, "stories-apple", sink.Mentions)
 	if cursor != "1401936993" {
 		t.Errorf("cursor %q, want the newest created_at_i", cursor)
 	}

@@ -196,7 +196,7 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 				if seen[tl.key] != "" && !collectors.NewerID(id, seen[tl.key]) {
 					continue
 				}
-				if m, ok := c.mention(s, tl, instance.Host); ok {
+				if m, ok := c.mention(s, tl, instance.Hostname()); ok {
 					if err := sink.Add(ctx, m); err != nil {
 						return cursor, err
 					}

@@ -71,6 +71,7 @@ func TestTimelines(t *testing.T) {
 			tagged++
 		}
 	}
+	collectortest.Golden(t, "tag-and-search", sink.Mentions)
 	if tagged != 20 {
 		t.Errorf("%d statuses from the tag timeline, want all 20", tagged)
 	}

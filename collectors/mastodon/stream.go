@@ -159,7 +159,7 @@ func (s *Streaming) hashtag(ctx context.Context, tl timeline, tag string, sink c
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("#%s: HTTP %d", tag, resp.StatusCode)
 	}
-	host := req.URL.Host
+	host := req.URL.Hostname()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	event, data := "", ""

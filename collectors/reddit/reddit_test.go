@@ -63,6 +63,7 @@ func TestSearch(t *testing.T) {
 			t.Errorf("mention %+v", m)
 		}
 	}
+	collectortest.Golden(t, "search-praw", sink.Mentions)
 	mu.Lock()
 	first := urls[1] // urls[0] is robots.txt
 	mu.Unlock()

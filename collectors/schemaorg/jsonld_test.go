@@ -2,17 +2,15 @@ package schemaorg
 
 import (
 	"bytes"
-	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files")
+	"github.com/earshot/earshot/collectors/collectortest"
+)
 
 func TestExtractJSONLD(t *testing.T) {
 	tests := []struct {
@@ -87,27 +85,7 @@ func TestFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			total += len(ms)
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			for i := range ms {
-				if err := enc.Encode(&ms[i]); err != nil {
-					t.Fatal(err)
-				}
-			}
-			golden := filepath.Join("testdata/golden", strings.TrimSuffix(filepath.Base(p), ".html")+".jsonl")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("extracted mentions differ from %s:\ngot:\n%s\nwant:\n%s", golden, buf.String(), want)
-			}
+			collectortest.Golden(t, strings.TrimSuffix(filepath.Base(p), ".html"), ms)
 		})
 	}
 	t.Logf("%d fixture pages, %d reviews", len(pages), total)
