@@ -36,6 +36,7 @@ type Store interface {
 	LoadState(ctx context.Context, source string) (storage.SourceState, error)
 	SaveState(ctx context.Context, st storage.SourceState) error
 	RecordRun(ctx context.Context, r storage.Run) error
+	InsertRatings(ctx context.Context, rs []collectors.ItemRating) error
 }
 
 // Writer stores mentions; *storage.Writer is one.
@@ -339,6 +340,7 @@ type sink struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	pending []mention.Mention
+	ratings []collectors.ItemRating
 	seen    map[string]bool // ids in this pass
 	lastErr string
 }
@@ -377,6 +379,20 @@ func (s *sink) Add(ctx context.Context, m mention.Mention) error {
 	return nil
 }
 
+// AddRating keeps an item's aggregate rating for the next flush.
+func (s *sink) AddRating(_ context.Context, r collectors.ItemRating) error {
+	if r.Brand == "" {
+		r.Brand = s.src.Brand
+	}
+	if r.Location == "" {
+		r.Location = s.src.Location
+	}
+	s.mu.Lock()
+	s.ratings = append(s.ratings, r)
+	s.mu.Unlock()
+	return nil
+}
+
 func (s *sink) takeLastErr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -396,9 +412,15 @@ func (s *sink) AddError(err error) {
 // flush drops what is already stored, scores the rest, stores it and alerts.
 func (s *sink) flush(ctx context.Context) error {
 	s.mu.Lock()
-	batch := s.pending
-	s.pending = nil
+	batch, ratings := s.pending, s.ratings
+	s.pending, s.ratings = nil, nil
 	s.mu.Unlock()
+	if len(ratings) > 0 {
+		// Not spooled: a lost observation is made again by the next pass.
+		if err := s.p.Store.InsertRatings(ctx, ratings); err != nil {
+			s.AddError(fmt.Errorf("item ratings not stored: %w", err))
+		}
+	}
 	if len(batch) == 0 {
 		return nil
 	}

@@ -20,6 +20,7 @@ type fakeStore struct {
 	stored   map[string]bool
 	state    map[string]string
 	runs     []storage.Run
+	ratings  []collectors.ItemRating
 	seenErr  error
 	stateErr error
 }
@@ -51,6 +52,13 @@ func (f *fakeStore) SaveState(_ context.Context, st storage.SourceState) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.state[st.Source] = st.Cursor
+	return nil
+}
+
+func (f *fakeStore) InsertRatings(_ context.Context, rs []collectors.ItemRating) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ratings = append(f.ratings, rs...)
 	return nil
 }
 

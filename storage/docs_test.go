@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"testing"
 	"time"
+
+	"github.com/earshot/earshot/collectors"
 )
 
 // TestDocumentedQueries runs every SQL block of docs/queries.md against
@@ -29,6 +31,10 @@ func TestDocumentedQueries(t *testing.T) {
 		ms[i].PublishedAt = now.Add(-time.Duration(i%3) * time.Hour)
 	}
 	if err := s.InsertMentions(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.InsertRatings(ctx, []collectors.ItemRating{{Source: "demo", Item: "Hotel", Rating: 4.2, Best: 5, RatingCount: 10, ObservedAt: now},
+		{Source: "demo", Item: "Hotel", Rating: 8, Best: 10, RatingCount: 12, ObservedAt: now.Add(-7 * 24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RecordRun(ctx, Run{ID: "r", Source: "demo", Kind: "demo", StartedAt: now, FinishedAt: now, Status: "ok", New: 3}); err != nil {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/mention"
 )
 
@@ -113,4 +114,27 @@ func clampTime(t time.Time) time.Time {
 		return time.Unix(0, 0).UTC()
 	}
 	return t.UTC()
+}
+
+// InsertRatings appends observations of items' aggregate ratings.
+func (s *Store) InsertRatings(ctx context.Context, rs []collectors.ItemRating) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO item_ratings (source, brand, location, item, url, rating, best, worst,
+		rating_count, review_count, observed_at)`)
+	if err != nil {
+		return fmt.Errorf("insert ratings: prepare: %w", err)
+	}
+	for _, r := range rs {
+		if err := b.Append(r.Source, r.Brand, r.Location, r.Item, r.URL, float32(r.Rating), float32(r.Best), float32(r.Worst),
+			r.RatingCount, r.ReviewCount, clampTime(r.ObservedAt)); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("insert ratings: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("insert ratings: send: %w", err)
+	}
+	return nil
 }

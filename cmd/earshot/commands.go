@@ -372,10 +372,11 @@ func extractOne(ctx context.Context, client *httpx.Client, arg string, rules *se
 	}
 	now := time.Now()
 	lang := crawl.PageLang(doc.Find("html").AttrOr("lang", ""))
-	ms, errs := schemaorg.Extract(doc.Selection, page, lang, now)
+	pg := schemaorg.Extract(doc.Selection, page, lang, now)
+	ms, errs := pg.Mentions, pg.Errors
 	if rules != nil {
-		more, rerrs := rules.Extract(doc.Selection, page, lang, now)
-		ms, errs = append(ms, more...), append(errs, rerrs...)
+		more := rules.Extract(doc.Selection, page, lang, now)
+		ms, errs = append(ms, more.Mentions...), append(errs, more.Errors...)
 	}
 	if len(ms) == 0 && len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -241,6 +241,9 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 12 {
 		t.Errorf("mentions = %d, want 12", n)
 	}
+	if n := db.Count(t, "SELECT count(DISTINCT source) FROM item_ratings WHERE item LIKE 'Sunrise Hotel %' AND best = 5"); n != 4 {
+		t.Errorf("item_ratings cover %d demo hotels, want 4", n)
+	}
 	if n := db.Count(t, "SELECT count() FROM collection_runs WHERE status = 'ok'"); n != 5 {
 		t.Errorf("collection_runs ok rows = %d, want 5", n)
 	}

@@ -51,9 +51,16 @@ func (o *Options) Validate() []config.FieldError {
 	return errs
 }
 
-// Extractor reads the mentions on one parsed page. Its errors are
-// reported per page and do not stop the crawl.
-type Extractor func(root *goquery.Selection, pageURL, lang string, now time.Time) ([]mention.Mention, []error)
+// Page is what an extractor found on one page. Errors are reported per
+// page and do not stop the crawl.
+type Page struct {
+	Mentions []mention.Mention
+	Ratings  []collectors.ItemRating
+	Errors   []error
+}
+
+// Extractor reads one parsed page.
+type Extractor func(root *goquery.Selection, pageURL, lang string, now time.Time) Page
 
 // Collector crawls the configured pages.
 type Collector struct {
@@ -133,12 +140,13 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	}
 
 	var (
-		mu        sync.Mutex
-		newest    = since
-		pages     = map[string]int{}  // start URL -> pages visited
-		unchanged = map[string]bool{} // start URLs that answered 304
-		addErr    error
-		visited   int
+		mu         sync.Mutex
+		newest     = since
+		pages      = map[string]int{}  // start URL -> pages visited
+		unchanged  = map[string]bool{} // start URLs that answered 304
+		ratedItems = map[string]bool{}
+		addErr     error
+		visited    int
 	)
 	col.OnRequest(func(r *colly.Request) {
 		if ctx.Err() != nil {
@@ -161,9 +169,25 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	col.OnHTML("html", func(e *colly.HTMLElement) {
 		page := e.Request.URL.String()
 		start := e.Request.Ctx.Get("start")
-		ms, errs := c.extract(e.DOM, page, PageLang(e.Attr("lang")), c.now())
-		for _, err := range errs {
+		pg := c.extract(e.DOM, page, PageLang(e.Attr("lang")), c.now())
+		ms := pg.Mentions
+		for _, err := range pg.Errors {
 			sink.AddError(fmt.Errorf("[url=%s] %w", page, err))
+		}
+		if rs, ok := sink.(collectors.RatingSink); ok {
+			for _, r := range pg.Ratings {
+				mu.Lock()
+				dup := ratedItems[r.Item] // paginated pages repeat the item's rating
+				ratedItems[r.Item] = true
+				mu.Unlock()
+				if dup {
+					continue
+				}
+				r.Source = c.env.Source.Name
+				if err := rs.AddRating(ctx, r); err != nil {
+					sink.AddError(fmt.Errorf("[url=%s] rating: %w", page, err))
+				}
+			}
 		}
 		found, fresh := len(ms), 0
 		for _, m := range ms {

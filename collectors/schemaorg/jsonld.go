@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
+	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/collectors/crawl"
 	"github.com/earshot/earshot/mention"
 )
@@ -35,10 +38,30 @@ type Review struct {
 // maxDepth bounds recursion into hostile, deeply nested JSON.
 const maxDepth = 32
 
+// Aggregate is the AggregateRating of a reviewed item.
+type Aggregate struct {
+	Item        string
+	Rating      float64
+	Best, Worst float64
+	RatingCount uint64
+	ReviewCount uint64
+}
+
+// found is what one walk collects.
+type found struct {
+	reviews []Review
+	ratings []Aggregate
+}
+
 // ExtractJSONLD returns the reviews in one JSON-LD block: a single object,
 // an array, an @graph, reviews nested under a reviewed item ("review" or
 // "reviews", object or list), or items named by itemReviewed.
 func ExtractJSONLD(block []byte) ([]Review, error) {
+	f, err := parseJSONLD(block)
+	return f.reviews, err
+}
+
+func parseJSONLD(block []byte) (found, error) {
 	block = bytes.TrimSpace(block)
 	// Some sites wrap the JSON in HTML comments or CDATA.
 	for _, p := range [][2]string{{"<!--", "-->"}, {"<![CDATA[", "]]>"}, {"//<![CDATA[", "//]]>"}} {
@@ -50,23 +73,24 @@ func ExtractJSONLD(block []byte) ([]Review, error) {
 	dec := json.NewDecoder(bytes.NewReader(block))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("json-ld: %w", err)
+		return found{}, fmt.Errorf("json-ld: %w", err)
 	}
-	var out []Review
-	walk(v, "", 0, &out)
-	return out, nil
+	var f found
+	walk(v, "", 0, &f)
+	return f, nil
 }
 
 // walk visits every object; item is the name of the nearest enclosing thing
-// that is not a review, which is what a nested review is about.
-func walk(v any, item string, depth int, out *[]Review) {
+// that is not a review, which is what a nested review or rating is about.
+// Keys are visited in sorted order, so results do not depend on map order.
+func walk(v any, item string, depth int, f *found) {
 	if depth > maxDepth {
 		return
 	}
 	switch x := v.(type) {
 	case []any:
 		for _, e := range x {
-			walk(e, item, depth+1, out)
+			walk(e, item, depth+1, f)
 		}
 	case map[string]any:
 		if hasType(x, "Review", "UserReview", "CriticReview", "EmployerReview") {
@@ -77,20 +101,66 @@ func walk(v any, item string, depth int, out *[]Review) {
 			// A review needs words: a body, or a title with a rating. A bare
 			// name (themes that mark whole articles as Review) is not one.
 			if r.Body != "" || r.Title != "" && r.Rating > 0 {
-				*out = append(*out, r)
+				f.reviews = append(f.reviews, r)
+			}
+			return
+		}
+		if hasType(x, "AggregateRating", "EmployerAggregateRating") {
+			// A stand-alone rating names its item; a nested one is about the enclosing item.
+			name := item
+			if ir := object(x["itemReviewed"]); ir != nil && text(ir["name"]) != "" {
+				name = text(ir["name"])
+			}
+			if a, ok := aggregate(x, name); ok {
+				f.ratings = append(f.ratings, a)
 			}
 			return
 		}
 		if n := text(x["name"]); n != "" && !hasType(x, "Person", "Organization", "WebPage", "WebSite", "BreadcrumbList") {
 			item = n
 		}
-		for k, e := range x {
-			if k == "@context" {
-				continue
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			switch k {
+			case "@context":
+			case "aggregateRating":
+				// Often without @type in JSON-LD: read it here, for this item.
+				if ar := object(x[k]); ar != nil {
+					if a, ok := aggregate(ar, item); ok {
+						f.ratings = append(f.ratings, a)
+					}
+				}
+			default:
+				walk(x[k], item, depth+1, f)
 			}
-			walk(e, item, depth+1, out)
 		}
 	}
+}
+
+// aggregate reads an AggregateRating object.
+func aggregate(o map[string]any, item string) (Aggregate, bool) {
+	value, best, worst := rating(o)
+	if value == 0 {
+		// Sites on a 10-point scale often omit bestRating (IMDb): a value
+		// above schema.org's default of 5 but at most 10 is read as out of 10.
+		if v, ok := number(o["ratingValue"]); ok && v > 5 && v <= 10 && o["bestRating"] == nil {
+			value, best, worst = v, 10, 1
+		} else {
+			return Aggregate{}, false
+		}
+	}
+	a := Aggregate{Item: item, Rating: value, Best: best, Worst: worst}
+	if n, ok := number(o["ratingCount"]); ok && n > 0 {
+		a.RatingCount = uint64(n)
+	}
+	if n, ok := number(o["reviewCount"]); ok && n > 0 {
+		a.ReviewCount = uint64(n)
+	}
+	return a, true
 }
 
 func hasType(o map[string]any, types ...string) bool {
@@ -179,6 +249,11 @@ func object(v any) map[string]any {
 func text(v any) string {
 	switch x := v.(type) {
 	case string:
+		// Some sites HTML-escape their JSON-LD (&apos;, &amp;): the value
+		// is text, not HTML, so entities are decoded.
+		if strings.Contains(x, "&") {
+			x = html.UnescapeString(x)
+		}
 		return strings.TrimSpace(x)
 	case json.Number:
 		return x.String()
@@ -242,32 +317,35 @@ func ExtractHTML(r io.Reader, pageURL string, now time.Time) ([]mention.Mention,
 	if err != nil {
 		return nil, fmt.Errorf("parse html: %w", err)
 	}
-	ms, errs := Extract(doc.Selection, pageURL, crawl.PageLang(doc.Find("html").AttrOr("lang", "")), now)
-	if len(ms) == 0 && len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	pg := Extract(doc.Selection, pageURL, crawl.PageLang(doc.Find("html").AttrOr("lang", "")), now)
+	if len(pg.Mentions) == 0 && len(pg.Errors) > 0 {
+		return nil, errors.Join(pg.Errors...)
 	}
-	return ms, nil
+	return pg.Mentions, nil
 }
 
 // Extract reads every review under root (JSON-LD, microdata, RDFa), one
-// mention per distinct id, and the errors of unreadable JSON-LD blocks. It
-// is the schemaorg kind's crawl.Extractor.
-func Extract(root *goquery.Selection, pageURL, lang string, now time.Time) ([]mention.Mention, []error) {
-	var reviews []Review
+// mention per distinct id, the reviewed items' aggregate ratings, and the
+// errors of unreadable JSON-LD blocks. It is the schemaorg kind's
+// crawl.Extractor.
+func Extract(root *goquery.Selection, pageURL, lang string, now time.Time) crawl.Page {
+	var all found
 	var errs []error
 	root.Find(`script[type="application/ld+json"]`).Each(func(i int, s *goquery.Selection) {
-		rs, err := ExtractJSONLD([]byte(s.Text()))
+		f, err := parseJSONLD([]byte(s.Text()))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("json-ld block %d: %w", i, err))
 			return
 		}
-		reviews = append(reviews, rs...)
+		all.reviews = append(all.reviews, f.reviews...)
+		all.ratings = append(all.ratings, f.ratings...)
 	})
 	for _, n := range root.Nodes {
 		for _, syn := range []syntax{microdata, rdfa} {
-			walk(inlineItems(n, syn), "", 0, &reviews)
+			walk(inlineItems(n, syn), "", 0, &all)
 		}
 	}
+	reviews := all.reviews
 	out := make([]mention.Mention, 0, len(reviews))
 	seen := map[string]bool{}
 	for _, rv := range reviews {
@@ -277,5 +355,10 @@ func Extract(root *goquery.Selection, pageURL, lang string, now time.Time) ([]me
 			out = append(out, m)
 		}
 	}
-	return out, errs
+	pg := crawl.Page{Mentions: out, Errors: errs}
+	for _, a := range all.ratings {
+		pg.Ratings = append(pg.Ratings, collectors.ItemRating{Item: a.Item, URL: pageURL, Rating: a.Rating, Best: a.Best, Worst: a.Worst,
+			RatingCount: a.RatingCount, ReviewCount: a.ReviewCount, ObservedAt: now})
+	}
+	return pg
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/earshot/earshot/collectors/collectortest"
 )
 
@@ -155,4 +156,44 @@ func FuzzExtractHTML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestAggregateRatings: the reviewed items' aggregate ratings on the
+// fixture pages, as their SOURCES.md describes them.
+func TestAggregateRatings(t *testing.T) {
+	want := map[string]string{
+		"sdo-eg-0010-product-reviews.microdata.html":              `"Kenmore White 17\" Microwave" 3.5/5 ratings=0 reviews=11`,
+		"sdo-eg-0010-product-reviews.rdfa.html":                   `"Kenmore White 17\" Microwave" 3.5/5 ratings=0 reviews=11`,
+		"sdo-eg-0017-movie-aggregate-bestrating10.microdata.html": `"Pirates of the Carribean: On Stranger Tides (2011)" 8/10 ratings=200 reviews=50`,
+		"sdo-eg-0247-employer-aggregate-rating.jsonld.html":       `"ACME Corp" 4/5 ratings=42 reviews=0`,
+		"sdo-eg-0450-videogame-type-array.jsonld.html":            `"Monopoly" 4/5 ratings=33 reviews=0`,
+		"extruct-CreativeWork.001.html":                           `"The Catcher in the Rye" 4/5 ratings=0 reviews=3077`,
+		"extruct-product.html":                                    `"Executive Anvil" 4.4/5 ratings=0 reviews=89`,
+		"autohaus-de-article-rating-comma-decimal.html":           `"" 1/5 ratings=2 reviews=0`,
+		"metascraper-imdb-title.html":                             `"Ferris Bueller's Day Off" 7.8/10 ratings=0 reviews=0`,
+		"tofugu-com-restaurant-blogposting-review.html":           `"Dezuka Suisan" 7.9/10 ratings=1 reviews=0`,
+		"travanto-de-holiday-home-6-reviews.html":                 `"Ferienhaus Feinen" 4.9/5 ratings=6 reviews=0`,
+		"google-play-evernote-2016.html":                          `"Evernote - stay organized." 4.593075752258301/5 ratings=1390801 reviews=0`,
+		"engadget-xbox-one-x-review.html":                         ``,
+	}
+	for file, w := range want {
+		t.Run(file, func(t *testing.T) {
+			f, err := os.Open("testdata/fixtures/" + file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			doc, err := goquery.NewDocumentFromReader(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range Extract(doc.Selection, "https://x.test/", "", time.Now()).Ratings {
+				got = append(got, fmt.Sprintf("%q %v/%v ratings=%d reviews=%d", r.Item, r.Rating, r.Best, r.RatingCount, r.ReviewCount))
+			}
+			if strings.Join(got, "; ") != w {
+				t.Errorf("ratings %v, want %s", got, w)
+			}
+		})
+	}
 }

@@ -78,7 +78,7 @@ func Kind() collectors.Kind {
 }
 
 // Extract reads the reviews under root by the configured selectors.
-func (o *Options) Extract(root *goquery.Selection, pageURL, lang string, now time.Time) ([]mention.Mention, []error) {
+func (o *Options) Extract(root *goquery.Selection, pageURL, lang string, now time.Time) crawl.Page {
 	if lang == "" {
 		lang = o.Lang
 	}
@@ -119,7 +119,7 @@ func (o *Options) Extract(root *goquery.Selection, pageURL, lang string, now tim
 		m.ID = mention.StableID("selector", siteIDWithHost(siteID, pageURL), m.URL, m.Author, m.Text)
 		out = append(out, m)
 	})
-	return out, errs
+	return crawl.Page{Mentions: out, Errors: errs}
 }
 
 // text is the whitespace-collapsed text of the first match of sel in b.
