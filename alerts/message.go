@@ -1,0 +1,221 @@
+package alerts
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"html/template"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/earshot/earshot/mention"
+)
+
+// Case is one flagged mention on its way to the staff who can act on it.
+type Case struct {
+	ID         string
+	Mention    mention.Mention
+	AckURL     string // signed one-click links; empty when earshot run serves none
+	ResolveURL string
+}
+
+// Message is what a receiver gets at once: one case, or a group of cases
+// that share a route's group_by labels.
+type Message struct {
+	Receiver string
+	GroupKey string
+	Step     int // escalation step, 0 for the first notice
+	Cases    []Case
+}
+
+// Delivery is a receiver's answer to one send attempt.
+type Delivery struct {
+	HTTPStatus int           // 0 when no HTTP was involved
+	Retry      bool          // the failure is worth another attempt
+	RetryAfter time.Duration // what the receiver asked for, if anything
+}
+
+// Receiver sends messages somewhere. Send reports whether a failure is
+// worth retrying (Alertmanager's Notify); the caller decides how.
+type Receiver interface {
+	Name() string
+	Send(ctx context.Context, m Message) (Delivery, error)
+}
+
+// maxText is how much of a review a message quotes; the link has the rest.
+const maxText = 1200
+
+// Subject is a one-line summary safe for a mail header: control
+// characters (CR and LF above all: header injection) become spaces.
+func Subject(m Message) string {
+	worst := ""
+	for _, c := range m.Cases {
+		if mention.SeverityRank(c.Mention.Severity) > mention.SeverityRank(worst) {
+			worst = c.Mention.Severity
+		}
+	}
+	var s string
+	if len(m.Cases) == 1 {
+		c := m.Cases[0].Mention
+		s = fmt.Sprintf("[Earshot] %s: %s review of %s%s", strings.ToUpper(orNone(worst)), c.Source, c.Brand, at(c.Location))
+	} else if len(m.Cases) > 1 {
+		c := m.Cases[0].Mention
+		s = fmt.Sprintf("[Earshot] %d negative mentions of %s%s (worst: %s)", len(m.Cases), c.Brand, at(c.Location), orNone(worst))
+	}
+	if m.Step > 0 {
+		s = fmt.Sprintf("[Escalation %d] ", m.Step) + s
+	}
+	return oneLine(s, 200)
+}
+
+// Text renders the plain-text body.
+func Text(m Message) string {
+	var b strings.Builder
+	if m.Step > 0 {
+		fmt.Fprintf(&b, "ESCALATION (step %d): nobody acknowledged in time.\n\n", m.Step)
+	}
+	for i, c := range m.Cases {
+		if i > 0 {
+			b.WriteString("\n----------------------------------------\n\n")
+		}
+		v := view(c)
+		fmt.Fprintf(&b, "%s%s - %s\n", v.Brand, at(v.Location), strings.ToUpper(v.Severity))
+		fmt.Fprintf(&b, "%s by %s, %s%s\n", v.Source, orNone(v.Author), v.When, v.Rating)
+		if v.Title != "" {
+			fmt.Fprintf(&b, "\n%s\n", v.Title)
+		}
+		fmt.Fprintf(&b, "\n%s\n", v.Text)
+		if v.Cut {
+			fmt.Fprintf(&b, "[... cut; the whole text is at the link]\n")
+		}
+		for _, line := range v.Facts {
+			fmt.Fprintf(&b, "\n%s", line)
+		}
+		fmt.Fprintf(&b, "\nOriginal: %s\n", v.URL)
+		if c.AckURL != "" {
+			fmt.Fprintf(&b, "Acknowledge: %s\nResolve: %s\n", c.AckURL, c.ResolveURL)
+		}
+		fmt.Fprintf(&b, "Case %s\n", c.ID)
+	}
+	return b.String()
+}
+
+// caseView is a case prepared for display: review text is cut, made valid
+// UTF-8 and kept as text; each renderer escapes it for its medium.
+type caseView struct {
+	ID, Brand, Location, Source, Author, Title, Text, URL, Severity, When, Rating, Lang string
+	Cut                                                                                 bool
+	Facts                                                                               []string
+	AckURL, ResolveURL                                                                  string
+}
+
+func view(c Case) caseView {
+	m := c.Mention
+	text := strings.ToValidUTF8(m.Text, "\uFFFD")
+	cut := false
+	if utf8.RuneCountInString(text) > maxText {
+		text, cut = string([]rune(text)[:maxText])+" …", true
+	}
+	v := caseView{ID: c.ID, Brand: m.Brand, Location: m.Location, Source: m.Source, Author: oneLine(m.Author, 100),
+		Title: oneLine(m.Title, 300), Text: text, URL: safeURL(m.URL), Severity: orNone(m.Severity), Cut: cut, Lang: m.Lang,
+		AckURL: c.AckURL, ResolveURL: c.ResolveURL}
+	if !m.PublishedAt.IsZero() {
+		v.When = m.PublishedAt.UTC().Format("2006-01-02 15:04 UTC")
+	} else {
+		v.When = "date unknown"
+	}
+	if m.Rating > 0 {
+		v.Rating = fmt.Sprintf(", rated %g/%g", m.Rating, m.RatingMax)
+	}
+	if m.Lang != "" {
+		v.Facts = append(v.Facts, "Language: "+m.Lang)
+	}
+	if len(m.Reasons) > 0 {
+		v.Facts = append(v.Facts, "Why: "+strings.Join(m.Reasons, "; "))
+	}
+	if len(m.Aspects) > 0 {
+		v.Facts = append(v.Facts, "Aspects: "+strings.Join(m.Aspects, ", "))
+	}
+	if len(m.Signals) > 0 {
+		v.Facts = append(v.Facts, "Signals: "+strings.Join(m.Signals, ", "))
+	}
+	if reach := m.Likes + m.Shares + m.Replies; reach > 0 || m.Followers > 0 {
+		v.Facts = append(v.Facts, fmt.Sprintf("Reach: %d likes, %d shares, %d replies, %d followers", m.Likes, m.Shares, m.Replies, m.Followers))
+	}
+	return v
+}
+
+var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
+<html><body style="font-family:sans-serif;max-width:640px">
+{{if .Step}}<p style="color:#b00"><strong>Escalation (step {{.Step}}):</strong> nobody acknowledged in time.</p>{{end}}
+{{range .Cases}}<div style="border-left:4px solid #c33;padding:4px 12px;margin:12px 0">
+<p><strong>{{.Brand}}{{if .Location}} · {{.Location}}{{end}}</strong> — {{.Severity}}</p>
+<p>{{.Source}} by {{.Author}}, {{.When}}{{.Rating}}</p>
+{{if .Title}}<p><em>{{.Title}}</em></p>{{end}}
+<blockquote style="white-space:pre-wrap">{{.Text}}</blockquote>
+{{if .Cut}}<p>The text was cut: the whole review is at the link.</p>{{end}}
+{{range .Facts}}<p style="margin:2px 0;color:#555">{{.}}</p>{{end}}
+<p><a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}</p>
+<p style="color:#999;font-size:small">Case {{.ID}}</p>
+</div>{{end}}
+</body></html>
+`))
+
+// HTML renders the HTML body. html/template escapes every value, so review
+// text cannot inject markup or script.
+func HTML(m Message) (string, error) {
+	views := make([]caseView, len(m.Cases))
+	for i, c := range m.Cases {
+		views[i] = view(c)
+	}
+	var buf bytes.Buffer
+	if err := htmlBody.Execute(&buf, struct {
+		Step  int
+		Cases []caseView
+	}{m.Step, views}); err != nil {
+		return "", fmt.Errorf("render html: %w", err)
+	}
+	return buf.String(), nil
+}
+
+// oneLine turns control characters into spaces, collapses space and cuts.
+func oneLine(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max-1]) + "…"
+	}
+	return s
+}
+
+// safeURL keeps http(s) links only: a javascript: URL from a hostile page
+// must not become a clickable link.
+func safeURL(u string) string {
+	l := strings.ToLower(strings.TrimSpace(u))
+	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+		return strings.TrimSpace(u)
+	}
+	return ""
+}
+
+func at(loc string) string {
+	if loc == "" {
+		return ""
+	}
+	return " at " + loc
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

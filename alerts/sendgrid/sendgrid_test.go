@@ -1,0 +1,104 @@
+package sendgrid
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot/alerts"
+	"github.com/earshot/earshot/alerts/sendgrid/sendgridtest"
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+)
+
+func hostile() alerts.Message {
+	m := mention.Mention{ID: "schemaorg:r1", Source: "tripsite", Brand: "Sunrise Hotels", Location: "Zagreb",
+		Author: "Mallory\r\nBcc: victim@example.com", URL: "javascript:alert(1)", Lang: "en", Rating: 1, RatingMax: 5,
+		Text:  `<script>alert(1)</script> Food poisoning <img src=x onerror=alert(1)>. My lawyer will call.`,
+		Title: "Bad\r\nSubject: injected", PublishedAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
+	m.Severity, m.Negative, m.Signals, m.Reasons = "critical", true, []string{"legal", "health"}, []string{"rating 1/5", `"lawyer" (legal)`}
+	return alerts.Message{Receiver: "desk", Cases: []alerts.Case{{ID: "case-1", Mention: m, AckURL: "https://e.test/ack?t=x", ResolveURL: "https://e.test/resolve?t=y"}}}
+}
+
+func TestSendValidatesAgainstOpenAPI(t *testing.T) {
+	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
+	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com", "lead@example.com"}, BaseURL: srv.URL})
+	d, err := r.Send(context.Background(), hostile())
+	if err != nil || d.HTTPStatus != 202 {
+		t.Fatalf("send: %v %+v (schema violations: %v)", err, d, srv.Invalid)
+	}
+	got := srv.Accepted()
+	if len(got) != 1 {
+		t.Fatalf("%d accepted", len(got))
+	}
+	body := got[0]
+	subject, _ := body["subject"].(string)
+	if strings.ContainsAny(subject, "\r\n") || !strings.Contains(subject, "CRITICAL") {
+		t.Errorf("subject %q", subject)
+	}
+	p := body["personalizations"].([]any)[0].(map[string]any)
+	if args := p["custom_args"].(map[string]any); args["case_ids"] != "case-1" {
+		t.Errorf("custom_args %v", args)
+	}
+	contents := body["content"].([]any)
+	html := contents[1].(map[string]any)["value"].(string)
+	for _, bad := range []string{"<script>", "<img", "javascript:"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("HTML body contains %q", bad)
+		}
+	}
+	if !strings.Contains(html, "&lt;script&gt;") || !strings.Contains(html, "https://e.test/ack?t=x") {
+		t.Errorf("HTML body lost the escaped text or the links")
+	}
+}
+
+func TestTemplateAndErrors(t *testing.T) {
+	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
+	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL, TemplateID: "d-0123456789abcdef"})
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	r.now = func() time.Time { return now }
+	srv.Script(
+		sendgridtest.Reply{Status: http.StatusTooManyRequests, Headers: map[string]string{"X-RateLimit-Reset": "1795435260"}},
+		sendgridtest.Reply{Status: http.StatusInternalServerError, Headers: map[string]string{"Retry-After": "7"}},
+	)
+	tests := []struct {
+		retry bool
+		after time.Duration
+		code  int
+	}{
+		{true, time.Unix(1795435260, 0).Sub(now), 429},
+		{true, 7 * time.Second, 500},
+		{false, 0, 202},
+	}
+	for i, tt := range tests {
+		d, err := r.Send(context.Background(), hostile())
+		if d.Retry != tt.retry || d.RetryAfter != tt.after || d.HTTPStatus != tt.code || (err == nil) != (tt.code == 202) {
+			t.Errorf("attempt %d: %+v %v; want retry=%v after=%v code=%d", i, d, err, tt.retry, tt.after, tt.code)
+		}
+	}
+	if body := srv.Accepted(); len(body) != 1 || body[0]["template_id"] != "d-0123456789abcdef" || body[0]["content"] != nil {
+		t.Errorf("template body %v", body)
+	}
+	// A wrong key is final, not retried.
+	bad := New("desk", config.SendGridOptions{APIKey: "SG.wrong", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	if d, err := bad.Send(context.Background(), hostile()); err == nil || d.Retry || d.HTTPStatus != 401 {
+		t.Errorf("wrong key: %+v %v", d, err)
+	}
+}
+
+// TestSchemaRejectsBadBody proves the test endpoint's validation bites.
+func TestSchemaRejectsBadBody(t *testing.T) {
+	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
+	req, _ := http.NewRequest("POST", srv.URL+"/v3/mail/send", strings.NewReader(`{"subject":"no from, no personalizations"}`))
+	req.Header.Set("Authorization", "Bearer SG.test")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 || len(srv.Invalid) != 1 {
+		t.Errorf("invalid body: HTTP %d, %d violations", resp.StatusCode, len(srv.Invalid))
+	}
+}
