@@ -219,3 +219,15 @@ func orNone(s string) string {
 	}
 	return s
 }
+
+// Sample is the message `earshot alerts test` sends: a realistic case,
+// clearly marked as a test.
+func Sample(now time.Time) Message {
+	m := mention.Mention{ID: "test:sample", Source: "earshot-test", Kind: mention.KindReview, Brand: "Earshot", Location: "Test",
+		Author: "Earshot", Title: "TEST ALERT - please ignore", Lang: "en", Rating: 1, RatingMax: 5, PublishedAt: now,
+		URL: "https://github.com/earshot/earshot",
+		Text: "This is a test alert sent by `earshot alerts test`. If you can read it, this receiver works. " +
+			"A real alert quotes the review here, says why it was flagged and links to the original."}
+	m.Severity, m.Negative, m.Reasons = "low", true, []string{"test message"}
+	return Message{Receiver: "test", GroupKey: "test", Cases: []Case{{ID: "test-" + now.UTC().Format("20060102T150405"), Mention: m}}}
+}

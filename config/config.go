@@ -440,6 +440,10 @@ func (c *Config) validateReceiver(d *decoder, p string, r *Receiver) {
 		if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
 			d.at(p+".url", "required: an http(s) URL")
 		}
+	case *StdoutOptions:
+		if o.Format != "" && o.Format != "text" && o.Format != "json" {
+			d.at(p+".format", "text or json, got %q", o.Format)
+		}
 	}
 }
 

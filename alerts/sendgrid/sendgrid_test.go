@@ -8,19 +8,12 @@ import (
 	"time"
 
 	"github.com/earshot/earshot/alerts"
+	"github.com/earshot/earshot/alerts/alertstest"
 	"github.com/earshot/earshot/alerts/sendgrid/sendgridtest"
 	"github.com/earshot/earshot/config"
-	"github.com/earshot/earshot/mention"
 )
 
-func hostile() alerts.Message {
-	m := mention.Mention{ID: "schemaorg:r1", Source: "tripsite", Brand: "Sunrise Hotels", Location: "Zagreb",
-		Author: "Mallory\r\nBcc: victim@example.com", URL: "javascript:alert(1)", Lang: "en", Rating: 1, RatingMax: 5,
-		Text:  `<script>alert(1)</script> Food poisoning <img src=x onerror=alert(1)>. My lawyer will call.`,
-		Title: "Bad\r\nSubject: injected", PublishedAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
-	m.Severity, m.Negative, m.Signals, m.Reasons = "critical", true, []string{"legal", "health"}, []string{"rating 1/5", `"lawyer" (legal)`}
-	return alerts.Message{Receiver: "desk", Cases: []alerts.Case{{ID: "case-1", Mention: m, AckURL: "https://e.test/ack?t=x", ResolveURL: "https://e.test/resolve?t=y"}}}
-}
+func hostile() alerts.Message { return alertstest.Hostile() }
 
 func TestSendValidatesAgainstOpenAPI(t *testing.T) {
 	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")

@@ -129,7 +129,7 @@ func (a *app) root() *cobra.Command {
 	root.AddCommand(a.migrateCmd(), a.configCmd(), a.importCmd(), a.collectCmd(), a.runCmd(), a.reportCmd(),
 		a.clickhouseCmd(), a.extractCmd(),
 		notYet("score [TEXT...]", "Score texts or JSONL mentions (issue 4: scoring)"),
-		notYet("alerts", "Alert receivers: alerts test RECEIVER (issue 5: alerts)"),
+		a.alertsCmd(),
 		notYet("cases", "The case workflow: cases list|ack|resolve (issue 5: alerts)"),
 	)
 	for _, c := range root.Commands() {

@@ -344,3 +344,21 @@ func TestExampleSources(t *testing.T) {
 	}
 	t.Log(strings.TrimSpace(out))
 }
+
+func TestAlertsTest(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "a.yaml")
+	os.WriteFile(cfg, []byte("receivers:\n  - {name: box, kind: outbox, dir: "+filepath.Join(dir, "out")+"}\n  - {name: out, kind: stdout, format: json}\n"), 0o644)
+	if code, _, errOut := earshot(t, "--config", cfg, "alerts", "test", "box"); code != 0 || !strings.Contains(errOut, "alerts test box: sent") {
+		t.Errorf("outbox: %d %s", code, errOut)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "out", "*.eml")); len(files) != 1 {
+		t.Errorf("eml files: %v", files)
+	}
+	if code, out, _ := earshot(t, "--config", cfg, "alerts", "test", "out"); code != 0 || !strings.Contains(out, "TEST ALERT") {
+		t.Errorf("stdout: %d %s", code, out)
+	}
+	if code, _, errOut := earshot(t, "--config", cfg, "alerts", "test", "nope"); code != 2 || !strings.Contains(errOut, `no receiver "nope"`) {
+		t.Errorf("unknown receiver: %d %s", code, errOut)
+	}
+}

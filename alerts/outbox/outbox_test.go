@@ -1,0 +1,61 @@
+package outbox
+
+import (
+	"context"
+	"io"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/earshot/earshot/alerts/alertstest"
+)
+
+func TestEML(t *testing.T) {
+	dir := t.TempDir()
+	r := New("desk", dir)
+	if _, err := r.Send(context.Background(), alertstest.Hostile()); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	if len(files) != 1 {
+		t.Fatalf("files %v", files)
+	}
+	f, _ := os.Open(files[0])
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatalf("not RFC 5322: %v", err)
+	}
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	if err != nil || !strings.Contains(subject, "CRITICAL") {
+		t.Errorf("subject %q %v", subject, err)
+	}
+	if msg.Header.Get("Bcc") != "" || len(msg.Header) != 7 {
+		t.Errorf("header injection: %v", msg.Header)
+	}
+	_, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	var parts []string
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(quotedprintable.NewReader(p))
+		parts = append(parts, p.Header.Get("Content-Type")+"\n"+string(b))
+	}
+	if len(parts) != 2 || !strings.Contains(parts[0], "Trovanje hranom") || !strings.Contains(parts[0], "odvjetnik će") {
+		t.Fatalf("parts %q", parts)
+	}
+	if strings.Contains(parts[1], "<script>") || strings.Contains(parts[1], "javascript:") || !strings.Contains(parts[1], "&lt;script&gt;") {
+		t.Errorf("HTML part not escaped:\n%s", parts[1])
+	}
+}

@@ -1,0 +1,137 @@
+// Package slack posts messages to a Slack incoming webhook as Block Kit.
+// Review text is escaped for mrkdwn (&, <, >), so a review cannot ping
+// <!channel>, forge links or break out of the quote.
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/earshot/earshot/alerts"
+	"github.com/earshot/earshot/config"
+)
+
+// Receiver posts to a webhook.
+type Receiver struct {
+	name string
+	o    config.SlackOptions
+	hc   *http.Client
+}
+
+// New returns a receiver; it does no I/O.
+func New(name string, o config.SlackOptions) *Receiver {
+	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: 15 * time.Second}}
+}
+
+// Name implements alerts.Receiver.
+func (r *Receiver) Name() string { return r.name }
+
+// Escape makes text safe inside mrkdwn: Slack's own rule is to escape
+// exactly these three characters.
+func Escape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// link renders <url|label> when url is http(s) and cannot break the syntax.
+func link(url, label string) string {
+	if url == "" || strings.ContainsAny(url, "|<> \n") {
+		return ""
+	}
+	return "<" + url + "|" + label + ">"
+}
+
+// Payload builds the webhook body.
+func (r *Receiver) Payload(m alerts.Message) map[string]any {
+	blocks := []any{map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": alerts.Subject(m), "emoji": false}}}
+	for _, c := range m.Cases {
+		mm := c.Mention
+		text := mm.Text
+		if len([]rune(text)) > 2500 { // a section's text is limited to 3,000 characters
+			text = string([]rune(text)[:2500]) + " …"
+		}
+		quote := "> " + strings.ReplaceAll(Escape(text), "\n", "\n> ")
+		head := fmt.Sprintf("*%s*%s · %s · %s", Escape(mm.Brand), Escape(prefix(" · ", mm.Location)), Escape(mm.Source), Escape(strings.ToUpper(orNone(mm.Severity))))
+		if mm.Rating > 0 {
+			head += fmt.Sprintf(" · %g/%g", mm.Rating, mm.RatingMax)
+		}
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": head + "\n" + quote}})
+		var ctx []string
+		if mm.Author != "" {
+			ctx = append(ctx, "by "+Escape(mm.Author))
+		}
+		if len(mm.Reasons) > 0 {
+			ctx = append(ctx, "why: "+Escape(strings.Join(mm.Reasons, "; ")))
+		}
+		for _, l := range []string{link(safe(mm.URL), "Original"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
+			if l != "" {
+				ctx = append(ctx, l)
+			}
+		}
+		ctx = append(ctx, "case "+Escape(c.ID))
+		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": strings.Join(ctx, " · ")}}})
+	}
+	p := map[string]any{"text": alerts.Subject(m), "blocks": blocks}
+	if r.o.Channel != "" {
+		p["channel"] = r.o.Channel
+	}
+	return p
+}
+
+// Send implements alerts.Receiver.
+func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery, error) {
+	body, err := json.Marshal(r.Payload(m))
+	if err != nil {
+		return alerts.Delivery{}, fmt.Errorf("slack %s: %w", r.name, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.o.WebhookURL.Reveal(), bytes.NewReader(body))
+	if err != nil {
+		return alerts.Delivery{}, fmt.Errorf("slack %s: bad webhook URL", r.name) // never print the secret URL
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.hc.Do(req)
+	if err != nil {
+		return alerts.Delivery{Retry: ctx.Err() == nil}, fmt.Errorf("slack %s: request failed", r.name)
+	}
+	defer resp.Body.Close()
+	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	d := alerts.Delivery{HTTPStatus: resp.StatusCode}
+	if resp.StatusCode == http.StatusOK {
+		return d, nil
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		d.Retry = true
+		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+			d.RetryAfter = time.Duration(s) * time.Second
+		}
+	}
+	return d, fmt.Errorf("slack %s: HTTP %d: %s", r.name, resp.StatusCode, strings.TrimSpace(string(reply)))
+}
+
+func safe(u string) string {
+	l := strings.ToLower(u)
+	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
+		return u
+	}
+	return ""
+}
+
+func prefix(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
