@@ -1,0 +1,147 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
+)
+
+type memCases struct {
+	mu     sync.Mutex
+	events map[string]storage.CaseEvent
+	deliv  []storage.Delivery
+}
+
+func (m *memCases) AppendCaseEvents(_ context.Context, evs []storage.CaseEvent) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range evs {
+		m.events[e.EventID] = e
+	}
+	return nil
+}
+
+func (m *memCases) HasEvents(_ context.Context, ids []string) (map[string]bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]bool{}
+	for _, id := range ids {
+		if _, ok := m.events[id]; ok {
+			out[id] = true
+		}
+	}
+	return out, nil
+}
+
+func (m *memCases) RecordDelivery(_ context.Context, d storage.Delivery) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deliv = append(m.deliv, d)
+	return nil
+}
+
+// scripted answers with its script, then succeeds.
+type scripted struct {
+	name   string
+	script []Delivery
+	sent   []Message
+}
+
+func (s *scripted) Name() string { return s.name }
+func (s *scripted) Send(_ context.Context, m Message) (Delivery, error) {
+	if len(s.script) > 0 {
+		d := s.script[0]
+		s.script = s.script[1:]
+		return d, errors.New("refused")
+	}
+	s.sent = append(s.sent, m)
+	return Delivery{HTTPStatus: 202}, nil
+}
+
+func TestNotifierExactlyOnce(t *testing.T) {
+	cfg, err := config.Parse("r.yaml", []byte(`
+receivers: [{name: desk, kind: outbox}, {name: legal, kind: outbox}, {name: broken, kind: outbox}]
+route:
+  receiver: desk
+  routes:
+    - {receiver: legal, signals: [legal], continue: true}
+    - {receiver: broken, match: {location: Split}}
+`), config.Schema{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := Tree(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desk := &scripted{name: "desk", script: []Delivery{{HTTPStatus: 429, Retry: true, RetryAfter: time.Second}}}
+	legal := &scripted{name: "legal"}
+	broken := &scripted{name: "broken", script: []Delivery{{HTTPStatus: 400}}}
+	store := &memCases{events: map[string]storage.CaseEvent{}}
+	var waits []time.Duration
+	n := &Notifier{Tree: tree, Receivers: map[string]Receiver{"desk": desk, "legal": legal, "broken": broken}, Store: store,
+		Sleep:  func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
+		Links:  func(id string) (string, string) { return "https://e.test/ack/" + id, "https://e.test/resolve/" + id }}
+	long := "The night manager shouted at us and refused to refund the broken air conditioning."
+	ms := []mention.Mention{
+		{ID: "a:1", Text: long, Author: "Ana", Location: "Zagreb", Score: mention.Score{Negative: true, Severity: "high", Signals: []string{"legal"}}},
+		{ID: "a:2", Text: "Fine stay", Location: "Zagreb"}, // not negative: no case
+		{ID: "a:3", Text: "Noisy room, nobody answered at reception.", Location: "Zagreb", Score: mention.Score{Negative: true, Severity: "medium"}},
+		{ID: "b:9", Text: "Room smelled of smoke.", Location: "Split", Score: mention.Score{Negative: true, Severity: "low"}},
+	}
+	for i := range ms {
+		if err := ms[i].Normalize(time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err = n.Notify(context.Background(), ms)
+	if err == nil {
+		t.Error("the final 400 from broken was not reported")
+	}
+	if len(desk.sent) != 1 || len(legal.sent) != 1 || len(broken.sent) != 0 {
+		t.Fatalf("sent desk %d legal %d broken %d; want 1 1 0", len(desk.sent), len(legal.sent), len(broken.sent))
+	}
+	if len(waits) != 1 || waits[0] != time.Second {
+		t.Errorf("waits %v, want the 1s Retry-After", waits)
+	}
+	if c := legal.sent[0].Cases[0]; c.AckURL == "" || c.ID != CaseID(ms[0]) {
+		t.Errorf("case %+v", c)
+	}
+	statuses := map[string]int{}
+	for _, d := range store.deliv {
+		statuses[d.Receiver+":"+d.Status]++
+	}
+	if statuses["desk:retry"] != 1 || statuses["desk:sent"] != 1 || statuses["broken:failed"] != 1 || statuses["legal:sent"] != 1 {
+		t.Errorf("deliveries %v", statuses)
+	}
+	// Alertmanager semantics: the legal route continues, but no later sibling
+	// matches, so the root (desk) does not get that case.
+	// Second pass, a restart, or the same review cross-posted on another
+	// site (same story): nothing is sent again except what failed.
+	cross := mention.Mention{ID: "other:77", Text: long + "!!", Author: "ana", Location: "Zagreb", Score: mention.Score{Negative: true, Severity: "high", Signals: []string{"legal"}}}
+	if err := cross.Normalize(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	_ = n.Notify(context.Background(), append(ms, cross))
+	if len(desk.sent) != 1 || len(legal.sent) != 1 {
+		t.Errorf("second pass re-sent: desk %d legal %d", len(desk.sent), len(legal.sent))
+	}
+	if len(broken.sent) != 1 {
+		t.Errorf("the failed notification was not retried on the next pass")
+	}
+	opened := 0
+	for _, e := range store.events {
+		if e.Event == "opened" {
+			opened++
+		}
+	}
+	if opened != 3 {
+		t.Errorf("%d cases opened, want 3 (the cross-post joins the first story)", opened)
+	}
+}

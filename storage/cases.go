@@ -1,0 +1,137 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CaseEvent is one change to a case (a row of case_events). EventID is
+// deterministic for machine events (a retry writes the same row, which
+// collapses after FINAL).
+type CaseEvent struct {
+	EventID   string
+	CaseID    string
+	MentionID string
+	At        time.Time
+	Event     string // opened, notified, acknowledged, held, resumed, resolved, escalated
+	State     string // open, acknowledged, on_hold, resolved
+	Actor     string
+	Receiver  string
+	Step      uint8
+	Outcome   string
+	Note      string
+	Brand     string
+	Location  string
+	Severity  string
+}
+
+// AppendCaseEvents writes events.
+func (s *Store) AppendCaseEvents(ctx context.Context, evs []CaseEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO case_events (event_id, case_id, mention_id, at, event, state, actor,
+		receiver, step, outcome, note, brand, location, severity)`)
+	if err != nil {
+		return fmt.Errorf("case events: %w", err)
+	}
+	for _, e := range evs {
+		if err := b.Append(e.EventID, e.CaseID, e.MentionID, e.At.UTC(), e.Event, e.State, e.Actor, e.Receiver, e.Step,
+			e.Outcome, e.Note, e.Brand, e.Location, severityOr(e.Severity)); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("case events: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("case events: %w", err)
+	}
+	return nil
+}
+
+// HasEvents returns which of the event ids are already recorded: what
+// makes a re-run pass send nothing twice.
+func (s *Store) HasEvents(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT event_id FROM case_events WHERE event_id IN ("+
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("case events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// CaseState is a case's current state, derived from its events.
+type CaseState struct {
+	CaseID, MentionID, State, Brand, Location, Severity string
+	OpenedAt, UpdatedAt                                  time.Time
+	Actor, Outcome                                       string
+}
+
+// Cases lists cases, newest first; state "" means every state.
+func (s *Store) Cases(ctx context.Context, state string, limit int) ([]CaseState, error) {
+	q := `SELECT case_id, any(mention_id), toString(argMax(state, at)) AS st, any(brand), any(location),
+		toString(max(severity)), min(at), max(at), argMax(actor, at), argMax(outcome, at)
+		FROM case_events FINAL GROUP BY case_id`
+	var args []any
+	if state != "" {
+		q += " HAVING st = ?"
+		args = append(args, state)
+	}
+	q += fmt.Sprintf(" ORDER BY min(at) DESC LIMIT %d", max(limit, 1))
+	rows, err := s.conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", err)
+	}
+	defer rows.Close()
+	var out []CaseState
+	for rows.Next() {
+		var c CaseState
+		if err := rows.Scan(&c.CaseID, &c.MentionID, &c.State, &c.Brand, &c.Location, &c.Severity, &c.OpenedAt, &c.UpdatedAt, &c.Actor, &c.Outcome); err != nil {
+			return nil, fmt.Errorf("cases: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Delivery is one send attempt (a row of alert_deliveries).
+type Delivery struct {
+	ID         string
+	CaseIDs    []string
+	GroupKey   string
+	Receiver   string
+	Step       uint8
+	Attempt    uint16
+	At         time.Time
+	Status     string // sent, retry, failed, throttled, suppressed
+	HTTPStatus uint16
+	Latency    time.Duration
+	Error      string
+}
+
+// RecordDelivery appends a delivery attempt.
+func (s *Store) RecordDelivery(ctx context.Context, d Delivery) error {
+	if err := s.insertRow(ctx, `INSERT INTO alert_deliveries (delivery_id, case_ids, group_key, receiver, step, attempt, at,
+		status, http_status, latency_ms, error)`, d.ID, nonNil(d.CaseIDs), d.GroupKey, d.Receiver, d.Step, d.Attempt, d.At.UTC(),
+		d.Status, d.HTTPStatus, uint32(d.Latency.Milliseconds()), d.Error); err != nil {
+		return fmt.Errorf("record delivery: %w", err)
+	}
+	return nil
+}
