@@ -37,8 +37,8 @@ type Notifier struct {
 	Receivers map[string]Receiver
 	Store     CaseStore
 	Links     func(caseID string) (ack, resolve string) // optional signed links
-	Retries   int                                      // extra attempts on retryable failures; default 3
-	Backoff   time.Duration                            // first wait; default 2s, doubling, jittered
+	Retries   int                                       // extra attempts on retryable failures; default 3
+	Backoff   time.Duration                             // first wait; default 2s, doubling, jittered
 	Sleep     func(ctx context.Context, d time.Duration) error
 	Now       func() time.Time
 	Logger    *slog.Logger

@@ -86,8 +86,8 @@ route:
 	store := &memCases{events: map[string]storage.CaseEvent{}}
 	var waits []time.Duration
 	n := &Notifier{Tree: tree, Receivers: map[string]Receiver{"desk": desk, "legal": legal, "broken": broken}, Store: store,
-		Sleep:  func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
-		Links:  func(id string) (string, string) { return "https://e.test/ack/" + id, "https://e.test/resolve/" + id }}
+		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
+		Links: func(id string) (string, string) { return "https://e.test/ack/" + id, "https://e.test/resolve/" + id }}
 	long := "The night manager shouted at us and refused to refund the broken air conditioning."
 	ms := []mention.Mention{
 		{ID: "a:1", Text: long, Author: "Ana", Location: "Zagreb", Score: mention.Score{Negative: true, Severity: "high", Signals: []string{"legal"}}},

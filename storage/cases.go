@@ -80,8 +80,8 @@ func (s *Store) HasEvents(ctx context.Context, ids []string) (map[string]bool, e
 // CaseState is a case's current state, derived from its events.
 type CaseState struct {
 	CaseID, MentionID, State, Brand, Location, Severity string
-	OpenedAt, UpdatedAt                                  time.Time
-	Actor, Outcome                                       string
+	OpenedAt, UpdatedAt                                 time.Time
+	Actor, Outcome                                      string
 }
 
 // Cases lists cases, newest first; state "" means every state.
