@@ -135,3 +135,22 @@ func (s *Store) RecordDelivery(ctx context.Context, d Delivery) error {
 	}
 	return nil
 }
+
+// Case returns one case's current state.
+func (s *Store) Case(ctx context.Context, id string) (CaseState, bool, error) {
+	rows, err := s.conn.Query(ctx, `SELECT case_id, any(mention_id), toString(argMax(state, at)), any(brand), any(location),
+		toString(max(severity)), min(at), max(at), argMax(actor, at), argMax(outcome, at)
+		FROM case_events FINAL WHERE case_id = ? GROUP BY case_id`, id)
+	if err != nil {
+		return CaseState{}, false, fmt.Errorf("case %s: %w", id, err)
+	}
+	defer rows.Close()
+	var c CaseState
+	if !rows.Next() {
+		return c, false, rows.Err()
+	}
+	if err := rows.Scan(&c.CaseID, &c.MentionID, &c.State, &c.Brand, &c.Location, &c.Severity, &c.OpenedAt, &c.UpdatedAt, &c.Actor, &c.Outcome); err != nil {
+		return c, false, fmt.Errorf("case %s: %w", id, err)
+	}
+	return c, true, nil
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/collectors/crawl"
 	"github.com/earshot/earshot/collectors/httpx"
 	"github.com/earshot/earshot/collectors/schemaorg"
@@ -240,7 +241,13 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 		done()
 		return nil, nil, nil, err
 	}
-	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scoring.Rating{}, Logger: a.log}
+	tree, err := alerts.Tree(cfg)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Store: st, Logger: a.log}
+	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scoring.Rating{}, Alerter: notifier, Logger: a.log}
 	return p, st, func() {
 		if err := w.Close(context.WithoutCancel(ctx)); err != nil {
 			a.log.Error("final flush", "err", err)

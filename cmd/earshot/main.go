@@ -130,7 +130,7 @@ func (a *app) root() *cobra.Command {
 		a.clickhouseCmd(), a.extractCmd(),
 		notYet("score [TEXT...]", "Score texts or JSONL mentions (issue 4: scoring)"),
 		a.alertsCmd(),
-		notYet("cases", "The case workflow: cases list|ack|resolve (issue 5: alerts)"),
+		a.casesCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,7 +59,7 @@ route:
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml"), "config", "validate"}, 2, "", []string{"not found"}},
 		{"bad flag", []string{"--bogus", "migrate"}, 2, "", []string{"unknown flag"}},
 		{"extra argument", []string{"migrate", "now"}, 2, "", []string{"unknown command"}},
-		{"not implemented", []string{"cases", "list"}, 1, "", []string{"not implemented yet"}},
+		{"not implemented", []string{"score", "x"}, 1, "", []string{"not implemented yet"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +93,7 @@ func testConfig(t *testing.T, db *chtest.DB) string {
 	cfg := strings.Replace(string(example), "dsn: ${EARSHOT_CLICKHOUSE:-}", "dsn: "+db.DSN, 1)
 	cfg = strings.Replace(cfg, "spool_dir: var/spool", "spool_dir: "+filepath.Join(dir, "spool"), 1)
 	cfg = strings.Replace(cfg, "${EARSHOT_LISTEN:-127.0.0.1:8377}", "127.0.0.1:0", 1)
+	cfg = strings.Replace(cfg, "dir: var/outbox", "dir: "+filepath.Join(dir, "outbox"), 1)
 	path := filepath.Join(dir, "earshot.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -241,6 +243,17 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 12 {
 		t.Errorf("mentions = %d, want 12", n)
 	}
+	// Each negative (rating-scored) review opened one case, notified once
+	// through the outbox, even after the second pass.
+	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'opened'"); n != 6 {
+		t.Errorf("cases opened = %d, want 6", n)
+	}
+	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'notified' AND receiver = 'outbox'"); n != 6 {
+		t.Errorf("notifications = %d, want 6", n)
+	}
+	if n := db.Count(t, "SELECT count() FROM alert_deliveries WHERE status = 'sent'"); n != 6 {
+		t.Errorf("sent deliveries = %d, want 6", n)
+	}
 	if n := db.Count(t, "SELECT count(DISTINCT source) FROM item_ratings WHERE item LIKE 'Sunrise Hotel %' AND best = 5"); n != 4 {
 		t.Errorf("item_ratings cover %d demo hotels, want 4", n)
 	}
@@ -249,6 +262,33 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	}
 	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE negative = 1 AND scorer_version != ''"); n != 6 {
 		t.Errorf("negative (rating-scored) mentions = %d, want 6", n)
+	}
+	// The case workflow from the shell.
+	code, out, errOut = earshot(t, "--config", cfg, "cases", "list", "--state", "open", "--format", "json")
+	if code != 0 || strings.Count(out, "\n") != 6 {
+		t.Fatalf("cases list: %d\n%s\n%s", code, out, errOut)
+	}
+	var first struct{ CaseID string }
+	json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &first)
+	steps := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"cases", "ack", first.CaseID, "--by", "ana"}, 0, "acknowledged by ana"},
+		{[]string{"cases", "ack", first.CaseID, "--by", "ivo"}, 0, ""}, // already: nothing to do
+		{[]string{"cases", "resolve", first.CaseID, "--by", "ana", "--outcome", "refund"}, 1, ""},
+		{[]string{"cases", "resolve", first.CaseID, "--by", "ana", "--outcome", "contacted_privately"}, 0, "resolved by ana"},
+		{[]string{"cases", "ack", "case:nope", "--by", "ana"}, 2, ""},
+	}
+	for _, s := range steps {
+		code, out, errOut := earshot(t, append([]string{"--config", cfg}, s.args...)...)
+		if code != s.code || !strings.Contains(out, s.want) {
+			t.Errorf("%v: exit %d (want %d)\n%s%s", s.args, code, s.code, out, errOut)
+		}
+	}
+	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE case_id = ? AND event IN ('acknowledged', 'resolved')", first.CaseID); n != 2 {
+		t.Errorf("workflow events = %d, want 2", n)
 	}
 	code, out, _ = earshot(t, "--config", cfg, "report", "--since", "3650d")
 	if code != 0 || !strings.Contains(out, "Zagreb") || !strings.Contains(out, "hy") {
