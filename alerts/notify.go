@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/earshot/earshot/internal/wait"
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
 )
@@ -183,14 +184,7 @@ func (n *Notifier) sleep(ctx context.Context, d time.Duration) error {
 	if n.Sleep != nil {
 		return n.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wait.Sleep(ctx, d)
 }
 
 func (n *Notifier) log() *slog.Logger {

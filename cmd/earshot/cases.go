@@ -20,11 +20,7 @@ func (a *app) casesCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List cases, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.optionalConfig()
-			if err != nil {
-				return err
-			}
-			st, done, err := a.openReady(cmd.Context(), cfg)
+			st, done, err := a.readyStore(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -61,11 +57,7 @@ func (a *app) casesCmd() *cobra.Command {
 			Short: strings.ToUpper(action[:1]) + action[1:] + " a case",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				cfg, err := a.optionalConfig()
-				if err != nil {
-					return err
-				}
-				st, done, err := a.openReady(cmd.Context(), cfg)
+				st, done, err := a.readyStore(cmd.Context())
 				if err != nil {
 					return err
 				}

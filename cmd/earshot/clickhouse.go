@@ -77,6 +77,15 @@ func (a *app) openReady(ctx context.Context, cfg *config.Config) (*storage.Store
 	return st, done, nil
 }
 
+// readyStore opens the store of the config, if there is one, migrated.
+func (a *app) readyStore(ctx context.Context) (*storage.Store, func(), error) {
+	cfg, err := a.optionalConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	return a.openReady(ctx, cfg)
+}
+
 // localDirOf is the local server's directory from the config, if any.
 func (a *app) localDirOf() (string, error) {
 	cfg, err := a.optionalConfig()

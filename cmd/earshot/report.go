@@ -55,11 +55,7 @@ func (a *app) reportCmd() *cobra.Command {
 			if format != "text" && format != "json" {
 				return usagef("--format %q: want text or json", format)
 			}
-			cfg, err := a.optionalConfig()
-			if err != nil {
-				return err
-			}
-			st, done, err := a.openReady(cmd.Context(), cfg)
+			st, done, err := a.readyStore(cmd.Context())
 			if err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/temoto/robotstxt"
 
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/internal/wait"
 )
 
 // Options configure a client.
@@ -84,7 +85,7 @@ func New(o Options) *Client {
 		o.MaxWait = 2 * time.Minute
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleep
+		o.Sleep = wait.Sleep
 	}
 	if o.UserAgent == "" {
 		o.UserAgent = "Earshot/0.1"
@@ -322,7 +323,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		maxWait = 2 * time.Minute
 	}
 	if sl == nil {
-		sl = sleep
+		sl = wait.Sleep
 	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return base.RoundTrip(req)
@@ -359,17 +360,6 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // FromConfig returns a client with the shared collect settings, limited to hosts.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/internal/wait"
 	"github.com/earshot/earshot/mention"
 )
 
@@ -52,7 +53,7 @@ func Kind() collectors.Kind {
 		if len(m.Terms()) == 0 {
 			return nil, fmt.Errorf("bluesky-stream %s: no keywords: the firehose must be filtered", env.Source.Name)
 		}
-		return &Stream{o: *o, match: m, ua: env.HTTP.UserAgent, now: time.Now, sleep: sleep}, nil
+		return &Stream{o: *o, match: m, ua: env.HTTP.UserAgent, now: time.Now, sleep: wait.Sleep}, nil
 	})
 }
 
@@ -223,15 +224,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

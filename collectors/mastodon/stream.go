@@ -16,6 +16,7 @@ import (
 
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/internal/wait"
 )
 
 // StreamOptions of a mastodon-stream source: the poll options plus a token,
@@ -54,7 +55,7 @@ func StreamKind() collectors.Kind {
 		}
 		return &Streaming{Collector: c.(*Collector), token: o.AccessToken.Reveal(), ua: env.HTTP.UserAgent,
 			hc: &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-				ResponseHeaderTimeout: 30 * time.Second}}, sleep: sleepCtx}, nil
+				ResponseHeaderTimeout: 30 * time.Second}}, sleep: wait.Sleep}, nil
 	})
 }
 
@@ -193,15 +194,4 @@ func (s *Streaming) hashtag(ctx context.Context, tl timeline, tag string, sink c
 		return fmt.Errorf("#%s: %w", tag, err)
 	}
 	return fmt.Errorf("#%s: stream closed", tag)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
