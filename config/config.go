@@ -175,6 +175,10 @@ type Route struct {
 type Server struct {
 	Listen  string `yaml:"listen"`
 	BaseURL string `yaml:"base_url"`
+	// LinkKey signs the acknowledge/resolve links in alerts; without it,
+	// alerts carry no links (use `earshot cases` instead).
+	LinkKey Secret        `yaml:"link_key"`
+	LinkTTL time.Duration `yaml:"link_ttl"`
 }
 
 // Receiver option types. The alerts package uses them as they are.

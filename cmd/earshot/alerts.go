@@ -14,6 +14,7 @@ import (
 	"github.com/earshot/earshot/alerts/stdout"
 	"github.com/earshot/earshot/alerts/webhook"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/storage"
 )
 
 // receivers builds the configured receivers; with none, an outbox.
@@ -37,6 +38,14 @@ func receivers(cfg *config.Config, out io.Writer) map[string]alerts.Receiver {
 		rs[alerts.DefaultReceiver] = outbox.New(alerts.DefaultReceiver, "var/outbox")
 	}
 	return rs
+}
+
+// signer makes the one-click links, when server.link_key is set.
+func signer(cfg *config.Config) *alerts.Signer {
+	if cfg.Server.LinkKey == "" {
+		return nil
+	}
+	return &alerts.Signer{Key: []byte(cfg.Server.LinkKey.Reveal()), BaseURL: cfg.Server.BaseURL, TTL: cfg.Server.LinkTTL}
 }
 
 func (a *app) alertsCmd() *cobra.Command {
@@ -75,3 +84,6 @@ func (a *app) alertsCmd() *cobra.Command {
 	})
 	return cmd
 }
+
+// The store is the case book `run` serves links from; keep it so.
+var _ alerts.CaseBook = (*storage.Store)(nil)

@@ -247,6 +247,9 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 		return nil, nil, nil, err
 	}
 	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Store: st, Logger: a.log}
+	if s := signer(cfg); s != nil {
+		notifier.Links = s.Links
+	}
 	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scoring.Rating{}, Alerter: notifier, Logger: a.log}
 	return p, st, func() {
 		if err := w.Close(context.WithoutCancel(ctx)); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/pipeline"
 )
@@ -25,7 +26,7 @@ func (a *app) runCmd() *cobra.Command {
 		Long: "Runs each source once at start, then on its schedule (cron syntax or @every 15m; default\n" +
 			"collect.default_schedule). A pass still running when its next turn comes is skipped, not doubled.\n" +
 			"Push sources (bluesky-stream) are followed continuously and resume from their cursor.\n" +
-			"Serves /healthz on server.listen. Alerts, escalation, the web inbox and /metrics come with later issues.",
+			"Serves /healthz on server.listen, and the one-click acknowledge/resolve links when server.link_key is set.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sh, err := pipeline.ParseShard(shard)
@@ -46,7 +47,14 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("server.listen %s: %w", p.Config.Server.Listen, err)
 			}
-			srv := &http.Server{Handler: health(), ReadHeaderTimeout: 5 * time.Second}
+			mux := http.NewServeMux()
+			mux.Handle("/healthz", health())
+			if s := signer(p.Config); s != nil {
+				if book, ok := p.Store.(alerts.CaseBook); ok {
+					mux.Handle("/case/", alerts.Handler(book, s))
+				}
+			}
+			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
 			go func() {
 				if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
 					a.log.Error("http server", "err", err)

@@ -1,0 +1,112 @@
+package alerts
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/earshot/earshot/storage"
+)
+
+func TestSigner(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s := &Signer{Key: []byte("k1"), BaseURL: "https://e.test/", TTL: time.Hour, Now: func() time.Time { return now }}
+	tok := s.Token("case:story:abc", "ack")
+	if c, a, err := s.Verify(tok); err != nil || c != "case:story:abc" || a != "ack" {
+		t.Fatalf("verify: %q %q %v", c, a, err)
+	}
+	other := &Signer{Key: []byte("k2"), Now: s.Now}
+	tampered := strings.Replace(tok, tok[:4], "AAAA", 1)
+	for name, bad := range map[string]string{"other key": other.Token("case:story:abc", "ack"), "tampered": tampered, "garbage": "x.y", "empty": ""} {
+		if _, _, err := s.Verify(bad); err != ErrBadToken {
+			t.Errorf("%s: err %v", name, err)
+		}
+	}
+	now = now.Add(2 * time.Hour)
+	if _, _, err := s.Verify(tok); err != ErrExpired {
+		t.Errorf("expired: %v", err)
+	}
+	ack, res := s.Links("case:x")
+	if !strings.HasPrefix(ack, "https://e.test/case/ack?t=") || !strings.HasPrefix(res, "https://e.test/case/resolve?t=") {
+		t.Errorf("links %s %s", ack, res)
+	}
+}
+
+// memBook is a one-case book.
+type memBook struct {
+	mu     sync.Mutex
+	state  storage.CaseState
+	events []storage.CaseEvent
+}
+
+func (b *memBook) Case(_ context.Context, id string) (storage.CaseState, bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state, id == b.state.CaseID, nil
+}
+
+func (b *memBook) AppendCaseEvents(_ context.Context, evs []storage.CaseEvent) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range evs {
+		b.events = append(b.events, e)
+		b.state.State, b.state.Actor = e.State, e.Actor
+	}
+	return nil
+}
+
+func TestLinkHandler(t *testing.T) {
+	book := &memBook{state: storage.CaseState{CaseID: "case:1", State: "open", Brand: "<b>Acme</b>"}}
+	s := &Signer{Key: []byte("k")}
+	srv := httptest.NewServer(Handler(book, s))
+	defer srv.Close()
+	tok := s.Token("case:1", "ack")
+	get := func(u string) (int, string) {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	post := func(path string, v url.Values) (int, string) {
+		resp, err := http.PostForm(srv.URL+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	// A mail scanner's GET changes nothing.
+	code, body := get(srv.URL + "/case/ack?t=" + url.QueryEscape(tok))
+	if code != 200 || !strings.Contains(body, "<form") || strings.Contains(body, "<b>Acme") || len(book.events) != 0 {
+		t.Errorf("GET: %d, events %d\n%s", code, len(book.events), body)
+	}
+	if code, _ := get(srv.URL + "/case/resolve?t=" + url.QueryEscape(tok)); code != 403 {
+		t.Errorf("ack token on the resolve URL: %d", code)
+	}
+	if code, body := post("/case/ack", url.Values{"t": {tok}, "by": {"Ana <script>"}}); code != 200 || !strings.Contains(body, "acknowledged") {
+		t.Errorf("POST: %d\n%s", code, body)
+	}
+	if code, body := post("/case/ack", url.Values{"t": {tok}, "by": {"Ivo"}}); code != 200 || !strings.Contains(body, "Already done") || strings.Contains(body, "<script>") {
+		t.Errorf("second POST: %d\n%s", code, body)
+	}
+	if len(book.events) != 1 || book.events[0].EventID != "case:1:acknowledged" {
+		t.Errorf("events %+v", book.events)
+	}
+	rt := s.Token("case:1", "resolve")
+	if code, _ := post("/case/resolve", url.Values{"t": {rt}, "by": {"Ana"}, "outcome": {"free pizza"}}); code != 400 {
+		t.Errorf("bad outcome: %d", code)
+	}
+	if code, body := post("/case/resolve", url.Values{"t": {rt}, "by": {"Ana"}, "outcome": {"compensated"}}); code != 200 || !strings.Contains(body, "resolved") {
+		t.Errorf("resolve: %d\n%s", code, body)
+	}
+}
