@@ -19,6 +19,7 @@ type Case struct {
 	Mention    mention.Mention
 	AckURL     string // signed one-click links; empty when earshot run serves none
 	ResolveURL string
+	Reply      string // suggested personal reply, in the mention's language
 }
 
 // Message is what a receiver gets at once: one case, or a group of cases
@@ -93,6 +94,9 @@ func Text(m Message) string {
 		for _, line := range v.Facts {
 			fmt.Fprintf(&b, "\n%s", line)
 		}
+		if v.Reply != "" {
+			fmt.Fprintf(&b, "\nSuggested reply (edit before sending):\n%s\n", v.Reply)
+		}
 		fmt.Fprintf(&b, "\nOriginal: %s\n", v.URL)
 		if c.AckURL != "" {
 			fmt.Fprintf(&b, "Acknowledge: %s\nResolve: %s\n", c.AckURL, c.ResolveURL)
@@ -108,7 +112,7 @@ type caseView struct {
 	ID, Brand, Location, Source, Author, Title, Text, URL, Severity, When, Rating, Lang string
 	Cut                                                                                 bool
 	Facts                                                                               []string
-	AckURL, ResolveURL                                                                  string
+	AckURL, ResolveURL, Reply                                                           string
 }
 
 func view(c Case) caseView {
@@ -120,7 +124,7 @@ func view(c Case) caseView {
 	}
 	v := caseView{ID: c.ID, Brand: m.Brand, Location: m.Location, Source: m.Source, Author: oneLine(m.Author, 100),
 		Title: oneLine(m.Title, 300), Text: text, URL: safeURL(m.URL), Severity: orNone(m.Severity), Cut: cut, Lang: m.Lang,
-		AckURL: c.AckURL, ResolveURL: c.ResolveURL}
+		AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: c.Reply}
 	if !m.PublishedAt.IsZero() {
 		v.When = m.PublishedAt.UTC().Format("2006-01-02 15:04 UTC")
 	} else {
@@ -157,6 +161,7 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 <blockquote style="white-space:pre-wrap">{{.Text}}</blockquote>
 {{if .Cut}}<p>The text was cut: the whole review is at the link.</p>{{end}}
 {{range .Facts}}<p style="margin:2px 0;color:#555">{{.}}</p>{{end}}
+{{if .Reply}}<p><strong>Suggested reply</strong> (edit before sending):</p><blockquote style="white-space:pre-wrap;color:#135">{{.Reply}}</blockquote>{{end}}
 <p><a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}</p>
 <p style="color:#999;font-size:small">Case {{.ID}}</p>
 </div>{{end}}

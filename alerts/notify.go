@@ -38,6 +38,7 @@ type Notifier struct {
 	Receivers map[string]Receiver
 	Store     CaseStore
 	Links     func(caseID string) (ack, resolve string) // optional signed links
+	Contact   func(brand, location string) string       // who customers can reach, for the suggested reply
 	Retries   int                                       // extra attempts on retryable failures; default 3
 	Backoff   time.Duration                             // first wait; default 2s, doubling, jittered
 	Sleep     func(ctx context.Context, d time.Duration) error
@@ -91,6 +92,11 @@ func (n *Notifier) notify(ctx context.Context, m mention.Mention) error {
 		}
 	}
 	c := Case{ID: caseID, Mention: m}
+	contact := ""
+	if n.Contact != nil {
+		contact = n.Contact(m.Brand, m.Location)
+	}
+	c.Reply = SuggestReply(m, contact)
 	if n.Links != nil {
 		c.AckURL, c.ResolveURL = n.Links(caseID)
 	}

@@ -103,6 +103,7 @@ type Brand struct {
 // Location is one site of a brand (a shop, hotel, branch).
 type Location struct {
 	Name     string   `yaml:"name"`
+	Contact  string   `yaml:"contact"` // named in suggested replies: "Ana Horvat, front office manager"
 	Aliases  []string `yaml:"aliases"`
 	Address  string   `yaml:"address"`
 	Timezone string   `yaml:"timezone"`

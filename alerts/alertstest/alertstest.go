@@ -19,5 +19,6 @@ func Hostile() alerts.Message {
 		Title: "Loše\r\nSubject: injected", PublishedAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)}
 	m.Severity, m.Negative, m.Signals, m.Reasons = "critical", true, []string{"legal", "health"}, []string{"rating 1/5", `"odvjetnik" (legal)`}
 	return alerts.Message{Receiver: "desk", GroupKey: "desk|location=Zagreb",
-		Cases: []alerts.Case{{ID: "case-1", Mention: m, AckURL: "https://e.test/ack?t=x", ResolveURL: "https://e.test/resolve?t=y"}}}
+		Cases: []alerts.Case{{ID: "case-1", Mention: m, AckURL: "https://e.test/ack?t=x", ResolveURL: "https://e.test/resolve?t=y",
+			Reply: alerts.SuggestReply(m, "Ana <Horvat>")}}}
 }

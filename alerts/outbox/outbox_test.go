@@ -55,6 +55,13 @@ func TestEML(t *testing.T) {
 	if len(parts) != 2 || !strings.Contains(parts[0], "Trovanje hranom") || !strings.Contains(parts[0], "odvjetnik će") {
 		t.Fatalf("parts %q", parts)
 	}
+	// The suggested reply, in Croatian, neutral greeting (the author field is hostile).
+	if !strings.Contains(parts[0], "Suggested reply") || !strings.Contains(parts[0], "Poštovani,") || !strings.Contains(parts[0], "Ana <Horvat>") {
+		t.Errorf("text part lacks the suggested reply:\n%s", parts[0])
+	}
+	if !strings.Contains(parts[1], "Ana &lt;Horvat&gt;") {
+		t.Errorf("reply not escaped in HTML")
+	}
 	if strings.Contains(parts[1], "<script>") || strings.Contains(parts[1], "javascript:") || !strings.Contains(parts[1], "&lt;script&gt;") {
 		t.Errorf("HTML part not escaped:\n%s", parts[1])
 	}

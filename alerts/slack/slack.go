@@ -62,6 +62,10 @@ func (r *Receiver) Payload(m alerts.Message) map[string]any {
 			head += fmt.Sprintf(" · %g/%g", mm.Rating, mm.RatingMax)
 		}
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": head + "\n" + quote}})
+		if c.Reply != "" {
+			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn",
+				"text": "*Suggested reply* (edit before sending):\n" + Escape(c.Reply)}})
+		}
 		var ctx []string
 		if mm.Author != "" {
 			ctx = append(ctx, "by "+Escape(mm.Author))

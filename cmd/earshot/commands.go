@@ -250,6 +250,16 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 	if s := signer(cfg); s != nil {
 		notifier.Links = s.Links
 	}
+	notifier.Contact = func(brand, location string) string {
+		if b := cfg.BrandByName(brand); b != nil {
+			for _, l := range b.Locations {
+				if l.Name == location {
+					return l.Contact
+				}
+			}
+		}
+		return ""
+	}
 	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scoring.Rating{}, Alerter: notifier, Logger: a.log}
 	return p, st, func() {
 		if err := w.Close(context.WithoutCancel(ctx)); err != nil {
