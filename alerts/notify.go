@@ -91,15 +91,7 @@ func (n *Notifier) notify(ctx context.Context, m mention.Mention) error {
 			n.log().Error("case not recorded", "case", caseID, "err", err)
 		}
 	}
-	c := Case{ID: caseID, Mention: m}
-	contact := ""
-	if n.Contact != nil {
-		contact = n.Contact(m.Brand, m.Location)
-	}
-	c.Reply = SuggestReply(m, contact)
-	if n.Links != nil {
-		c.AckURL, c.ResolveURL = n.Links(caseID)
-	}
+	c := n.caseFor(m)
 	var firstErr error
 	for _, r := range routes {
 		id := notifiedID(caseID, r.Receiver, 0)
@@ -173,6 +165,20 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message) error {
 			return err
 		}
 	}
+}
+
+// caseFor prepares a mention's case for a message: links and reply.
+func (n *Notifier) caseFor(m mention.Mention) Case {
+	c := Case{ID: CaseID(m), Mention: m}
+	if n.Links != nil {
+		c.AckURL, c.ResolveURL = n.Links(c.ID)
+	}
+	contact := ""
+	if n.Contact != nil {
+		contact = n.Contact(m.Brand, m.Location)
+	}
+	c.Reply = SuggestReply(m, contact)
+	return c
 }
 
 func notifiedID(caseID, receiver string, step int) string {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/earshot/earshot/mention"
 )
 
 // CaseEvent is one change to a case (a row of case_events). EventID is
@@ -86,7 +88,7 @@ type CaseState struct {
 
 // Cases lists cases, newest first; state "" means every state.
 func (s *Store) Cases(ctx context.Context, state string, limit int) ([]CaseState, error) {
-	q := `SELECT case_id, any(mention_id), toString(argMax(state, at)) AS st, any(brand), any(location),
+	q := `SELECT case_id, anyIf(mention_id, mention_id != ''), toString(argMax(state, at)) AS st, anyIf(brand, brand != ''), anyIf(location, location != ''),
 		toString(max(severity)), min(at), max(at), argMax(actor, at), argMax(outcome, at)
 		FROM case_events FINAL GROUP BY case_id`
 	var args []any
@@ -138,7 +140,7 @@ func (s *Store) RecordDelivery(ctx context.Context, d Delivery) error {
 
 // Case returns one case's current state.
 func (s *Store) Case(ctx context.Context, id string) (CaseState, bool, error) {
-	rows, err := s.conn.Query(ctx, `SELECT case_id, any(mention_id), toString(argMax(state, at)), any(brand), any(location),
+	rows, err := s.conn.Query(ctx, `SELECT case_id, anyIf(mention_id, mention_id != ''), toString(argMax(state, at)), anyIf(brand, brand != ''), anyIf(location, location != ''),
 		toString(max(severity)), min(at), max(at), argMax(actor, at), argMax(outcome, at)
 		FROM case_events FINAL WHERE case_id = ? GROUP BY case_id`, id)
 	if err != nil {
@@ -153,4 +155,29 @@ func (s *Store) Case(ctx context.Context, id string) (CaseState, bool, error) {
 		return c, false, fmt.Errorf("case %s: %w", id, err)
 	}
 	return c, true, nil
+}
+
+// Mention returns the stored mention with id (its newest version).
+func (s *Store) Mention(ctx context.Context, id string) (mention.Mention, bool, error) {
+	var m mention.Mention
+	rows, err := s.conn.Query(ctx, `SELECT id, source, kind, brand, location, url, author, title, text, rating, rating_max, lang,
+		published_at, collected_at, likes, shares, replies, followers, parent_id, story_id, app_version,
+		sentiment, negative, toString(severity), aspects, signals, reasons, scorer_version
+		FROM mentions FINAL WHERE id = ?`, id)
+	if err != nil {
+		return m, false, fmt.Errorf("mention %s: %w", id, err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return m, false, rows.Err()
+	}
+	var rating, ratingMax, sentiment float32
+	var negative uint8
+	if err := rows.Scan(&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.URL, &m.Author, &m.Title, &m.Text, &rating, &ratingMax, &m.Lang,
+		&m.PublishedAt, &m.CollectedAt, &m.Likes, &m.Shares, &m.Replies, &m.Followers, &m.ParentID, &m.StoryID, &m.AppVersion,
+		&sentiment, &negative, &m.Severity, &m.Aspects, &m.Signals, &m.Reasons, &m.ScorerVersion); err != nil {
+		return m, false, fmt.Errorf("mention %s: %w", id, err)
+	}
+	m.Rating, m.RatingMax, m.Sentiment, m.Negative = float64(rating), float64(ratingMax), float64(sentiment), negative == 1
+	return m, true, nil
 }

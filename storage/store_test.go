@@ -236,3 +236,44 @@ func TestMigrateRerunsAfterLostRecord(t *testing.T) {
 		t.Errorf("story_id columns: %d", n)
 	}
 }
+
+func TestMentionAndCases(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	ms := sample(2, "m")
+	ms[0].StoryID, ms[0].AppVersion = "story:x", "1.2.3"
+	if err := s.InsertMentions(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.Mention(ctx, ms[0].ID)
+	if err != nil || !ok || got.Text != ms[0].Text || got.Severity != "high" || !got.Negative || len(got.Aspects) != 2 ||
+		got.StoryID != "story:x" || got.AppVersion != "1.2.3" || got.Rating != ms[0].Rating {
+		t.Errorf("Mention = %+v, %v, %v", got, ok, err)
+	}
+	if _, ok, _ := s.Mention(ctx, "nope"); ok {
+		t.Error("found a mention that does not exist")
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	if err := s.AppendCaseEvents(ctx, []CaseEvent{
+		{EventID: "c1:opened", CaseID: "c1", MentionID: ms[0].ID, At: now, Event: "opened", State: "open", Severity: "high"},
+		{EventID: "c1:acknowledged", CaseID: "c1", At: now.Add(time.Minute), Event: "acknowledged", State: "acknowledged", Actor: "ana"},
+		{EventID: "c2:opened", CaseID: "c2", At: now, Event: "opened", State: "open"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	open, err := s.Cases(ctx, "open", 10)
+	if err != nil || len(open) != 1 || open[0].CaseID != "c2" {
+		t.Errorf("open cases %+v %v", open, err)
+	}
+	c, ok, err := s.Case(ctx, "c1")
+	if err != nil || !ok || c.State != "acknowledged" || c.Actor != "ana" || c.MentionID != ms[0].ID {
+		t.Errorf("case c1 %+v %v", c, err)
+	}
+	has, err := s.HasEvents(ctx, []string{"c1:opened", "c9:opened"})
+	if err != nil || !has["c1:opened"] || has["c9:opened"] {
+		t.Errorf("HasEvents %v %v", has, err)
+	}
+	if err := s.RecordDelivery(ctx, Delivery{ID: "d1", CaseIDs: []string{"c1"}, Receiver: "desk", Attempt: 1, At: now, Status: "sent", HTTPStatus: 202}); err != nil {
+		t.Error(err)
+	}
+}

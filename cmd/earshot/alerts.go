@@ -86,4 +86,7 @@ func (a *app) alertsCmd() *cobra.Command {
 }
 
 // The store is the case book `run` serves links from; keep it so.
-var _ alerts.CaseBook = (*storage.Store)(nil)
+var (
+	_ alerts.CaseBook        = (*storage.Store)(nil)
+	_ alerts.EscalationStore = (*storage.Store)(nil)
+)

@@ -105,6 +105,28 @@ func (a *app) runCmd() *cobra.Command {
 				wg.Wait()
 				return nil
 			}
+			// Escalation: every minute, open cases past their route's ack_within
+			// go up the escalate_to chain.
+			if n, ok := p.Alerter.(*alerts.Notifier); ok {
+				if es, ok := p.Store.(alerts.EscalationStore); ok {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						t := time.NewTicker(time.Minute)
+						defer t.Stop()
+						for {
+							select {
+							case <-ctx.Done():
+								return
+							case <-t.C:
+								if sent, err := n.Escalate(ctx, es); err != nil || sent > 0 {
+									a.log.Info("escalation check", "sent", sent, "err", err)
+								}
+							}
+						}
+					}()
+				}
+			}
 			c.Start()
 			<-ctx.Done()
 			a.log.Info("stopping: waiting for running passes")
