@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,7 +46,7 @@ func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, not
 	if !ok {
 		return storage.CaseState{}, fmt.Errorf("unknown action %q", action)
 	}
-	if action == "resolve" && !contains(Outcomes, outcome) {
+	if action == "resolve" && !slices.Contains(Outcomes, outcome) {
 		return storage.CaseState{}, fmt.Errorf("outcome %q: want one of %s", outcome, strings.Join(Outcomes, ", "))
 	}
 	actor = oneLine(actor, 100)
@@ -62,7 +63,7 @@ func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, not
 	if c.State == t.to || (action == "ack" && c.State != "open" && c.State != "on_hold") {
 		return c, fmt.Errorf("case %s is %s: %w", caseID, c.State, ErrAlready)
 	}
-	if !contains(t.from, c.State) {
+	if !slices.Contains(t.from, c.State) {
 		return c, fmt.Errorf("case %s is %s: cannot %s it", caseID, c.State, action)
 	}
 	id := caseID + ":" + t.event
@@ -76,13 +77,4 @@ func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, not
 	}
 	c.State, c.Actor, c.Outcome, c.UpdatedAt = t.to, actor, outcome, now
 	return c, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

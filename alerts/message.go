@@ -123,7 +123,7 @@ func view(c Case) caseView {
 		text, cut = string([]rune(text)[:maxText])+" …", true
 	}
 	v := caseView{ID: c.ID, Brand: m.Brand, Location: m.Location, Source: m.Source, Author: oneLine(m.Author, 100),
-		Title: oneLine(m.Title, 300), Text: text, URL: safeURL(m.URL), Severity: orNone(m.Severity), Cut: cut, Lang: m.Lang,
+		Title: oneLine(m.Title, 300), Text: text, URL: SafeURL(m.URL), Severity: orNone(m.Severity), Cut: cut, Lang: m.Lang,
 		AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: c.Reply}
 	if !m.PublishedAt.IsZero() {
 		v.When = m.PublishedAt.UTC().Format("2006-01-02 15:04 UTC")
@@ -201,9 +201,9 @@ func oneLine(s string, max int) string {
 	return s
 }
 
-// safeURL keeps http(s) links only: a javascript: URL from a hostile page
+// SafeURL keeps http(s) links only: a javascript: URL from a hostile page
 // must not become a clickable link.
-func safeURL(u string) string {
+func SafeURL(u string) string {
 	l := strings.ToLower(strings.TrimSpace(u))
 	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
 		return strings.TrimSpace(u)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -406,7 +407,7 @@ func (c *Config) validate(d *decoder, schema Schema) {
 	}
 
 	for i, l := range c.Scoring.Languages {
-		if !contains(KnownLanguages, l) {
+		if !slices.Contains(KnownLanguages, l) {
 			d.at(fmt.Sprintf("scoring.languages[%d]", i), "unknown language %q (known: %s)", l, strings.Join(KnownLanguages, ", "))
 		}
 	}
@@ -465,23 +466,23 @@ func (c *Config) validateRoute(d *decoder, p string, r *Route, receivers map[str
 		d.at(p+".ack_within", "required when escalate_to is set")
 	}
 	for k := range r.Match {
-		if !contains(RouteLabels, k) {
+		if !slices.Contains(RouteLabels, k) {
 			d.at(p+".match."+k, "unknown label (known: %s)", strings.Join(RouteLabels, ", "))
 		}
 	}
 	for k, re := range r.MatchRE {
-		if !contains(RouteLabels, k) {
+		if !slices.Contains(RouteLabels, k) {
 			d.at(p+".match_re."+k, "unknown label (known: %s)", strings.Join(RouteLabels, ", "))
 		}
 		if _, err := regexp.Compile("^(?:" + re + ")$"); err != nil {
 			d.at(p+".match_re."+k, "bad regular expression: %v", err)
 		}
 	}
-	if r.MinSeverity != "" && !contains([]string{"none", "low", "medium", "high", "critical"}, r.MinSeverity) {
+	if r.MinSeverity != "" && !slices.Contains([]string{"none", "low", "medium", "high", "critical"}, r.MinSeverity) {
 		d.at(p+".min_severity", "want none, low, medium, high or critical, got %q", r.MinSeverity)
 	}
 	for j, g := range r.GroupBy {
-		if !contains(RouteLabels, g) {
+		if !slices.Contains(RouteLabels, g) {
 			d.at(fmt.Sprintf("%s.group_by[%d]", p, j), "unknown label %q (known: %s)", g, strings.Join(RouteLabels, ", "))
 		}
 	}
@@ -583,15 +584,6 @@ func sortedKeys(m map[string]func() any) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 func find[T any](list []T, ok func(*T) bool) *T {

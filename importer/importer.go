@@ -16,6 +16,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -69,7 +70,7 @@ type Defaults struct {
 }
 
 // IsField reports whether name is a mention field a file may fill.
-func IsField(name string) bool { return containsStr(fields, name) }
+func IsField(name string) bool { return slices.Contains(fields, name) }
 
 // Read parses r and calls emit for every good row and bad for every bad
 // one. It returns an error only when reading itself fails or emit fails.
@@ -192,7 +193,7 @@ func readCSV(ctx context.Context, r io.Reader, rename map[string]string, handle 
 			known++
 		}
 	}
-	if known == 0 || !containsStr(cols, "text") && !containsStr(cols, "title") && !hasTextColumn(cols, rename) {
+	if known == 0 || !slices.Contains(cols, "text") && !slices.Contains(cols, "title") && !hasTextColumn(cols, rename) {
 		return fmt.Errorf("csv header %q: no text column (want text, review, body, content or comment)", strings.Join(header, ","))
 	}
 	for n := 0; ; n++ {
@@ -294,15 +295,6 @@ var columnNames = func() map[string]string {
 	}
 	return m
 }()
-
-func containsStr(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
 
 // record is one row: CSV values are strings, JSON values any JSON type.
 type record map[string]any

@@ -86,17 +86,13 @@ type CaseState struct {
 	Actor, Outcome                                      string
 }
 
-// Cases lists cases, newest first; state "" means every state.
-func (s *Store) Cases(ctx context.Context, state string, limit int) ([]CaseState, error) {
-	q := `SELECT case_id, anyIf(mention_id, mention_id != ''), toString(argMax(state, at)) AS st, anyIf(brand, brand != ''), anyIf(location, location != ''),
-		toString(max(severity)), min(at), max(at), argMax(actor, at), argMax(outcome, at)
-		FROM case_events FINAL GROUP BY case_id`
-	var args []any
-	if state != "" {
-		q += " HAVING st = ?"
-		args = append(args, state)
-	}
-	q += fmt.Sprintf(" ORDER BY min(at) DESC LIMIT %d", max(limit, 1))
+// caseSelect derives each case's current state from its events; a WHERE
+// or HAVING clause and ordering are appended by the callers.
+const caseSelect = `SELECT case_id, anyIf(mention_id, mention_id != ''), toString(argMax(state, at)) AS st,
+	anyIf(brand, brand != ''), anyIf(location, location != ''), toString(max(severity)), min(at), max(at),
+	argMax(actor, at), argMax(outcome, at) FROM case_events FINAL`
+
+func (s *Store) queryCases(ctx context.Context, q string, args ...any) ([]CaseState, error) {
 	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cases: %w", err)
@@ -111,6 +107,17 @@ func (s *Store) Cases(ctx context.Context, state string, limit int) ([]CaseState
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// Cases lists cases, newest first; state "" means every state.
+func (s *Store) Cases(ctx context.Context, state string, limit int) ([]CaseState, error) {
+	q := caseSelect + " GROUP BY case_id"
+	var args []any
+	if state != "" {
+		q += " HAVING st = ?"
+		args = append(args, state)
+	}
+	return s.queryCases(ctx, q+fmt.Sprintf(" ORDER BY min(at) DESC LIMIT %d", max(limit, 1)), args...)
 }
 
 // Delivery is one send attempt (a row of alert_deliveries).
@@ -140,21 +147,11 @@ func (s *Store) RecordDelivery(ctx context.Context, d Delivery) error {
 
 // Case returns one case's current state.
 func (s *Store) Case(ctx context.Context, id string) (CaseState, bool, error) {
-	rows, err := s.conn.Query(ctx, `SELECT case_id, anyIf(mention_id, mention_id != ''), toString(argMax(state, at)), anyIf(brand, brand != ''), anyIf(location, location != ''),
-		toString(max(severity)), min(at), max(at), argMax(actor, at), argMax(outcome, at)
-		FROM case_events FINAL WHERE case_id = ? GROUP BY case_id`, id)
-	if err != nil {
-		return CaseState{}, false, fmt.Errorf("case %s: %w", id, err)
+	cs, err := s.queryCases(ctx, caseSelect+" WHERE case_id = ? GROUP BY case_id", id)
+	if err != nil || len(cs) == 0 {
+		return CaseState{}, false, err
 	}
-	defer rows.Close()
-	var c CaseState
-	if !rows.Next() {
-		return c, false, rows.Err()
-	}
-	if err := rows.Scan(&c.CaseID, &c.MentionID, &c.State, &c.Brand, &c.Location, &c.Severity, &c.OpenedAt, &c.UpdatedAt, &c.Actor, &c.Outcome); err != nil {
-		return c, false, fmt.Errorf("case %s: %w", id, err)
-	}
-	return c, true, nil
+	return cs[0], true, nil
 }
 
 // Mention returns the stored mention with id (its newest version).

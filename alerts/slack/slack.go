@@ -73,7 +73,7 @@ func (r *Receiver) Payload(m alerts.Message) map[string]any {
 		if len(mm.Reasons) > 0 {
 			ctx = append(ctx, "why: "+Escape(strings.Join(mm.Reasons, "; ")))
 		}
-		for _, l := range []string{link(safe(mm.URL), "Original"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
+		for _, l := range []string{link(alerts.SafeURL(mm.URL), "Original"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
 			if l != "" {
 				ctx = append(ctx, l)
 			}
@@ -116,14 +116,6 @@ func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery,
 		}
 	}
 	return d, fmt.Errorf("slack %s: HTTP %d: %s", r.name, resp.StatusCode, strings.TrimSpace(string(reply)))
-}
-
-func safe(u string) string {
-	l := strings.ToLower(u)
-	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
-		return u
-	}
-	return ""
 }
 
 func prefix(p, s string) string {

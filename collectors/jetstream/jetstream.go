@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -194,7 +195,7 @@ func (s *Stream) mention(ev event) (mention.Mention, bool) {
 	if len(c.Record.Langs) > 0 {
 		lang = strings.ToLower(strings.SplitN(c.Record.Langs[0], "-", 2)[0])
 	}
-	if len(s.o.Langs) > 0 && !contains(s.o.Langs, lang) {
+	if len(s.o.Langs) > 0 && !slices.Contains(s.o.Langs, lang) {
 		return mention.Mention{}, false
 	}
 	uri := "at://" + ev.DID + "/app.bsky.feed.post/" + c.RKey
@@ -215,13 +216,4 @@ func (s *Stream) mention(ev event) (mention.Mention, bool) {
 		m.Kind, m.ParentID = mention.KindComment, "bluesky:"+c.Record.Reply.Parent.URI
 	}
 	return m, true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
