@@ -71,12 +71,15 @@ type Mention struct {
 
 // Score is what the scorer adds to a mention.
 type Score struct {
-	Sentiment     float64  `json:"sentiment"`
-	Negative      bool     `json:"negative"`
-	Severity      string   `json:"severity"`
-	Aspects       []string `json:"aspects"`
-	Signals       []string `json:"signals"`
-	Reasons       []string `json:"reasons"`
+	Sentiment float64  `json:"sentiment"`
+	Negative  bool     `json:"negative"`
+	Severity  string   `json:"severity"`
+	Aspects   []string `json:"aspects"`
+	Signals   []string `json:"signals"`
+	Reasons   []string `json:"reasons"`
+	// Entities are people, places and organisations named in a flagged
+	// English mention, as "Maria (PERSON)".
+	Entities      []string `json:"entities,omitempty"`
 	ScorerVersion string   `json:"scorer_version"`
 }
 

@@ -13,7 +13,7 @@ import (
 // mentionColumns is the explicit column list of every mentions insert.
 const insertMentions = `INSERT INTO mentions (id, source, kind, brand, location, url, author, title, text,
 	rating, rating_max, lang, published_at, collected_at, likes, shares, replies, followers, parent_id, story_id, app_version,
-	sentiment, negative, severity, aspects, signals, reasons, scorer_version, truncated, version)`
+	sentiment, negative, severity, aspects, signals, reasons, entities, scorer_version, truncated, version)`
 
 // InsertMentions writes one batch. It is all or nothing as far as the
 // caller can tell: on error the whole batch should be retried or spooled,
@@ -32,7 +32,7 @@ func (s *Store) InsertMentions(ctx context.Context, ms []mention.Mention) error 
 			float32(m.Rating), float32(m.RatingMax), m.Lang, clampTime(m.PublishedAt), clampTime(m.CollectedAt),
 			m.Likes, m.Shares, m.Replies, m.Followers, m.ParentID, m.StoryID, m.AppVersion,
 			float32(m.Sentiment), boolU8(m.Negative), severityOr(m.Severity), nonNil(m.Aspects), nonNil(m.Signals), nonNil(m.Reasons),
-			m.ScorerVersion, boolU8(m.Truncated), m.Version); err != nil {
+			nonNil(m.Entities), m.ScorerVersion, boolU8(m.Truncated), m.Version); err != nil {
 			_ = b.Abort()
 			return fmt.Errorf("insert mentions: row %s: %w", m.ID, err)
 		}
@@ -137,4 +137,39 @@ func (s *Store) InsertRatings(ctx context.Context, rs []collectors.ItemRating) e
 		return fmt.Errorf("insert ratings: send: %w", err)
 	}
 	return nil
+}
+
+// PriorNegatives counts, per author, the negative mentions about brand
+// published before a time: the scorer's repeat-complaint check.
+func (s *Store) PriorNegatives(ctx context.Context, brand string, authors []string, before time.Time) (map[string]int, error) {
+	out := map[string]int{}
+	const chunk = 500
+	for start := 0; start < len(authors); start += chunk {
+		part := authors[start:min(start+chunk, len(authors))]
+		q := "SELECT author, uniqExact(story_id) FROM mentions FINAL WHERE brand = ? AND negative = 1 AND published_at < ? AND author IN (" +
+			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + ") GROUP BY author"
+		args := []any{brand, clampTime(before)}
+		for _, a := range part {
+			args = append(args, a)
+		}
+		rows, err := s.conn.Query(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("prior negatives: %w", err)
+		}
+		for rows.Next() {
+			var a string
+			var n uint64
+			if err := rows.Scan(&a, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("prior negatives: %w", err)
+			}
+			out[a] = int(n)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("prior negatives: %w", err)
+		}
+	}
+	return out, nil
 }

@@ -128,7 +128,7 @@ func (a *app) root() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.migrateCmd(), a.configCmd(), a.importCmd(), a.collectCmd(), a.runCmd(), a.reportCmd(),
 		a.clickhouseCmd(), a.extractCmd(),
-		notYet("score [TEXT...]", "Score texts or JSONL mentions (issue 4: scoring)"),
+		a.scoreCmd(), a.evalCmd(),
 		a.alertsCmd(),
 		a.casesCmd(),
 	)

@@ -1,0 +1,390 @@
+package scoring
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+)
+
+// Version names this scorer's rules in scorer_version; bump it when a change
+// would score stored mentions differently.
+const Version = "lex-1.0"
+
+// Languages lists every language the scorer has a lexicon for (bs and sr use
+// the Croatian one).
+var Languages = []string{"ar", "bs", "de", "en", "es", "fr", "hi", "hr", "hy", "id", "it", "nl", "pl", "pt", "ru", "sr", "tl", "tr", "uk"}
+
+// codeMixed languages are often written with English words in them (Taglish,
+// Hinglish, English brand talk in Cyrillic or Armenian posts): unknown Latin
+// words fall back to the English lexicon. Not for languages whose words
+// collide with English ones (German "bad", French "sale").
+var codeMixed = map[string]bool{"tl": true, "hi": true, "id": true, "ru": true, "uk": true, "hy": true, "ar": true}
+
+// History answers "has this author complained about this brand before?" so
+// that repeat complaints get the repeat_customer signal. *storage.Store
+// implements it; nil turns the check off.
+type History interface {
+	PriorNegatives(ctx context.Context, brand string, authors []string, before time.Time) (map[string]int, error)
+}
+
+// Options configure a Scorer.
+type Options struct {
+	// Languages restricts language identification; empty means all.
+	Languages []string
+	// MinConfidence below which a negative result counts as neutral
+	// (default 0.5).
+	MinConfidence float64
+	Rules         []config.BrandRule
+	// Entities extracts people, places and organisations from flagged
+	// English mentions with prose.
+	Entities bool
+	History  History
+	// Now is the clock for recency (default time.Now).
+	Now func() time.Time
+}
+
+// Reach thresholds: word of mouth is already spreading.
+const (
+	viralFollowers  = 10000
+	viralEngagement = 50 // likes + shares + replies
+	staleAfter      = 14 * 24 * time.Hour
+)
+
+// Scorer is the multilingual scorer. Build it once with New; it is safe for
+// concurrent use.
+type Scorer struct {
+	opts    Options
+	lex     map[string]*Lexicon // by lexicon language, with emoji merged in
+	english *Lexicon
+	ids     *langID
+	brands  map[string]*brandRule
+	ents    *entityExtractor
+	pool    sync.Pool
+}
+
+type brandRule struct {
+	always, never [][]string // folded token sequences
+	alwaysText    []string
+	aspects       *Lexicon
+}
+
+// New loads every lexicon and model. It fails only on a broken embedded
+// lexicon or an unknown language.
+func New(opts Options) (*Scorer, error) {
+	if opts.MinConfidence == 0 {
+		opts.MinConfidence = 0.5
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	langs := opts.Languages
+	if len(langs) == 0 {
+		langs = Languages
+	}
+	s := &Scorer{opts: opts, lex: map[string]*Lexicon{}, brands: map[string]*brandRule{}}
+	emoji, err := loadLexicon("emoji")
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range append([]string{"en"}, langs...) {
+		if !slices.Contains(Languages, l) {
+			return nil, fmt.Errorf("scoring: no lexicon for language %q (have %s)", l, strings.Join(Languages, ", "))
+		}
+		ll := lexLang(l)
+		if s.lex[ll] != nil {
+			continue
+		}
+		lx, err := loadLexicon(ll)
+		if err != nil {
+			return nil, err
+		}
+		lx.mergeFrom(emoji)
+		s.lex[ll] = lx
+	}
+	s.english = s.lex["en"]
+	s.ids = newLangID(langs, s.lex)
+	for _, r := range opts.Rules {
+		br := &brandRule{aspects: &Lexicon{words: map[string]*info{}, prefixes: map[string]*info{}, phrases: map[string][]phrase{}, minStem: 1 << 30}}
+		for _, p := range r.AlwaysFlag {
+			br.always = append(br.always, phraseTokens(p))
+			br.alwaysText = append(br.alwaysText, p)
+		}
+		for _, p := range r.NeverFlag {
+			br.never = append(br.never, phraseTokens(p))
+		}
+		for aspect, words := range r.Aspects {
+			for _, w := range words {
+				ws := strings.Fields(fold(w))
+				if len(ws) > 0 {
+					br.aspects.add(ws, &info{aspects: []string{aspect}})
+				}
+			}
+		}
+		s.brands[r.Brand] = br
+	}
+	if opts.Entities {
+		s.ents = newEntityExtractor()
+	}
+	s.pool.New = func() any { b := make([]token, 0, 256); return &b }
+	return s, nil
+}
+
+func phraseTokens(p string) []string {
+	var out []string
+	for _, t := range tokenize(p, nil) {
+		if t.kind == tWord {
+			out = append(out, t.text)
+		}
+	}
+	return out
+}
+
+// Score implements pipeline.Scorer: it fills the score fields of every
+// mention, then marks repeat complaints from History.
+func (s *Scorer) Score(ctx context.Context, ms []mention.Mention) error {
+	for i := range ms {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		s.ScoreMention(&ms[i])
+	}
+	return s.markRepeats(ctx, ms)
+}
+
+// markRepeats adds repeat_customer to flagged mentions whose author
+// complained about the same brand before (in this batch or in History).
+func (s *Scorer) markRepeats(ctx context.Context, ms []mention.Mention) error {
+	type key struct{ brand, author string }
+	seen := map[key]int{}
+	byBrand := map[string][]string{}
+	var oldest time.Time
+	for i := range ms {
+		m := &ms[i]
+		if !m.Negative || strings.TrimSpace(m.Author) == "" {
+			continue
+		}
+		k := key{m.Brand, m.Author}
+		seen[k]++
+		if seen[k] == 1 {
+			byBrand[m.Brand] = append(byBrand[m.Brand], m.Author)
+		}
+		if t := when(m); oldest.IsZero() || t.Before(oldest) {
+			oldest = t
+		}
+	}
+	prior := map[key]int{}
+	if s.opts.History != nil {
+		for brand, authors := range byBrand {
+			n, err := s.opts.History.PriorNegatives(ctx, brand, authors, oldest)
+			if err != nil {
+				return fmt.Errorf("score: repeat lookup for %s: %w", brand, err)
+			}
+			for a, c := range n {
+				prior[key{brand, a}] = c
+			}
+		}
+	}
+	for i := range ms {
+		m := &ms[i]
+		if !m.Negative || strings.TrimSpace(m.Author) == "" {
+			continue
+		}
+		k := key{m.Brand, m.Author}
+		n := prior[k] + seen[k] - 1
+		if n > 0 && !slices.Contains(m.Signals, "repeat_customer") {
+			m.Signals = append(m.Signals, "repeat_customer")
+			m.Reasons = append(m.Reasons, fmt.Sprintf("repeat complaint: %d earlier from this author", n))
+			m.Severity = raise(m.Severity, 1)
+		}
+	}
+	return nil
+}
+
+func when(m *mention.Mention) time.Time {
+	if !m.PublishedAt.IsZero() {
+		return m.PublishedAt
+	}
+	return m.CollectedAt
+}
+
+// hit is one lexicon match that moved the sentiment.
+type hit struct {
+	text    string
+	valence float64
+	clause  int
+}
+
+// analysis is the text part of a score.
+type analysis struct {
+	lang     string
+	langConf float64
+	langHow  string
+	compound float64
+	hits     []hit
+	aspects  []string
+	signals  map[string]string // signal -> the word that raised it
+	contrast string
+	bangs    int
+	always   string
+}
+
+// ScoreMention scores one mention in place.
+func (s *Scorer) ScoreMention(m *mention.Mention) {
+	a := s.analyze(m)
+	sc := mention.Score{ScorerVersion: Version, Severity: "none"}
+	if m.Lang == "" && a.lang != "" {
+		m.Lang = a.lang
+	}
+	var reasons []string
+	if a.lang != "" {
+		reasons = append(reasons, fmt.Sprintf("lang %s (%s)", a.lang, a.langHow))
+	}
+	sc.Sentiment = round3(a.compound)
+	negWords, posWords := words(a.hits, -1), words(a.hits, 1)
+	if len(negWords) > 0 {
+		reasons = append(reasons, "negative: "+strings.Join(negWords, ", "))
+	}
+	if len(posWords) > 0 {
+		reasons = append(reasons, "positive: "+strings.Join(posWords, ", "))
+	}
+	if a.contrast != "" {
+		reasons = append(reasons, fmt.Sprintf("contrast %q: the clause after it weighs more", a.contrast))
+	}
+
+	negative := a.compound <= -0.05
+	conf := a.langConf * min(1, math.Abs(a.compound)+confFloor)
+	strong := a.compound <= -0.6
+	rated := m.Rating > 0 && m.RatingMax > 0
+	if rated {
+		frac := m.Rating / m.RatingMax
+		reasons = append(reasons, fmt.Sprintf("rating %g/%g", m.Rating, m.RatingMax))
+		// The rating dominates: 1-2 of 5 negative, 4-5 not; 3 is the text's call.
+		sc.Sentiment = round3(0.7*(2*(frac-0.2)/0.8-1) + 0.3*a.compound)
+		switch {
+		case frac <= 0.4:
+			negative, conf = true, 1
+			strong = strong || frac <= 0.2
+		case frac >= 0.7:
+			negative = false
+		}
+	}
+	if negative && conf < s.opts.MinConfidence {
+		reasons = append(reasons, fmt.Sprintf("low confidence %.2f < %.2f: counted as neutral", conf, s.opts.MinConfidence))
+		negative = false
+	}
+	if a.always != "" {
+		negative = true
+		reasons = append(reasons, fmt.Sprintf("brand rule: always flag %q", a.always))
+	}
+	sc.Negative = negative
+	if negative {
+		sc.Aspects = a.aspects
+		var sigs []string
+		for sg := range a.signals {
+			sigs = append(sigs, sg)
+		}
+		sort.Strings(sigs)
+		for _, sg := range sigs {
+			reasons = append(reasons, fmt.Sprintf("signal %s: %q", sg, a.signals[sg]))
+		}
+		if m.Followers >= viralFollowers || m.Likes+m.Shares+m.Replies >= viralEngagement {
+			sigs = append(sigs, "viral")
+			reasons = append(reasons, fmt.Sprintf("reach: %d followers, %d likes, %d shares, %d replies", m.Followers, m.Likes, m.Shares, m.Replies))
+		}
+		sc.Signals = sigs
+		var why string
+		sc.Severity, why = severity(strong, sigs, when(m), s.opts.Now())
+		reasons = append(reasons, "severity "+sc.Severity+": "+why)
+		if s.ents != nil && a.lang == "en" {
+			sc.Entities = s.ents.extract(m.Title, m.Text)
+		}
+	}
+	sc.Reasons = reasons
+	m.Score = sc
+}
+
+// confFloor is the confidence of a barely negative text whose language is
+// certain; with the default min_confidence 0.5 a text needs a compound of
+// about -0.15 to count as negative.
+var confFloor = envFloat("EARSHOT_CF", 0.45)
+
+// severity is the documented rule (README "Scoring"): one point for a
+// negative mention, one more when it is strongly negative (compound <= -0.6
+// or 1 star), two for a health, safety or legal signal, one each for churn,
+// regulator/media, reach (viral) and a repeat complaint; a mention older
+// than two weeks loses one. 1 low, 2 medium, 3 high, 4+ critical.
+func severity(strong bool, sigs []string, at, now time.Time) (string, string) {
+	pts := 1
+	why := []string{"negative"}
+	if strong {
+		pts++
+		why = append(why, "strongly")
+	}
+	for _, sg := range sigs {
+		switch sg {
+		case "health", "safety", "legal":
+			pts += 2
+		case "churn", "regulator", "media", "viral", "repeat_customer":
+			pts++
+		default:
+			continue
+		}
+		why = append(why, "+"+sg)
+	}
+	if !at.IsZero() && now.Sub(at) > staleAfter {
+		pts--
+		why = append(why, "-older than 14 days")
+	}
+	return levels[min(max(pts, 1), 4)], strings.Join(why, " ")
+}
+
+var levels = []string{"none", "low", "medium", "high", "critical"}
+
+// raise moves a severity up n levels (capped at critical).
+func raise(sev string, n int) string {
+	i := slices.Index(levels, sev)
+	if i < 1 {
+		return sev
+	}
+	return levels[min(i+n, 4)]
+}
+
+func words(hs []hit, sign float64) []string {
+	var sel []hit
+	for _, h := range hs {
+		if h.valence*sign > 0 {
+			sel = append(sel, h)
+		}
+	}
+	sort.SliceStable(sel, func(i, j int) bool { return math.Abs(sel[i].valence) > math.Abs(sel[j].valence) })
+	var out []string
+	for _, h := range sel {
+		q := fmt.Sprintf("%q", h.text)
+		if !slices.Contains(out, q) {
+			out = append(out, q)
+		}
+		if len(out) == 4 {
+			break
+		}
+	}
+	return out
+}
+
+func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+
+func envFloat(k string, d float64) float64 {
+	var f float64
+	if _, err := fmt.Sscan(os.Getenv(k), &f); err == nil {
+		return f
+	}
+	return d
+}
