@@ -26,7 +26,6 @@ import (
 	"github.com/earshot/earshot/importer"
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/pipeline"
-	"github.com/earshot/earshot/scoring"
 	"github.com/earshot/earshot/storage"
 )
 
@@ -260,7 +259,12 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 		}
 		return ""
 	}
-	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scoring.Rating{}, Alerter: notifier, Logger: a.log}
+	scorer, err := a.scorer(cfg, st)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scorer, Alerter: notifier, Logger: a.log}
 	return p, st, func() {
 		if err := w.Close(context.WithoutCancel(ctx)); err != nil {
 			a.log.Error("final flush", "err", err)

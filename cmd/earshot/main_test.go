@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/earshot/earshot/importer"
+	"github.com/earshot/earshot/scoring"
 	"github.com/earshot/earshot/storage/chtest"
 )
 
@@ -59,7 +60,6 @@ route:
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml"), "config", "validate"}, 2, "", []string{"not found"}},
 		{"bad flag", []string{"--bogus", "migrate"}, 2, "", []string{"unknown flag"}},
 		{"extra argument", []string{"migrate", "now"}, 2, "", []string{"unknown command"}},
-		{"not implemented", []string{"score", "x"}, 1, "", []string{"not implemented yet"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -243,16 +243,17 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if n := db.Count(t, "SELECT count() FROM mentions FINAL"); n != 12 {
 		t.Errorf("mentions = %d, want 12", n)
 	}
-	// Each negative (rating-scored) review opened one case, notified once
-	// through the outbox, even after the second pass.
-	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'opened'"); n != 6 {
-		t.Errorf("cases opened = %d, want 6", n)
+	// Each negative review (six rated 1-2 of 5, and a 3/5 one whose text
+	// complains about the Wi-Fi) opened one case, notified once through the
+	// outbox, even after the second pass.
+	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'opened'"); n != 7 {
+		t.Errorf("cases opened = %d, want 7", n)
 	}
-	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'notified' AND receiver = 'outbox'"); n != 6 {
-		t.Errorf("notifications = %d, want 6", n)
+	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'notified' AND receiver = 'outbox'"); n != 7 {
+		t.Errorf("notifications = %d, want 7", n)
 	}
-	if n := db.Count(t, "SELECT count() FROM alert_deliveries WHERE status = 'sent'"); n != 6 {
-		t.Errorf("sent deliveries = %d, want 6", n)
+	if n := db.Count(t, "SELECT count() FROM alert_deliveries WHERE status = 'sent'"); n != 7 {
+		t.Errorf("sent deliveries = %d, want 7", n)
 	}
 	if n := db.Count(t, "SELECT count(DISTINCT source) FROM item_ratings WHERE item LIKE 'Sunrise Hotel %' AND best = 5"); n != 4 {
 		t.Errorf("item_ratings cover %d demo hotels, want 4", n)
@@ -260,12 +261,18 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if n := db.Count(t, "SELECT count() FROM collection_runs WHERE status = 'ok'"); n != 5 {
 		t.Errorf("collection_runs ok rows = %d, want 5", n)
 	}
-	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE negative = 1 AND scorer_version != ''"); n != 6 {
-		t.Errorf("negative (rating-scored) mentions = %d, want 6", n)
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE negative = 1"); n != 7 {
+		t.Errorf("negative mentions = %d, want 7", n)
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE scorer_version = '"+scoring.Version+"' AND lang != ''"); n != 12 {
+		t.Errorf("text-scored mentions = %d, want all 12", n)
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE severity = 'critical' AND has(signals, 'health') AND has(signals, 'legal') AND has(aspects, 'safety')"); n != 1 {
+		t.Errorf("food-poisoning review scored critical with health+legal: %d, want 1", n)
 	}
 	// The case workflow from the shell.
 	code, out, errOut = earshot(t, "--config", cfg, "cases", "list", "--state", "open", "--format", "json")
-	if code != 0 || strings.Count(out, "\n") != 6 {
+	if code != 0 || strings.Count(out, "\n") != 7 {
 		t.Fatalf("cases list: %d\n%s\n%s", code, out, errOut)
 	}
 	var first struct{ CaseID string }
