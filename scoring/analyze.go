@@ -51,6 +51,9 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 		a.lang, a.langConf, a.langHow = given, 0.4, "no lexicon for "+given+": English words and emoji only"
 	default:
 		a.lang, a.langConf, a.langHow = s.ids.detect(text, toks)
+		if a.langConf < 0.9 {
+			s.byCoverage(&a, toks)
+		}
 	}
 	if a.lang == "sr" && hasCyrillic(text) {
 		toks = tokenize(latinizeSerbian(text), toks[:0])
@@ -259,6 +262,51 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 		}
 	}
 	return a
+}
+
+// byCoverage settles short texts that lingua guessed at: the configured
+// Latin-script language whose lexicon knows the most of its words wins
+// ("TERRIBLE service!!!" is English, whatever its trigrams say).
+func (s *Scorer) byCoverage(a *analysis, toks []token) {
+	words := 0
+	for _, t := range toks {
+		if t.kind == tWord {
+			words++
+		}
+	}
+	if words == 0 || words > 12 {
+		return
+	}
+	best, bestN := "", 0
+	cover := func(l string) int {
+		lx := s.lex[lexLang(l)]
+		if lx == nil {
+			return 0
+		}
+		n := 0
+		for i := 0; i < len(toks); i++ {
+			if toks[i].kind != tWord {
+				continue
+			}
+			if in, _, k := match(lx, toks, i); in != nil {
+				n += k
+				if in.valence != 0 {
+					n += k // sentiment words say more than aspect nouns
+				}
+				i += k - 1
+			}
+		}
+		return n
+	}
+	cur := cover(a.lang)
+	for _, l := range s.ids.latin {
+		if n := cover(l); n > bestN {
+			best, bestN = l, n
+		}
+	}
+	if bestN > cur {
+		a.lang, a.langConf, a.langHow = s.ids.dialect(best, toks), 0.7, "lexicon coverage"
+	}
 }
 
 // match tries the phrases that start at toks[i], then the single word

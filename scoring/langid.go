@@ -85,6 +85,49 @@ func lexLang(l string) string {
 	return l
 }
 
+// Markers that tell the three standards of one language apart where the
+// shared lexicon does not care: ekavian Serbian, Bosnian word choices.
+var (
+	srMarkers = map[string]bool{"mesto": true, "lepo": true, "lep": true, "lepa": true, "vreme": true, "vremena": true, "deca": true, "dece": true, "posle": true, "uvek": true, "gde": true, "sprat": true, "spratu": true, "voz": true, "hleb": true, "cena": true, "cene": true, "mleko": true, "belo": true, "reka": true, "vredi": true, "vreteo": true, "ovde": true, "videti": true, "veceras": true, "nedelja": true, "nedelju": true, "hiljadu": true, "dinara": true, "pocepani": true, "uopste": true}
+	bsMarkers = map[string]bool{"sedmica": true, "sedmicu": true, "sedmice": true, "hljeb": true, "kahva": true, "kahvu": true, "sta": true, "hiljadu": true, "kafu": true, "kafa": true, "prodavnica": true, "prodavnici": true, "maraka": true, "km": true, "ahbab": true, "merak": true}
+)
+
+// dialect picks hr, bs or sr for text in the shared lexicon's language, among
+// the configured ones; lingua's own choice between them is unreliable
+// (low-accuracy mode calls most Croatian Bosnian).
+func (d *langID) dialect(l string, toks []token) string {
+	if lexLang(l) != "hr" {
+		return l
+	}
+	sr, bs := 0, 0
+	for _, t := range toks {
+		if t.kind == tWord {
+			if srMarkers[t.text] {
+				sr++
+			}
+			if bsMarkers[t.text] {
+				bs++
+			}
+		}
+	}
+	want := "hr"
+	switch {
+	case sr > bs:
+		want = "sr"
+	case bs > 0:
+		want = "bs"
+	}
+	if d.allowed[want] {
+		return want
+	}
+	for _, c := range []string{"hr", "bs", "sr"} {
+		if d.allowed[c] {
+			return c
+		}
+	}
+	return l
+}
+
 // detect returns the language, a confidence and how it was decided.
 func (d *langID) detect(text string, toks []token) (string, float64, string) {
 	var latinN, cyr, other int
@@ -127,7 +170,7 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 		total += n
 	}
 	if total == 0 {
-		return "", 0, "no letters"
+		return "", 1, "no letters" // emoji and emoticons mean the same everywhere
 	}
 	// A script that makes up at least a third of the letters decides: a
 	// Hindi post with English brand names is still Hindi.
@@ -177,11 +220,11 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 		}
 	}
 	if best != "" && votes[best] >= 2 && votes[best] >= 2*second {
-		return best, 0.9, "function words"
+		return d.dialect(best, toks), 0.9, "function words"
 	}
 	if d.det != nil {
 		if l, ok := d.det.DetectLanguageOf(text); ok {
-			return d.codes[l], 0.75, "lingua"
+			return d.dialect(d.codes[l], toks), 0.75, "lingua"
 		}
 	}
 	if best != "" {
