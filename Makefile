@@ -4,7 +4,7 @@ BIN    := bin/earshot
 CONFIG ?= earshot.example.yaml
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test test-short bench fuzz lint clickhouse clean
+.PHONY: all build run test test-short bench bench-score fuzz eval lint clickhouse clean
 
 all: build
 
@@ -35,6 +35,9 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+bench-score:
+	$(GO) test -run '^$$' -bench 'Score|Govader' -benchmem ./scoring
+
 # A short run of every fuzz target; the corpus lives in testdata/fuzz.
 fuzz:
 	$(GO) test ./importer -run '^$$' -fuzz FuzzRead -fuzztime 30s
@@ -44,6 +47,14 @@ fuzz:
 	$(GO) test ./collectors/selector -run '^$$' -fuzz FuzzParseRating -fuzztime 30s
 	$(GO) test ./collectors/selector -run '^$$' -fuzz FuzzParseDate -fuzztime 30s
 	$(GO) test ./mention -run '^$$' -fuzz FuzzNormalize -fuzztime 30s
+	$(GO) test ./scoring -run '^$$' -fuzz FuzzScore -fuzztime 30s
+
+# Scorer quality: precision, recall and F1 of the negative class per
+# language on the labelled dev sets (read in place: several are licensed for
+# evaluation only and must not be copied here) and on our own hr/bs/sr set.
+EVAL_DATA ?= ../shared/data/sentiment/dev
+eval: build
+	$(BIN) eval --sources $(EVAL_DATA) scoring/testdata/hbs.jsonl
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -75,14 +75,14 @@ func tokenize(text string, out []token) []token {
 			}
 			out = append(out, wordToken(text[i:j]))
 			i = j
-		case r == '.' || r == '!' || r == '?' || r == ';' || r == '\n' || r == '।' || r == '։' || r == '؟' || r == '…' || r == '¡' || r == '¿':
+		case isBreak(r):
 			t := token{kind: tBreak}
 			j := i
 			for j < len(text) {
 				r2, s2 := utf8.DecodeRuneInString(text[j:])
 				if r2 == '!' {
 					t.bang++
-				} else if !(r2 == '.' || r2 == '?' || r2 == ';' || r2 == '\n' || r2 == '\r' || r2 == '।' || r2 == '։' || r2 == '؟' || r2 == '…' || r2 == ' ') {
+				} else if !isBreak(r2) && r2 != ' ' && r2 != '\r' {
 					break
 				}
 				j += s2
@@ -104,6 +104,17 @@ func tokenize(text string, out []token) []token {
 		}
 	}
 	return out
+}
+
+// isBreak reports runes that end a clause. The run loop above consumes at
+// least the rune that matched here, or tokenize would never advance (the
+// fuzzer found that with '¿').
+func isBreak(r rune) bool {
+	switch r {
+	case '.', '!', '?', ';', '\n', '।', '॥', '։', '؟', '…', '¡', '¿', '。', '！', '？':
+		return true
+	}
+	return false
 }
 
 func isEmoticonAt(s string) bool { return emoticonAt(s) != "" }
