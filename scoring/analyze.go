@@ -13,13 +13,14 @@ import (
 // whether it is a complaint; a 1 MB paste costs no more than that.
 const maxScoreBytes = 64 << 10
 
+var negResidual = envFloat("EARSHOT_NR", -1.0)
+
 // VADER's constants (Hutto & Gilbert 2014), which hold up across languages
 // for a lexicon scorer: negation scales by -0.74, a capitalised word adds
 // 0.733, each ! adds 0.292 (up to 4), and alpha 15 normalises the sum.
 const (
 	negScale    = -0.74
 	negScaleNeg = -0.3
-	negResidual = -0.7
 	capsBoost   = 0.733
 	bangBoost   = 0.292
 	alpha       = 15
@@ -102,7 +103,7 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 	// radi"): in customer text that leans negative.
 	closeNeg := func() {
 		if negOpen && negNext != "" {
-			a.hits = append(a.hits, hit{text: negWord + " " + negNext, valence: negResidual, clause: clause})
+			a.hits = append(a.hits, hit{text: negWord + " " + negNext, valence: negResidual, clause: clause, residual: true})
 			sums[clause] += negResidual
 		}
 		negOpen, negLeft, negNext = false, 0, ""
@@ -154,7 +155,9 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 			}
 		}
 		if in == nil {
-			if negOpen && negNext == "" {
+			// The residual names the first content word: "не на кого"
+			// is not "не на".
+			if negOpen && negNext == "" && !lx.stops[t.text] {
 				negNext = t.text
 			}
 			i++
@@ -327,6 +330,12 @@ func match(lx *Lexicon, toks []token, i int) (*info, string, int) {
 	}
 	if in, key := lx.lookup(w); in != nil {
 		return in, strings.TrimSuffix(key, "*"), 1
+	}
+	// Compounds written with a hyphen: "интернет-мошенничество", "super-bad".
+	if j := strings.LastIndexByte(w, '-'); j > 0 && j < len(w)-1 {
+		if in, key := lx.lookup(w[j+1:]); in != nil {
+			return in, strings.TrimSuffix(key, "*"), 1
+		}
 	}
 	if hasRun3(w) {
 		for _, keep := range []int{1, 2} {

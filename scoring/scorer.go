@@ -218,9 +218,10 @@ func when(m *mention.Mention) time.Time {
 
 // hit is one lexicon match that moved the sentiment.
 type hit struct {
-	text    string
-	valence float64
-	clause  int
+	text     string
+	valence  float64
+	clause   int
+	residual bool // a negation that negated no sentiment word
 }
 
 // analysis is the text part of a score.
@@ -261,6 +262,7 @@ func (s *Scorer) ScoreMention(m *mention.Mention) {
 	}
 
 	negative := a.compound <= -0.05
+
 	conf := a.langConf * min(1, math.Abs(a.compound)+confFloor)
 	strong := a.compound <= -0.6
 	rated := m.Rating > 0 && m.RatingMax > 0

@@ -25,7 +25,7 @@ type token struct {
 }
 
 // emoticons are matched before punctuation splits them.
-var emoticons = []string{">:(", ":'(", ":-(", ":-/", ":-)", ":-d", ":-p", ":(", ":/", ":)", ":d", ":p", ";)", ";-)", "<3", "=(", "=)"}
+var emoticons = []string{"((", "))", ">:(", ":'(", ":-(", ":-/", ":-)", ":-d", ":-p", ":(", ":/", ":)", ":d", ":p", ";)", ";-)", "<3", "=(", "=)"}
 
 // tokenize splits text into words, emoji and clause breaks. It never fails:
 // invalid UTF-8 decodes as U+FFFD, which is skipped.
@@ -52,10 +52,14 @@ func tokenize(text string, out []token) []token {
 				j += s2
 			}
 			i = j
-		case (r == ':' || r == ';' || r == '>' || r == '=' || r == '<') && isEmoticonAt(text[i:]):
+		case (r == ':' || r == ';' || r == '>' || r == '=' || r == '<' || r == '(' || r == ')') && isEmoticonAt(text[i:]):
+			// "((" and "))" are the Russian-speaking web's frown and smile.
 			e := emoticonAt(text[i:])
 			out = append(out, token{text: e, kind: tEmoji})
 			i += len(e)
+			for i < len(text) && (text[i] == e[len(e)-1]) { // ")))))"
+				i++
+			}
 		case isWordRune(r):
 			j := i + size
 			for j < len(text) {
