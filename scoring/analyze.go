@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/earshot/earshot/mention"
 )
@@ -312,6 +313,16 @@ func (s *Scorer) byCoverage(a *analysis, toks []token) {
 	}
 }
 
+type prefixRule struct {
+	prefix string
+	negate bool
+}
+
+var prefixRules = map[string][]prefixRule{
+	"hy": {{"չ", true}, {"կ", false}},
+	"ar": {{"وال", false}, {"بال", false}, {"فال", false}, {"كال", false}, {"لل", false}, {"ال", false}, {"و", false}, {"ف", false}, {"ب", false}},
+}
+
 // match tries the phrases that start at toks[i], then the single word
 // (as written, then with stretched letters squeezed: "baaaad").
 func match(lx *Lexicon, toks []token, i int) (*info, string, int) {
@@ -335,6 +346,25 @@ func match(lx *Lexicon, toks []token, i int) (*info, string, int) {
 	if j := strings.LastIndexByte(w, '-'); j > 0 && j < len(w)-1 {
 		if in, key := lx.lookup(w[j+1:]); in != nil {
 			return in, strings.TrimSuffix(key, "*"), 1
+		}
+	}
+	// Attached prefixes: Armenian future կ- and negation չ- on verbs,
+	// Arabic conjunctions and articles (و, ال, بال...).
+	for _, p := range prefixRules[lx.Lang] {
+		if rest, ok := strings.CutPrefix(w, p.prefix); ok && utf8.RuneCountInString(rest) >= 3 {
+			if in, key := lx.lookup(rest); in != nil && (in.valence != 0 || !p.negate) {
+				if p.negate {
+					n := *in
+					n.aspects, n.signals = nil, nil
+					if n.valence > 0 {
+						n.valence *= negScale
+					} else {
+						n.valence *= negScaleNeg
+					}
+					return &n, p.prefix + strings.TrimSuffix(key, "*"), 1
+				}
+				return in, strings.TrimSuffix(key, "*"), 1
+			}
 		}
 	}
 	if hasRun3(w) {
