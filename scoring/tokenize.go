@@ -21,6 +21,7 @@ type token struct {
 	caps  bool // ALL CAPS word of 2+ letters
 	latin bool
 	bang  int  // for breaks: how many ! in the run
+	quest bool // for breaks: the run has a question mark
 	elong bool // "soooo": letters repeated 3+ times
 }
 
@@ -84,6 +85,9 @@ func tokenize(text string, out []token) []token {
 			j := i
 			for j < len(text) {
 				r2, s2 := utf8.DecodeRuneInString(text[j:])
+				if r2 == '?' || r2 == '؟' || r2 == '？' {
+					t.quest = true
+				}
 				if r2 == '!' {
 					t.bang++
 				} else if !isBreak(r2) && r2 != ' ' && r2 != '\r' {
@@ -93,6 +97,7 @@ func tokenize(text string, out []token) []token {
 			}
 			if len(out) > 0 && out[len(out)-1].kind == tBreak {
 				out[len(out)-1].bang += t.bang
+				out[len(out)-1].quest = out[len(out)-1].quest || t.quest
 			} else {
 				out = append(out, t)
 			}
