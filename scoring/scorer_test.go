@@ -309,3 +309,12 @@ func TestLexiconsParse(t *testing.T) {
 		}
 	}
 }
+
+func TestLanguagesMatchConfig(t *testing.T) {
+	a, b := slices.Clone(Languages), slices.Clone(config.KnownLanguages)
+	slices.Sort(a)
+	slices.Sort(b)
+	if !slices.Equal(a, b) {
+		t.Errorf("scoring.Languages %v != config.KnownLanguages %v", a, b)
+	}
+}
