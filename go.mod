@@ -9,6 +9,7 @@ require (
 	github.com/coder/websocket v1.8.15
 	github.com/gocolly/colly/v2 v2.3.0
 	github.com/jdkato/prose/v2 v2.0.0
+	github.com/jonreiter/govader v0.0.0-20250429093935-f6505c8d03cc
 	github.com/mmcdole/gofeed v1.4.2
 	github.com/pemistahl/lingua-go v1.4.0
 	github.com/robfig/cron/v3 v3.0.1
