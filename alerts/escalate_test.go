@@ -48,7 +48,7 @@ route:
 	if err := m.Normalize(t0); err != nil {
 		t.Fatal(err)
 	}
-	store := &escStore{memCases: &memCases{events: map[string]storage.CaseEvent{}}, state: "open", openedAt: t0, m: m}
+	store := &escStore{memCases: newMem(), state: "open", openedAt: t0, m: m}
 	n := &Notifier{Tree: tree, Receivers: map[string]Receiver{"desk": &scripted{name: "desk"}, "lead": lead, "manager": manager},
 		Store: store, Now: func() time.Time { return now }}
 	check := func(at time.Duration, wantSent, wantLead, wantManager int) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/earshot/earshot/internal/wait"
@@ -19,6 +20,9 @@ type CaseStore interface {
 	AppendCaseEvents(ctx context.Context, evs []storage.CaseEvent) error
 	HasEvents(ctx context.Context, ids []string) (map[string]bool, error)
 	RecordDelivery(ctx context.Context, d storage.Delivery) error
+	PendingNotifications(ctx context.Context) ([]storage.Pending, error)
+	SendHistory(ctx context.Context, since, countFrom time.Time) (storage.SendHistory, error)
+	Mention(ctx context.Context, id string) (mention.Mention, bool, error)
 }
 
 // Notifier opens a case for each flagged story, routes it, sends it to each
@@ -31,11 +35,32 @@ type CaseStore interface {
 // a crash after a receiver accepted a message and before "notified" was
 // written: that message is sent again on the next pass (at-least-once).
 //
-// Grouping, throttling, quiet hours and escalation are not done here yet:
-// each case is sent on its own, at once.
+// Delivery is two steps, so that the state lives in ClickHouse and any
+// worker can pick up where another stopped: Notify queues each new case for
+// the receivers its route names (a "queued" event carrying the group key),
+// and Flush sends what is due, one message per receiver and group:
+//   - a new group waits group_wait for more cases, then one message lists
+//     them; later cases of the same group wait until group_interval has
+//     passed since its last message (Alertmanager's timers);
+//   - a receiver in its quiet hours gets nothing but critical cases; the
+//     rest wait until the hours end;
+//   - a receiver that got max_per_hour messages in the last hour gets no
+//     more: the non-critical cases are deferred to its digest ("deferred"
+//     event, a "throttled" delivery row);
+//   - critical cases skip the wait, quiet hours and the throttle.
+//
+// `earshot run` flushes every few seconds; a one-shot `earshot collect`
+// flushes with force at the end of its pass (group timers do not hold a
+// process that is about to exit; quiet hours and throttles still do).
+// Flushes are serialised within a process. Several workers (--shard) each
+// flush every queued case, so two may send the same group in the same
+// second: at-least-once, the same window as a crash between send and record.
 type Notifier struct {
+	flushMu sync.Mutex // one flush at a time: concurrent passes would send a group twice
+
 	Tree      *Route
 	Receivers map[string]Receiver
+	Policies  map[string]Policy // per receiver: throttle and quiet hours
 	Store     CaseStore
 	Links     func(caseID string) (ack, resolve string) // optional signed links
 	Contact   func(brand, location string) string       // who customers can reach, for the suggested reply
@@ -55,68 +80,211 @@ func CaseID(m mention.Mention) string {
 	return "case:" + m.ID
 }
 
-// Notify implements pipeline.Alerter for new, stored mentions.
+// Notify implements pipeline.Alerter for new, stored mentions: it opens and
+// queues their cases, then sends whatever is due (see Flush).
 func (n *Notifier) Notify(ctx context.Context, ms []mention.Mention) error {
 	var firstErr error
 	for _, m := range ms {
 		if !m.Negative {
 			continue
 		}
-		if err := n.notify(ctx, m); err != nil && firstErr == nil {
+		if err := n.queue(ctx, m); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	if err := n.Flush(ctx, false); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return firstErr
+}
+
+// queue opens the case of m (once) and queues it for each matching route's
+// receiver (once per receiver).
+func (n *Notifier) queue(ctx context.Context, m mention.Mention) error {
+	caseID := CaseID(m)
+	labels := LabelsOf(m)
+	routes := n.Tree.Match(labels)
+	opened := caseID + ":opened"
+	ids := []string{opened}
+	for _, r := range routes {
+		ids = append(ids, queuedID(caseID, r.Receiver), notifiedID(caseID, r.Receiver, 0))
+	}
+	done, err := n.Store.HasEvents(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("case %s: history: %w", caseID, err)
+	}
+	base := storage.CaseEvent{CaseID: caseID, MentionID: m.ID, Brand: m.Brand, Location: m.Location, Severity: m.Severity,
+		State: "open", At: n.now(), Actor: "earshot"}
+	var evs []storage.CaseEvent
+	if !done[opened] {
+		ev := base
+		ev.EventID, ev.Event = opened, "opened"
+		evs = append(evs, ev)
+	}
+	for _, r := range routes {
+		id := queuedID(caseID, r.Receiver)
+		if done[id] || done[notifiedID(caseID, r.Receiver, 0)] {
+			continue
+		}
+		if _, ok := n.Receivers[r.Receiver]; !ok {
+			return fmt.Errorf("case %s: no receiver %q", caseID, r.Receiver)
+		}
+		ev := base
+		ev.EventID, ev.Event, ev.Receiver, ev.Note = id, "queued", r.Receiver, r.GroupKey(labels)
+		evs = append(evs, ev)
+		done[id] = true // a second route to the same receiver queues once
+	}
+	if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
+		return fmt.Errorf("case %s: %w", caseID, err)
+	}
+	return nil
+}
+
+// Flush sends the queued cases that are due, grouped per receiver and group
+// key. force ignores group_wait and group_interval (a one-shot pass about to
+// exit), not quiet hours or throttles.
+func (n *Notifier) Flush(ctx context.Context, force bool) error {
+	n.flushMu.Lock()
+	defer n.flushMu.Unlock()
+	pend, err := n.Store.PendingNotifications(ctx)
+	if err != nil || len(pend) == 0 {
+		return err
+	}
+	now := n.now()
+	hist, err := n.Store.SendHistory(ctx, now.Add(-48*time.Hour), now.Add(-time.Hour))
+	if err != nil {
+		return err
+	}
+	type group struct {
+		receiver, key string
+		items         []storage.Pending
+	}
+	var order []*group
+	groups := map[string]*group{}
+	for _, p := range pend {
+		k := p.Receiver + "\x00" + p.GroupKey
+		g := groups[k]
+		if g == nil {
+			g = &group{receiver: p.Receiver, key: p.GroupKey}
+			groups[k] = g
+			order = append(order, g)
+		}
+		g.items = append(g.items, p)
+	}
+	var firstErr error
+	for _, g := range order {
+		if err := n.flushGroup(ctx, g.receiver, g.key, g.items, &hist, now, force); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	return firstErr
 }
 
-func (n *Notifier) notify(ctx context.Context, m mention.Mention) error {
-	caseID := CaseID(m)
-	routes := n.Tree.Match(LabelsOf(m))
-	opened := caseID + ":opened"
-	ids := []string{opened}
-	for _, r := range routes {
-		ids = append(ids, notifiedID(caseID, r.Receiver, 0))
+func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, hist *storage.SendHistory, now time.Time, force bool) error {
+	rcv, ok := n.Receivers[recv]
+	if !ok {
+		return fmt.Errorf("queued cases for unknown receiver %q", recv)
 	}
-	done, err := n.Store.HasEvents(ctx, ids)
-	if err != nil {
-		// Cannot tell what was sent: send anyway (at-least-once) and say so.
-		n.log().Warn("case history unavailable; alerting anyway", "case", caseID, "err", err)
-		done = map[string]bool{}
-	}
-	base := storage.CaseEvent{CaseID: caseID, MentionID: m.ID, Brand: m.Brand, Location: m.Location, Severity: m.Severity}
-	if !done[opened] {
-		ev := base
-		ev.EventID, ev.Event, ev.State, ev.At, ev.Actor = opened, "opened", "open", n.now(), "earshot"
-		if err := n.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
-			n.log().Error("case not recorded", "case", caseID, "err", err)
+	var cases, critical []Case
+	var route *Route
+	for _, p := range items {
+		m, found, err := n.Store.Mention(ctx, p.MentionID)
+		if err != nil {
+			return fmt.Errorf("group %s: %w", key, err)
+		}
+		if !found {
+			continue // not stored yet (spooled): next flush
+		}
+		if route == nil {
+			route = n.routeFor(m, recv, key)
+		}
+		c := n.caseFor(m)
+		c.ID = p.CaseID
+		if m.Severity == "critical" {
+			critical = append(critical, c)
+		} else {
+			cases = append(cases, c)
 		}
 	}
-	c := n.caseFor(m)
+	var wait, interval time.Duration
+	if route != nil {
+		wait, interval = route.GroupWait, route.GroupInterval
+	}
+	last, sentBefore := hist.LastSent[recv+"\x00"+key]
+	due := force || !sentBefore && !items[0].QueuedAt.Add(wait).After(now) || sentBefore && !last.Add(interval).After(now)
+	pol := n.Policies[recv]
+	if !due || pol.Quiet(now) {
+		cases = nil // wait: for the group timer or the end of quiet hours
+	}
+	if len(cases) > 0 && pol.MaxPerHour > 0 && hist.SentSince[recv] >= pol.MaxPerHour {
+		if err := n.defer_(ctx, rcv, key, cases, fmt.Sprintf("throttled: %d messages to %s in the last hour (max_per_hour %d)", hist.SentSince[recv], recv, pol.MaxPerHour)); err != nil {
+			return err
+		}
+		cases = nil
+	}
 	var firstErr error
-	for _, r := range routes {
-		id := notifiedID(caseID, r.Receiver, 0)
-		if done[id] {
+	for _, batch := range [][]Case{critical, cases} {
+		if len(batch) == 0 {
 			continue
 		}
-		rcv, ok := n.Receivers[r.Receiver]
-		if !ok {
-			firstErr = fmt.Errorf("case %s: no receiver %q", caseID, r.Receiver)
-			continue
-		}
-		msg := Message{Receiver: r.Receiver, GroupKey: r.GroupKey(LabelsOf(m)), Cases: []Case{c}}
+		msg := Message{Receiver: recv, GroupKey: key, Cases: batch}
 		if err := n.send(ctx, rcv, msg); err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		ev := base
-		ev.EventID, ev.Event, ev.State, ev.At, ev.Actor, ev.Receiver = id, "notified", "open", n.now(), "earshot", r.Receiver
-		if err := n.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
-			n.log().Error("notification not recorded; it may be sent again", "case", caseID, "receiver", r.Receiver, "err", err)
+		hist.SentSince[recv]++
+		hist.LastSent[recv+"\x00"+key] = n.now()
+		var evs []storage.CaseEvent
+		for _, c := range batch {
+			m := c.Mention
+			evs = append(evs, storage.CaseEvent{EventID: notifiedID(c.ID, recv, 0), CaseID: c.ID, MentionID: m.ID, At: n.now(),
+				Event: "notified", State: "open", Actor: "earshot", Receiver: recv, Brand: m.Brand, Location: m.Location,
+				Severity: m.Severity, Note: key})
+		}
+		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
+			n.log().Error("notification not recorded; it may be sent again", "receiver", recv, "group", key, "err", err)
 		}
 	}
 	return firstErr
+}
+
+// defer_ hands cases to the receiver's digest instead of a message.
+func (n *Notifier) defer_(ctx context.Context, rcv Receiver, key string, cases []Case, why string) error {
+	ids := make([]string, len(cases))
+	var evs []storage.CaseEvent
+	for i, c := range cases {
+		ids[i] = c.ID
+		m := c.Mention
+		evs = append(evs, storage.CaseEvent{EventID: fmt.Sprintf("%s:deferred:%s", c.ID, rcv.Name()), CaseID: c.ID, MentionID: m.ID,
+			At: n.now(), Event: "deferred", State: "open", Actor: "earshot", Receiver: rcv.Name(), Brand: m.Brand,
+			Location: m.Location, Severity: m.Severity, Note: why})
+	}
+	if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
+		return fmt.Errorf("defer to digest: %w", err)
+	}
+	if err := n.Store.RecordDelivery(ctx, storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: key, Receiver: rcv.Name(),
+		Attempt: 1, At: n.now(), Status: "throttled", Error: why}); err != nil {
+		n.log().Error("throttle not recorded", "receiver", rcv.Name(), "err", err)
+	}
+	n.log().Info("alerts deferred to digest", "receiver", rcv.Name(), "cases", len(cases), "why", why)
+	return nil
+}
+
+// routeFor finds the route that queued a case for recv under key.
+func (n *Notifier) routeFor(m mention.Mention, recv, key string) *Route {
+	labels := LabelsOf(m)
+	for _, r := range n.Tree.Match(labels) {
+		if r.Receiver == recv && r.GroupKey(labels) == key {
+			return r
+		}
+	}
+	return nil
+}
+
+func queuedID(caseID, receiver string) string {
+	return fmt.Sprintf("%s:queued:%s", caseID, receiver)
 }
 
 // send tries a message until it is delivered, the failure is final, or

@@ -3,6 +3,8 @@ package alerts
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,9 +15,84 @@ import (
 )
 
 type memCases struct {
-	mu     sync.Mutex
-	events map[string]storage.CaseEvent
-	deliv  []storage.Delivery
+	mu       sync.Mutex
+	events   map[string]storage.CaseEvent
+	deliv    []storage.Delivery
+	mentions map[string]mention.Mention
+}
+
+func newMem(ms ...mention.Mention) *memCases {
+	m := &memCases{events: map[string]storage.CaseEvent{}, mentions: map[string]mention.Mention{}}
+	m.put(ms...)
+	return m
+}
+
+// put stores mentions, as the pipeline does before it notifies.
+func (m *memCases) put(ms ...mention.Mention) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mentions == nil {
+		m.mentions = map[string]mention.Mention{}
+	}
+	for _, x := range ms {
+		m.mentions[x.ID] = x
+	}
+}
+
+func (m *memCases) Mention(_ context.Context, id string) (mention.Mention, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	x, ok := m.mentions[id]
+	return x, ok, nil
+}
+
+// PendingNotifications mirrors the storage query.
+func (m *memCases) PendingNotifications(context.Context) ([]storage.Pending, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	state := map[string]storage.CaseEvent{}
+	for _, e := range m.events {
+		if cur, ok := state[e.CaseID]; !ok || !e.At.Before(cur.At) {
+			state[e.CaseID] = e
+		}
+	}
+	var out []storage.Pending
+	for _, e := range m.events {
+		if e.Event != "queued" || state[e.CaseID].State != "open" {
+			continue
+		}
+		_, notified := m.events[notifiedID(e.CaseID, e.Receiver, 0)]
+		_, deferred := m.events[e.CaseID+":deferred:"+e.Receiver]
+		if !notified && !deferred {
+			out = append(out, storage.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note, Severity: e.Severity, QueuedAt: e.At})
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Pending) int {
+		if c := a.QueuedAt.Compare(b.QueuedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.CaseID, b.CaseID)
+	})
+	return out, nil
+}
+
+func (m *memCases) SendHistory(_ context.Context, since, countFrom time.Time) (storage.SendHistory, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := storage.SendHistory{SentSince: map[string]int{}, LastSent: map[string]time.Time{}}
+	for _, d := range m.deliv {
+		if d.Status != "sent" || d.At.Before(since) {
+			continue
+		}
+		if !d.At.Before(countFrom) {
+			h.SentSince[d.Receiver]++
+		}
+		k := d.Receiver + "\x00" + d.GroupKey
+		if d.At.After(h.LastSent[k]) {
+			h.LastSent[k] = d.At
+		}
+	}
+	return h, nil
 }
 
 func (m *memCases) AppendCaseEvents(_ context.Context, evs []storage.CaseEvent) error {
@@ -83,9 +160,11 @@ route:
 	desk := &scripted{name: "desk", script: []Delivery{{HTTPStatus: 429, Retry: true, RetryAfter: time.Second}}}
 	legal := &scripted{name: "legal"}
 	broken := &scripted{name: "broken", script: []Delivery{{HTTPStatus: 400}}}
-	store := &memCases{events: map[string]storage.CaseEvent{}}
+	store := newMem()
 	var waits []time.Duration
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	n := &Notifier{Tree: tree, Receivers: map[string]Receiver{"desk": desk, "legal": legal, "broken": broken}, Store: store,
+		Now:   func() time.Time { return now },
 		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
 		Links: func(id string) (string, string) { return "https://e.test/ack/" + id, "https://e.test/resolve/" + id }}
 	long := "The night manager shouted at us and refused to refund the broken air conditioning."
@@ -100,7 +179,15 @@ route:
 			t.Fatal(err)
 		}
 	}
-	err = n.Notify(context.Background(), ms)
+	store.put(ms...)
+	if err := n.Notify(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(desk.sent)+len(legal.sent)+len(broken.sent) != 0 {
+		t.Fatal("sent before group_wait (30s by default) passed")
+	}
+	now = now.Add(31 * time.Second)
+	err = n.Flush(context.Background(), false)
 	if err == nil {
 		t.Error("the final 400 from broken was not reported")
 	}
@@ -128,6 +215,7 @@ route:
 	if err := cross.Normalize(time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	store.put(cross)
 	_ = n.Notify(context.Background(), append(ms, cross))
 	if len(desk.sent) != 1 || len(legal.sent) != 1 {
 		t.Errorf("second pass re-sent: desk %d legal %d", len(desk.sent), len(legal.sent))

@@ -86,11 +86,23 @@ type CaseState struct {
 	Actor, Outcome                                      string
 }
 
+// StateEvents are the events that change a case's state; the others
+// (queued, notified, deferred, escalated) record delivery and must not
+// reopen a case that someone acknowledged meanwhile.
+const StateEvents = `event IN ('opened', 'acknowledged', 'held', 'resumed', 'resolved')`
+
+// stateKey orders state events: by time, then (events in the same second,
+// as at is a DateTime) by how far along the workflow the state is, so an
+// acknowledge and a resolve in one second end resolved.
+const stateKey = `(at, toUInt8(state))`
+
 // caseSelect derives each case's current state from its events; a WHERE
 // or HAVING clause and ordering are appended by the callers.
-const caseSelect = `SELECT case_id, anyIf(mention_id, mention_id != ''), toString(argMax(state, at)) AS st,
+const caseSelect = `SELECT case_id, anyIf(mention_id, mention_id != ''),
+	toString(argMaxIf(state, ` + stateKey + `, ` + StateEvents + `)) AS st,
 	anyIf(brand, brand != ''), anyIf(location, location != ''), toString(max(severity)), min(at), max(at),
-	argMax(actor, at), argMax(outcome, at) FROM case_events FINAL`
+	argMaxIf(actor, ` + stateKey + `, ` + StateEvents + `), argMaxIf(outcome, ` + stateKey + `, ` + StateEvents + `)
+	FROM case_events FINAL`
 
 func (s *Store) queryCases(ctx context.Context, q string, args ...any) ([]CaseState, error) {
 	rows, err := s.conn.Query(ctx, q, args...)

@@ -273,7 +273,36 @@ func TestMentionAndCases(t *testing.T) {
 	if err != nil || !has["c1:opened"] || has["c9:opened"] {
 		t.Errorf("HasEvents %v %v", has, err)
 	}
-	if err := s.RecordDelivery(ctx, Delivery{ID: "d1", CaseIDs: []string{"c1"}, Receiver: "desk", Attempt: 1, At: now, Status: "sent", HTTPStatus: 202}); err != nil {
+	if err := s.RecordDelivery(ctx, Delivery{ID: "d1", CaseIDs: []string{"c1"}, GroupKey: "desk|location=Zagreb", Receiver: "desk", Attempt: 1, At: now, Status: "sent", HTTPStatus: 202}); err != nil {
 		t.Error(err)
+	}
+
+	// Delivery events do not change state; in one second a resolve wins
+	// over an acknowledge; pending lists queued, open, unsent cases.
+	later := now.Add(2 * time.Minute)
+	if err := s.AppendCaseEvents(ctx, []CaseEvent{
+		{EventID: "c1:queued:boss", CaseID: "c1", MentionID: ms[0].ID, At: later, Event: "queued", State: "open", Receiver: "boss", Note: "boss"},
+		{EventID: "c3:opened", CaseID: "c3", At: later, Event: "opened", State: "open"},
+		{EventID: "c3:acknowledged", CaseID: "c3", At: later, Event: "acknowledged", State: "acknowledged"},
+		{EventID: "c3:resolved", CaseID: "c3", At: later, Event: "resolved", State: "resolved", Outcome: "no_action"},
+		{EventID: "c2:queued:desk", CaseID: "c2", MentionID: "m:2", At: later, Event: "queued", State: "open", Receiver: "desk", Note: "desk|location=Zagreb", Severity: "medium"},
+		{EventID: "c2:queued:boss", CaseID: "c2", MentionID: "m:2", At: later, Event: "queued", State: "open", Receiver: "boss", Note: "boss"},
+		{EventID: "c2:notified:boss:0", CaseID: "c2", At: later, Event: "notified", State: "open", Receiver: "boss"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c, _, _ := s.Case(ctx, "c1"); c.State != "acknowledged" {
+		t.Errorf("a queued event reopened c1: %s", c.State)
+	}
+	if c, _, _ := s.Case(ctx, "c3"); c.State != "resolved" || c.Outcome != "no_action" {
+		t.Errorf("c3 acknowledged and resolved in one second is %s (%q)", c.State, c.Outcome)
+	}
+	pend, err := s.PendingNotifications(ctx)
+	if err != nil || len(pend) != 1 || pend[0].CaseID != "c2" || pend[0].Receiver != "desk" || pend[0].GroupKey != "desk|location=Zagreb" || pend[0].Severity != "medium" {
+		t.Errorf("pending %+v %v; want c2 for desk only", pend, err)
+	}
+	h, err := s.SendHistory(ctx, now.Add(-time.Hour), now.Add(-time.Minute))
+	if err != nil || h.SentSince["desk"] != 1 || !h.LastSent["desk\x00desk|location=Zagreb"].Equal(now) {
+		t.Errorf("history %+v %v", h, err)
 	}
 }

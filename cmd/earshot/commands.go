@@ -245,7 +245,12 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 		done()
 		return nil, nil, nil, err
 	}
-	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Store: st, Logger: a.log}
+	policies, err := alerts.Policies(cfg)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Store: st, Logger: a.log}
 	if s := signer(cfg); s != nil {
 		notifier.Links = s.Links
 	}
@@ -273,6 +278,16 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 	}, nil
 }
 
+// flushAlerts sends every queued alert now (group timers ignored).
+func flushAlerts(ctx context.Context, p *pipeline.Pipeline) error {
+	if n, ok := p.Alerter.(*alerts.Notifier); ok {
+		if err := n.Flush(ctx, true); err != nil {
+			return fmt.Errorf("alerts: %w", err)
+		}
+	}
+	return nil
+}
+
 func (a *app) collectCmd() *cobra.Command {
 	var source, shard string
 	cmd := &cobra.Command{
@@ -294,6 +309,9 @@ func (a *app) collectCmd() *cobra.Command {
 				return usageError{err}
 			}
 			runs := p.CollectAll(cmd.Context(), sources)
+			// A one-shot pass sends what it queued before it exits, grouped;
+			// quiet hours and throttles still hold.
+			flushErr := flushAlerts(cmd.Context(), p)
 			failed := 0
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%-24s %-10s %-8s %8s %6s %7s  %s\n", "SOURCE", "KIND", "STATUS", "FETCHED", "NEW", "ERRORS", "LAST ERROR")
@@ -309,7 +327,7 @@ func (a *app) collectCmd() *cobra.Command {
 			if failed > 0 {
 				return fmt.Errorf("%d of %d sources failed", failed, len(runs))
 			}
-			return nil
+			return flushErr
 		},
 	}
 	cmd.Flags().StringVar(&source, "source", "", "collect only this source")

@@ -103,7 +103,27 @@ func (a *app) runCmd() *cobra.Command {
 			a.log.Info("earshot running", "sources", len(sources), "streams", streams, "listen", l.Addr().String())
 			if once {
 				wg.Wait()
-				return nil
+				return flushAlerts(ctx, p)
+			}
+			// Queued alerts go out when their group timers say so: checked
+			// every 5 s (group_wait is 30 s by default).
+			if n, ok := p.Alerter.(*alerts.Notifier); ok {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					t := time.NewTicker(5 * time.Second)
+					defer t.Stop()
+					for {
+						select {
+						case <-ctx.Done():
+							return
+						case <-t.C:
+							if err := n.Flush(ctx, false); err != nil {
+								a.log.Warn("alert flush", "err", err)
+							}
+						}
+					}
+				}()
 			}
 			// Escalation: every minute, open cases past their route's ack_within
 			// go up the escalate_to chain.

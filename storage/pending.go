@@ -1,0 +1,81 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Pending is a case queued for a receiver and not yet notified there (nor
+// deferred to its digest), while the case is still open.
+type Pending struct {
+	CaseID    string
+	MentionID string
+	Receiver  string
+	GroupKey  string
+	Severity  string
+	QueuedAt  time.Time
+}
+
+// PendingNotifications lists what the notifier still has to send: "queued"
+// events without a "notified" or "deferred" event for the same case and
+// receiver, for cases whose current state is open. Oldest first.
+func (s *Store) PendingNotifications(ctx context.Context) ([]Pending, error) {
+	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at
+FROM (
+  SELECT case_id, receiver, anyIf(mention_id, event = 'queued') AS mention_id, anyIf(note, event = 'queued') AS group_key,
+    max(severity) AS severity, minIf(at, event = 'queued') AS queued_at,
+    countIf(event IN ('notified', 'deferred')) AS done, countIf(event = 'queued') AS queued
+  FROM case_events FINAL
+  WHERE receiver != '' AND step = 0
+  GROUP BY case_id, receiver
+  HAVING queued > 0 AND done = 0
+) ANY INNER JOIN (
+  SELECT case_id, argMaxIf(state, `+stateKey+`, `+StateEvents+`) AS current FROM case_events FINAL GROUP BY case_id
+) USING case_id
+WHERE current = 'open'
+ORDER BY queued_at, case_id`)
+	if err != nil {
+		return nil, fmt.Errorf("pending notifications: %w", err)
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		if err := rows.Scan(&p.CaseID, &p.MentionID, &p.Receiver, &p.GroupKey, &p.Severity, &p.QueuedAt); err != nil {
+			return nil, fmt.Errorf("pending notifications: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// SendHistory is what throttling and group timers need: per receiver, the
+// messages sent since a time; per group, when its last message went out.
+type SendHistory struct {
+	SentSince map[string]int       // receiver -> messages sent
+	LastSent  map[string]time.Time // receiver + "\x00" + group key -> last message
+}
+
+// SendHistory reads alert_deliveries: last sends per group since a time,
+// and messages per receiver since countFrom (the throttle window).
+func (s *Store) SendHistory(ctx context.Context, since, countFrom time.Time) (SendHistory, error) {
+	h := SendHistory{SentSince: map[string]int{}, LastSent: map[string]time.Time{}}
+	rows, err := s.conn.Query(ctx, `SELECT receiver, group_key, countIf(at >= ?), max(at) FROM alert_deliveries
+WHERE status = 'sent' AND at >= ? GROUP BY receiver, group_key`, countFrom.UTC(), since.UTC())
+	if err != nil {
+		return h, fmt.Errorf("send history: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var recv, key string
+		var n uint64
+		var last time.Time
+		if err := rows.Scan(&recv, &key, &n, &last); err != nil {
+			return h, fmt.Errorf("send history: %w", err)
+		}
+		h.SentSince[recv] += int(n)
+		h.LastSent[recv+"\x00"+key] = last
+	}
+	return h, rows.Err()
+}
