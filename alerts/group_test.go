@@ -132,7 +132,7 @@ route: {receiver: desk, group_wait: 30s}
 	g.flush()
 	g.expect("desk") // quiet
 	g.notify("Zagreb", "critical")
-	g.expect("desk", 1) // critical overrides quiet hours
+	g.expect("desk", 1)                // critical overrides quiet hours
 	g.at(8*time.Hour + 30*time.Minute) // 07:31
 	g.flush()
 	g.expect("desk", 1, 1) // the night's case after the quiet hours
