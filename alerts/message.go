@@ -20,6 +20,7 @@ type Case struct {
 	AckURL     string // signed one-click links; empty when earshot run serves none
 	ResolveURL string
 	Reply      string // suggested personal reply, in the mention's language
+	Status     string // digests: where the case stands ("open 2d 3h, overdue")
 }
 
 // Message is what a receiver gets at once: one case, or a group of cases
@@ -29,7 +30,26 @@ type Message struct {
 	GroupKey string
 	Step     int // escalation step, 0 for the first notice
 	Cases    []Case
+
+	// Storms and digests: a headline (the subject), figures shown before
+	// the cases, and the cases as one short entry each instead of in full.
+	Title       string
+	Summary     []string
+	Compact     bool
+	Attachments []Attachment // images shown inline (the digest's chart)
 }
+
+// Attachment is a file sent with a message; an image with a ContentID is
+// shown inline in HTML bodies (<img src="cid:ID">).
+type Attachment struct {
+	Filename    string
+	ContentType string
+	ContentID   string
+	Data        []byte
+}
+
+// compactText is how much of a review a compact entry quotes.
+const compactText = 200
 
 // Delivery is a receiver's answer to one send attempt.
 type Delivery struct {
@@ -58,7 +78,9 @@ func Subject(m Message) string {
 		}
 	}
 	var s string
-	if len(m.Cases) == 1 {
+	if m.Title != "" {
+		s = "[Earshot] " + m.Title
+	} else if len(m.Cases) == 1 {
 		c := m.Cases[0].Mention
 		s = fmt.Sprintf("[Earshot] %s: %s review of %s%s", strings.ToUpper(orNone(worst)), c.Source, c.Brand, at(c.Location))
 	} else if len(m.Cases) > 1 {
@@ -76,6 +98,30 @@ func Text(m Message) string {
 	var b strings.Builder
 	if m.Step > 0 {
 		fmt.Fprintf(&b, "ESCALATION (step %d): nobody acknowledged in time.\n\n", m.Step)
+	}
+	if m.Title != "" {
+		fmt.Fprintf(&b, "%s\n\n", oneLine(m.Title, 300))
+		for _, l := range m.Summary {
+			fmt.Fprintf(&b, "%s\n", l)
+		}
+		if len(m.Cases) > 0 {
+			b.WriteString("\n")
+		}
+	}
+	if m.Compact {
+		for _, c := range m.Cases {
+			v := compactView(c)
+			fmt.Fprintf(&b, "* [%s] %s%s - %s, %s%s", strings.ToUpper(v.Severity), v.Brand, at(v.Location), v.Source, v.When, v.Rating)
+			if v.Status != "" {
+				fmt.Fprintf(&b, " - %s", v.Status)
+			}
+			fmt.Fprintf(&b, "\n  %s\n  Original: %s", oneLine(v.Text, compactText+2), orNone(v.URL))
+			if c.AckURL != "" {
+				fmt.Fprintf(&b, " | Acknowledge: %s | Resolve: %s", c.AckURL, c.ResolveURL)
+			}
+			fmt.Fprintf(&b, "\n  Case %s\n\n", c.ID)
+		}
+		return b.String()
 	}
 	for i, c := range m.Cases {
 		if i > 0 {
@@ -112,7 +158,16 @@ type caseView struct {
 	ID, Brand, Location, Source, Author, Title, Text, URL, Severity, When, Rating, Lang string
 	Cut                                                                                 bool
 	Facts                                                                               []string
-	AckURL, ResolveURL, Reply                                                           string
+	AckURL, ResolveURL, Reply, Status                                                   string
+}
+
+// compactView is view with the text cut to a compact entry's length.
+func compactView(c Case) caseView {
+	v := view(c)
+	if utf8.RuneCountInString(v.Text) > compactText {
+		v.Text, v.Cut = string([]rune(v.Text)[:compactText])+" …", true
+	}
+	return v
 }
 
 func view(c Case) caseView {
@@ -124,7 +179,7 @@ func view(c Case) caseView {
 	}
 	v := caseView{ID: c.ID, Brand: m.Brand, Location: m.Location, Source: m.Source, Author: oneLine(m.Author, 100),
 		Title: oneLine(m.Title, 300), Text: text, URL: SafeURL(m.URL), Severity: orNone(m.Severity), Cut: cut, Lang: m.Lang,
-		AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: c.Reply}
+		AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: c.Reply, Status: oneLine(c.Status, 200)}
 	if !m.PublishedAt.IsZero() {
 		v.When = m.PublishedAt.UTC().Format("2006-01-02 15:04 UTC")
 	} else {
@@ -154,7 +209,15 @@ func view(c Case) caseView {
 var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 <html><body style="font-family:sans-serif;max-width:640px">
 {{if .Step}}<p style="color:#b00"><strong>Escalation (step {{.Step}}):</strong> nobody acknowledged in time.</p>{{end}}
-{{range .Cases}}<div style="border-left:4px solid #c33;padding:4px 12px;margin:12px 0">
+{{if .Title}}<h2 style="font-size:1.2em">{{.Title}}</h2>{{end}}
+{{range .Summary}}<p style="margin:4px 0">{{.}}</p>{{end}}
+{{range .Images}}<p><img src="cid:{{.}}" alt="trend chart" style="max-width:100%"></p>{{end}}
+{{if .Compact}}<table style="border-collapse:collapse;width:100%">
+{{range .Cases}}<tr style="border-top:1px solid #ddd"><td style="padding:6px 4px;vertical-align:top;white-space:nowrap"><strong>{{.Severity}}</strong></td>
+<td style="padding:6px 4px">{{.Brand}}{{if .Location}} · {{.Location}}{{end}} — {{.Source}}, {{.When}}{{.Rating}}{{if .Status}} — <em>{{.Status}}</em>{{end}}<br>
+<span style="color:#333">{{.Text}}</span><br>
+<a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}} <span style="color:#999;font-size:small">{{.ID}}</span></td></tr>
+{{end}}</table>{{else}}{{range .Cases}}<div style="border-left:4px solid #c33;padding:4px 12px;margin:12px 0">
 <p><strong>{{.Brand}}{{if .Location}} · {{.Location}}{{end}}</strong> — {{.Severity}}</p>
 <p>{{.Source}} by {{.Author}}, {{.When}}{{.Rating}}</p>
 {{if .Title}}<p><em>{{.Title}}</em></p>{{end}}
@@ -164,7 +227,7 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 {{if .Reply}}<p><strong>Suggested reply</strong> (edit before sending):</p><blockquote style="white-space:pre-wrap;color:#135">{{.Reply}}</blockquote>{{end}}
 <p><a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}</p>
 <p style="color:#999;font-size:small">Case {{.ID}}</p>
-</div>{{end}}
+</div>{{end}}{{end}}
 </body></html>
 `))
 
@@ -173,13 +236,27 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 func HTML(m Message) (string, error) {
 	views := make([]caseView, len(m.Cases))
 	for i, c := range m.Cases {
-		views[i] = view(c)
+		if m.Compact {
+			views[i] = compactView(c)
+		} else {
+			views[i] = view(c)
+		}
+	}
+	var images []string
+	for _, a := range m.Attachments {
+		if a.ContentID != "" && strings.HasPrefix(a.ContentType, "image/") {
+			images = append(images, a.ContentID)
+		}
 	}
 	var buf bytes.Buffer
 	if err := htmlBody.Execute(&buf, struct {
-		Step  int
-		Cases []caseView
-	}{m.Step, views}); err != nil {
+		Step    int
+		Title   string
+		Summary []string
+		Images  []string
+		Compact bool
+		Cases   []caseView
+	}{m.Step, oneLine(m.Title, 300), m.Summary, images, m.Compact, views}); err != nil {
 		return "", fmt.Errorf("render html: %w", err)
 	}
 	return buf.String(), nil

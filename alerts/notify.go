@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/internal/wait"
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
@@ -47,7 +49,9 @@ type CaseStore interface {
 //   - a receiver that got max_per_hour messages in the last hour gets no
 //     more: the non-critical cases are deferred to its digest ("deferred"
 //     event, a "throttled" delivery row);
-//   - critical cases skip the wait, quiet hours and the throttle.
+//   - a case an active storm covers is not sent on its own ("inhibited"
+//     event): the storm's message lists it (see CheckStorms);
+//   - critical cases skip the wait, quiet hours, the throttle and storms.
 //
 // `earshot run` flushes every few seconds; a one-shot `earshot collect`
 // flushes with force at the end of its pass (group timers do not hold a
@@ -61,14 +65,21 @@ type Notifier struct {
 	Tree      *Route
 	Receivers map[string]Receiver
 	Policies  map[string]Policy // per receiver: throttle and quiet hours
-	Store     CaseStore
-	Links     func(caseID string) (ack, resolve string) // optional signed links
-	Contact   func(brand, location string) string       // who customers can reach, for the suggested reply
-	Retries   int                                       // extra attempts on retryable failures; default 3
-	Backoff   time.Duration                             // first wait; default 2s, doubling, jittered
-	Sleep     func(ctx context.Context, d time.Duration) error
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// StormConfig and Storms enable CheckStorms and the inhibition of the
+	// per-mention alerts an active storm covers; both nil: no storms.
+	StormConfig *config.Storms
+	Storms      StormStore
+	StormEvery  time.Duration // least time between storm checks in Flush; default 30s
+
+	stormCheckedAt time.Time // under flushMu
+	Store          CaseStore
+	Links          func(caseID string) (ack, resolve string) // optional signed links
+	Contact        func(brand, location string) string       // who customers can reach, for the suggested reply
+	Retries        int                                       // extra attempts on retryable failures; default 3
+	Backoff        time.Duration                             // first wait; default 2s, doubling, jittered
+	Sleep          func(ctx context.Context, d time.Duration) error
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // CaseID is the case of a mention: one per story, so the same review posted
@@ -146,6 +157,14 @@ func (n *Notifier) queue(ctx context.Context, m mention.Mention) error {
 func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	n.flushMu.Lock()
 	defer n.flushMu.Unlock()
+	// Storms are checked here, before the queued cases go out, so that the
+	// cases a storm covers are inhibited instead of sent one by one.
+	if n.StormConfig != nil && n.Storms != nil && (force || n.now().Sub(n.stormCheckedAt) >= cmp.Or(n.StormEvery, 30*time.Second)) {
+		n.stormCheckedAt = n.now()
+		if _, err := n.CheckStorms(ctx); err != nil {
+			n.log().Warn("storm check", "err", err)
+		}
+	}
 	pend, err := n.Store.PendingNotifications(ctx)
 	if err != nil || len(pend) == 0 {
 		return err
@@ -158,6 +177,12 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	type group struct {
 		receiver, key string
 		items         []storage.Pending
+	}
+	var storms []storage.Storm
+	if n.StormConfig != nil && n.Storms != nil {
+		if storms, err = n.Storms.StormsSince(ctx, now.Add(-n.StormConfig.Cooldown)); err != nil {
+			return err
+		}
 	}
 	var order []*group
 	groups := map[string]*group{}
@@ -173,14 +198,14 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	}
 	var firstErr error
 	for _, g := range order {
-		if err := n.flushGroup(ctx, g.receiver, g.key, g.items, &hist, now, force); err != nil && firstErr == nil {
+		if err := n.flushGroup(ctx, g.receiver, g.key, g.items, &hist, storms, now, force); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}
 	return firstErr
 }
 
-func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, hist *storage.SendHistory, now time.Time, force bool) error {
+func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, hist *storage.SendHistory, storms []storage.Storm, now time.Time, force bool) error {
 	rcv, ok := n.Receivers[recv]
 	if !ok {
 		return fmt.Errorf("queued cases for unknown receiver %q", recv)
@@ -202,6 +227,8 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		c.ID = p.CaseID
 		if m.Severity == "critical" {
 			critical = append(critical, c)
+		} else if st, ok := inhibitedBy(m, storms); ok {
+			n.inhibit(ctx, rcv, key, c, st)
 		} else {
 			cases = append(cases, c)
 		}
@@ -270,6 +297,24 @@ func (n *Notifier) defer_(ctx context.Context, rcv Receiver, key string, cases [
 	}
 	n.log().Info("alerts deferred to digest", "receiver", rcv.Name(), "cases", len(cases), "why", why)
 	return nil
+}
+
+// inhibit records that an active storm's message covers a case, so its own
+// alert is not sent (Alertmanager's inhibition). The case stays open.
+func (n *Notifier) inhibit(ctx context.Context, rcv Receiver, key string, c Case, st storage.Storm) {
+	m := c.Mention
+	why := fmt.Sprintf("inhibited by %s (%d negative mentions in %s)", st.ID, st.Count, short(st.WindowEnd.Sub(st.WindowStart)))
+	ev := storage.CaseEvent{EventID: fmt.Sprintf("%s:inhibited:%s", c.ID, rcv.Name()), CaseID: c.ID, MentionID: m.ID, At: n.now(),
+		Event: "inhibited", State: "open", Actor: "earshot", Receiver: rcv.Name(), Brand: m.Brand, Location: m.Location,
+		Severity: m.Severity, Note: why}
+	if err := n.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
+		n.log().Error("inhibition not recorded; the case stays queued", "case", c.ID, "err", err)
+		return
+	}
+	if err := n.Store.RecordDelivery(ctx, storage.Delivery{ID: newID(), CaseIDs: []string{c.ID}, GroupKey: key, Receiver: rcv.Name(),
+		Attempt: 1, At: n.now(), Status: "suppressed", Error: why}); err != nil {
+		n.log().Error("inhibition delivery row not recorded", "case", c.ID, "err", err)
+	}
 }
 
 // routeFor finds the route that queued a case for recv under key.

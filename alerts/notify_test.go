@@ -63,7 +63,8 @@ func (m *memCases) PendingNotifications(context.Context) ([]storage.Pending, err
 		}
 		_, notified := m.events[notifiedID(e.CaseID, e.Receiver, 0)]
 		_, deferred := m.events[e.CaseID+":deferred:"+e.Receiver]
-		if !notified && !deferred {
+		_, inhibited := m.events[e.CaseID+":inhibited:"+e.Receiver]
+		if !notified && !deferred && !inhibited {
 			out = append(out, storage.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note, Severity: e.Severity, QueuedAt: e.At})
 		}
 	}

@@ -6,6 +6,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,8 @@ type Config struct {
 	Scoring    Scoring    `yaml:"scoring"`
 	Receivers  []Receiver `yaml:"receivers"`
 	Route      *Route     `yaml:"route"`
+	Storms     *Storms    `yaml:"storms"`
+	Digests    []Digest   `yaml:"digests"`
 	Server     Server     `yaml:"server"`
 
 	file  string
@@ -171,6 +174,26 @@ type Route struct {
 	AckWithin     time.Duration     `yaml:"ack_within"`
 	EscalateTo    []string          `yaml:"escalate_to"`
 	Routes        []*Route          `yaml:"routes"`
+}
+
+// Storms configures the spike detector: negative volume per brand and
+// location, and per aspect, in the last window against the windows before.
+type Storms struct {
+	Receiver  string        `yaml:"receiver"`
+	Window    time.Duration `yaml:"window"`    // default 1h
+	Baselines int           `yaml:"baselines"` // previous windows to compare with; default 12
+	K         float64       `yaml:"k"`         // standard deviations above the mean; default 3
+	Ratio     float64       `yaml:"ratio"`     // and at least this many times the mean; default 3
+	MinCount  int           `yaml:"min_count"` // and at least this many mentions; default 5
+	Cooldown  time.Duration `yaml:"cooldown"`  // one alert per storm and key; default 6h
+}
+
+// Digest is a periodic summary mail to a receiver.
+type Digest struct {
+	Receiver string `yaml:"receiver"`
+	Schedule string `yaml:"schedule"` // cron, default "0 8 * * *" (daily at 08:00)
+	Period   string `yaml:"period"`   // daily or weekly; default daily
+	Brand    string `yaml:"brand"`    // empty: every brand
 }
 
 // Server is earshot run's HTTP listener (inbox, ack links, /metrics).
@@ -307,6 +330,18 @@ func (c *Config) defaults() {
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8377"
 	}
+	if st := c.Storms; st != nil {
+		st.Window = cmp.Or(st.Window, time.Hour)
+		st.Baselines = cmp.Or(st.Baselines, 12)
+		st.K = cmp.Or(st.K, 3)
+		st.Ratio = cmp.Or(st.Ratio, 3)
+		st.MinCount = cmp.Or(st.MinCount, 5)
+		st.Cooldown = cmp.Or(st.Cooldown, 6*time.Hour)
+	}
+	for i := range c.Digests {
+		c.Digests[i].Schedule = cmp.Or(c.Digests[i].Schedule, "0 8 * * *")
+		c.Digests[i].Period = cmp.Or(c.Digests[i].Period, "daily")
+	}
 }
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -406,6 +441,32 @@ func (c *Config) validate(d *decoder, schema Schema) {
 		c.validateRoute(d, "route", c.Route, rnames)
 	}
 
+	if st := c.Storms; st != nil {
+		if !rnames[st.Receiver] {
+			d.at("storms.receiver", "undefined receiver %q%s", st.Receiver, suggest(st.Receiver, keysB(rnames)))
+		}
+		if st.Window < time.Minute {
+			d.at("storms.window", "must be at least 1m")
+		}
+		if st.Baselines < 2 {
+			d.at("storms.baselines", "need at least 2 windows to compare with")
+		}
+	}
+	for i, dg := range c.Digests {
+		p := fmt.Sprintf("digests[%d]", i)
+		if !rnames[dg.Receiver] {
+			d.at(p+".receiver", "undefined receiver %q%s", dg.Receiver, suggest(dg.Receiver, keysB(rnames)))
+		}
+		if _, err := ParseSchedule(dg.Schedule); err != nil {
+			d.at(p+".schedule", "%v", err)
+		}
+		if dg.Period != "daily" && dg.Period != "weekly" {
+			d.at(p+".period", "want daily or weekly, got %q", dg.Period)
+		}
+		if dg.Brand != "" && brands[dg.Brand] == nil {
+			d.at(p+".brand", "unknown brand %q", dg.Brand)
+		}
+	}
 	for i, l := range c.Scoring.Languages {
 		if !slices.Contains(KnownLanguages, l) {
 			d.at(fmt.Sprintf("scoring.languages[%d]", i), "unknown language %q (known: %s)", l, strings.Join(KnownLanguages, ", "))

@@ -19,13 +19,14 @@ type Pending struct {
 
 // PendingNotifications lists what the notifier still has to send: "queued"
 // events without a "notified" or "deferred" event for the same case and
-// receiver, for cases whose current state is open. Oldest first.
+// receiver, nor an "inhibited" one (a storm's message covers it), for cases
+// whose current state is open. Oldest first.
 func (s *Store) PendingNotifications(ctx context.Context) ([]Pending, error) {
 	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at
 FROM (
   SELECT case_id, receiver, anyIf(mention_id, event = 'queued') AS mention_id, anyIf(note, event = 'queued') AS group_key,
     max(severity) AS severity, minIf(at, event = 'queued') AS queued_at,
-    countIf(event IN ('notified', 'deferred')) AS done, countIf(event = 'queued') AS queued
+    countIf(event IN ('notified', 'deferred', 'inhibited')) AS done, countIf(event = 'queued') AS queued
   FROM case_events FINAL
   WHERE receiver != '' AND step = 0
   GROUP BY case_id, receiver

@@ -306,3 +306,69 @@ func TestMentionAndCases(t *testing.T) {
 		t.Errorf("history %+v %v", h, err)
 	}
 }
+
+func TestStorms(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	end := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	var ms []mention.Mention
+	add := func(id, loc string, published time.Time, negative bool, aspects ...string) {
+		m := mention.Mention{ID: id, Source: "demo", Brand: "Acme", Location: loc, Text: id, PublishedAt: published}
+		m.Negative, m.Aspects = negative, aspects
+		if err := m.Normalize(end); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	// Current window (11:00-12:00): 3 at Zagreb about wait, 1 positive.
+	add("z1", "Zagreb", end.Add(-time.Minute), true, "wait")
+	add("z2", "Zagreb", end.Add(-30*time.Minute), true, "wait", "staff")
+	add("z3", "Zagreb", end.Add(-time.Hour), true, "wait") // 11:00:00 is inside
+	add("z4", "Zagreb", end.Add(-10*time.Minute), false)
+	// Before: one in the window before, one in the last baseline window, one
+	// too old and one in the future (both outside).
+	add("z5", "Zagreb", end.Add(-90*time.Minute), true)
+	add("z6", "Zagreb", end.Add(-3*time.Hour+time.Second), true)
+	add("z7", "Zagreb", end.Add(-5*time.Hour), true)
+	add("z8", "Zagreb", end.Add(time.Minute), true)
+	add("s1", "Split", end.Add(-2*time.Minute), true, "billing")
+	if err := s.InsertMentions(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.NegativeBuckets(ctx, end, time.Hour, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[StormKey][]int{
+		{Brand: "Acme", Location: "Zagreb"}: {3, 1, 1},
+		{Brand: "Acme", Location: "Split"}:  {1, 0, 0},
+		{Brand: "Acme", Aspect: "wait"}:     {3, 0, 0},
+		{Brand: "Acme", Aspect: "staff"}:    {1, 0, 0},
+		{Brand: "Acme", Aspect: "billing"}:  {1, 0, 0},
+	}
+	if fmt.Sprint(b) != fmt.Sprint(want) {
+		t.Errorf("buckets\n%v\nwant\n%v", b, want)
+	}
+	ids, err := s.StormMentions(ctx, StormKey{Brand: "Acme", Location: "Zagreb"}, end.Add(-time.Hour), end, 2)
+	if err != nil || fmt.Sprint(ids) != "[z1 z2]" {
+		t.Errorf("storm mentions %v %v, want newest two", ids, err)
+	}
+	ids, err = s.StormMentions(ctx, StormKey{Brand: "Acme", Aspect: "wait"}, end.Add(-time.Hour), end, 10)
+	if err != nil || fmt.Sprint(ids) != "[z1 z2 z3]" {
+		t.Errorf("storm mentions by aspect %v %v", ids, err)
+	}
+	st := Storm{ID: "storm:Acme|location=Zagreb:x", At: end, WindowStart: end.Add(-time.Hour), WindowEnd: end,
+		Key: StormKey{Brand: "Acme", Location: "Zagreb"}, Count: 3, Mean: 1, Stddev: 0.5, Receiver: "managers", CaseIDs: []string{"case:z1"}}
+	for range 2 { // a re-run check writes the same id again
+		if err := s.RecordStorm(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.StormsSince(ctx, end.Add(-time.Hour))
+	if err != nil || len(got) != 1 || got[0].Key != st.Key || got[0].Count != 3 || got[0].Stddev != 0.5 || fmt.Sprint(got[0].CaseIDs) != "[case:z1]" {
+		t.Errorf("storms since %+v %v", got, err)
+	}
+	if got, _ := s.StormsSince(ctx, end.Add(time.Second)); len(got) != 0 {
+		t.Errorf("storms after the last one: %+v", got)
+	}
+}

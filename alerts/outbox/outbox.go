@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"mime"
@@ -89,6 +90,42 @@ func (r *Receiver) Compose(m alerts.Message) ([]byte, string, error) {
 		qp.Close()
 	}
 	mw.Close()
+	contentType := "multipart/alternative; boundary=" + mw.Boundary()
+	if len(m.Attachments) > 0 {
+		// multipart/related: the alternative bodies first, then the images
+		// the HTML shows inline by Content-ID (RFC 2387).
+		alt := body.Bytes()
+		var rel bytes.Buffer
+		rw := multipart.NewWriter(&rel)
+		w, err := rw.CreatePart(textproto.MIMEHeader{"Content-Type": {contentType}})
+		if err != nil {
+			return nil, "", err
+		}
+		w.Write(alt)
+		for _, a := range m.Attachments {
+			hdr := textproto.MIMEHeader{
+				"Content-Type":              {mime.FormatMediaType(a.ContentType, map[string]string{"name": a.Filename})},
+				"Content-Transfer-Encoding": {"base64"},
+				"Content-Disposition":       {mime.FormatMediaType("inline", map[string]string{"filename": a.Filename})},
+			}
+			if a.ContentID != "" {
+				hdr.Set("Content-ID", "<"+a.ContentID+">")
+			}
+			w, err := rw.CreatePart(hdr)
+			if err != nil {
+				return nil, "", err
+			}
+			enc := base64.StdEncoding.EncodeToString(a.Data)
+			for len(enc) > 76 {
+				fmt.Fprintf(w, "%s\r\n", enc[:76])
+				enc = enc[76:]
+			}
+			fmt.Fprintf(w, "%s\r\n", enc)
+		}
+		rw.Close()
+		body = rel
+		contentType = `multipart/related; type="multipart/alternative"; boundary=` + rw.Boundary()
+	}
 	var out bytes.Buffer
 	// alerts.Subject has no CR/LF; Q-encoding keeps non-ASCII subjects valid.
 	headers := [][2]string{
@@ -98,7 +135,7 @@ func (r *Receiver) Compose(m alerts.Message) ([]byte, string, error) {
 		{"Date", r.now().UTC().Format(time.RFC1123Z)},
 		{"Message-ID", "<" + id[:32] + "@earshot.local>"},
 		{"MIME-Version", "1.0"},
-		{"Content-Type", "multipart/alternative; boundary=" + mw.Boundary()},
+		{"Content-Type", contentType},
 	}
 	for _, kv := range headers {
 		fmt.Fprintf(&out, "%s: %s\r\n", kv[0], kv[1])

@@ -6,6 +6,7 @@ package sendgrid
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -71,6 +72,14 @@ func (r *Receiver) Body(m alerts.Message) ([]byte, error) {
 		p.SetDynamicTemplateData("case_count", len(m.Cases))
 	} else {
 		msg.AddContent(mail.NewContent("text/plain", text), mail.NewContent("text/html", html))
+	}
+	for _, a := range m.Attachments {
+		att := mail.NewAttachment().SetContent(base64.StdEncoding.EncodeToString(a.Data)).SetType(a.ContentType).
+			SetFilename(a.Filename).SetDisposition("attachment")
+		if a.ContentID != "" {
+			att.SetDisposition("inline").SetContentID(a.ContentID)
+		}
+		msg.AddAttachment(att)
 	}
 	msg.AddPersonalizations(p)
 	return mail.GetRequestBody(msg), nil

@@ -39,6 +39,49 @@ func Escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// maxBlocks is Slack's limit of blocks per message.
+const maxBlocks = 50
+
+// headerText fits a header block: plain text of at most 150 characters.
+func headerText(s string) string {
+	if r := []rune(s); len(r) > 150 {
+		return string(r[:149]) + "…"
+	}
+	return s
+}
+
+// cut shortens s to n runes, for Slack's per-block text limits.
+func cut(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+// compact is one line per case, for storm and digest lists.
+func compact(c alerts.Case) string {
+	mm := c.Mention
+	text := []rune(strings.Join(strings.Fields(mm.Text), " "))
+	if len(text) > 200 {
+		text = append(text[:200], ' ', '…')
+	}
+	line := fmt.Sprintf("*%s* %s%s · %s", Escape(strings.ToUpper(orNone(mm.Severity))), Escape(mm.Brand), Escape(prefix(" · ", mm.Location)), Escape(mm.Source))
+	if c.Status != "" {
+		line += " · _" + Escape(c.Status) + "_"
+	}
+	line += "\n" + Escape(string(text))
+	var links []string
+	for _, l := range []string{link(alerts.SafeURL(mm.URL), "Original"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
+		if l != "" {
+			links = append(links, l)
+		}
+	}
+	if len(links) > 0 {
+		line += "\n" + strings.Join(links, " · ")
+	}
+	return cut(line, 2900)
+}
+
 // link renders <url|label> when url is http(s) and cannot break the syntax.
 func link(url, label string) string {
 	if url == "" || strings.ContainsAny(url, "|<> \n") {
@@ -49,8 +92,22 @@ func link(url, label string) string {
 
 // Payload builds the webhook body.
 func (r *Receiver) Payload(m alerts.Message) map[string]any {
-	blocks := []any{map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": alerts.Subject(m), "emoji": false}}}
-	for _, c := range m.Cases {
+	blocks := []any{map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": headerText(alerts.Subject(m)), "emoji": false}}}
+	if len(m.Summary) > 0 {
+		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": cut(Escape(strings.Join(m.Summary, "\n")), 2900)}})
+	}
+	// Slack takes at most 50 blocks a message: a long list ends with a count.
+	shown := len(m.Cases)
+	if m.Compact {
+		shown = min(shown, maxBlocks-len(blocks)-1)
+	} else {
+		shown = min(shown, (maxBlocks-len(blocks)-1)/3)
+	}
+	for _, c := range m.Cases[:shown] {
+		if m.Compact {
+			blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": compact(c)}})
+			continue
+		}
 		mm := c.Mention
 		text := mm.Text
 		if len([]rune(text)) > 2500 { // a section's text is limited to 3,000 characters
@@ -80,6 +137,10 @@ func (r *Receiver) Payload(m alerts.Message) map[string]any {
 		}
 		ctx = append(ctx, "case "+Escape(c.ID))
 		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": strings.Join(ctx, " · ")}}})
+	}
+	if more := len(m.Cases) - shown; more > 0 {
+		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn",
+			"text": fmt.Sprintf("… and %d more cases: see the inbox or `earshot cases list`", more)}}})
 	}
 	p := map[string]any{"text": alerts.Subject(m), "blocks": blocks}
 	if r.o.Channel != "" {

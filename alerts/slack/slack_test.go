@@ -3,14 +3,17 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/alerts/alertstest"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
 )
 
 func TestBlocksAreEscaped(t *testing.T) {
@@ -62,5 +65,34 @@ func TestSecretURLNotInErrors(t *testing.T) {
 	_, err := r.Send(context.Background(), alertstest.Hostile())
 	if err == nil || strings.Contains(err.Error(), "SECRETPART") {
 		t.Errorf("error %v", err)
+	}
+}
+
+func TestLongListsFitSlackLimits(t *testing.T) {
+	r := New("s", config.SlackOptions{WebhookURL: "http://127.0.0.1:1/hook"})
+	var cases []alerts.Case
+	for i := range 60 {
+		cases = append(cases, alerts.Case{ID: fmt.Sprintf("case:%d", i), Mention: mention.Mention{Brand: "B", Text: strings.Repeat("slow ", 2000),
+			Score: mention.Score{Severity: "high"}}})
+	}
+	for _, compact := range []bool{false, true} {
+		p := r.Payload(alerts.Message{Title: strings.Repeat("Storm ", 60), Summary: []string{"9 negative"}, Compact: compact, Cases: cases})
+		blocks := p["blocks"].([]any)
+		if len(blocks) > 50 {
+			t.Errorf("compact %v: %d blocks, Slack takes 50", compact, len(blocks))
+		}
+		last, _ := json.Marshal(blocks[len(blocks)-1])
+		if !strings.Contains(string(last), "more cases") {
+			t.Errorf("compact %v: the cut list does not say how many more: %s", compact, last)
+		}
+		head := blocks[0].(map[string]any)["text"].(map[string]any)["text"].(string)
+		if n := len([]rune(head)); n > 150 {
+			t.Errorf("header of %d characters, Slack takes 150", n)
+		}
+		for _, b := range blocks {
+			if txt, ok := b.(map[string]any)["text"].(map[string]any); ok && len([]rune(txt["text"].(string))) > 3000 {
+				t.Errorf("a block's text is over 3000 characters")
+			}
+		}
 	}
 }

@@ -46,7 +46,18 @@ type Payload struct {
 	GroupKey string        `json:"group_key"`
 	Step     int           `json:"step"`
 	Subject  string        `json:"subject"`
+	Title    string        `json:"title,omitempty"`   // storms and digests
+	Summary  []string      `json:"summary,omitempty"` // their figures
 	Cases    []PayloadCase `json:"cases"`
+	// Attachments (the digest's chart) travel base64-encoded.
+	Attachments []PayloadAttachment `json:"attachments,omitempty"`
+}
+
+// PayloadAttachment is a file sent with a message.
+type PayloadAttachment struct {
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"`
 }
 
 // PayloadCase is one case: the mention as stored, and its links.
@@ -54,6 +65,7 @@ type PayloadCase struct {
 	ID         string          `json:"id"`
 	AckURL     string          `json:"ack_url,omitempty"`
 	ResolveURL string          `json:"resolve_url,omitempty"`
+	Status     string          `json:"status,omitempty"` // digests: where the case stands
 	Mention    mention.Mention `json:"mention"`
 }
 
@@ -67,9 +79,13 @@ func Sign(secret, ts string, body []byte) string {
 
 // Send implements alerts.Receiver.
 func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery, error) {
-	p := Payload{Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m)}
+	p := Payload{Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary,
+		Cases: []PayloadCase{}}
 	for _, c := range m.Cases {
-		p.Cases = append(p.Cases, PayloadCase{ID: c.ID, AckURL: c.AckURL, ResolveURL: c.ResolveURL, Mention: c.Mention})
+		p.Cases = append(p.Cases, PayloadCase{ID: c.ID, AckURL: c.AckURL, ResolveURL: c.ResolveURL, Status: c.Status, Mention: c.Mention})
+	}
+	for _, a := range m.Attachments {
+		p.Attachments = append(p.Attachments, PayloadAttachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Data})
 	}
 	body, err := json.Marshal(p)
 	if err != nil {

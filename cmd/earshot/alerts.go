@@ -1,8 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,6 +84,82 @@ func (a *app) alertsCmd() *cobra.Command {
 			return nil
 		},
 	})
+	cmd.AddCommand(a.stormsCmd())
+	return cmd
+}
+
+// stormsCmd shows the storm detector's view: per brand and location, and per
+// brand and aspect, the current window against its baseline.
+func (a *app) stormsCmd() *cobra.Command {
+	var send, all bool
+	cmd := &cobra.Command{
+		Use:   "storms",
+		Short: "Show negative volume against its baseline per location and aspect; --send alerts the storms found",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if cfg.Storms == nil {
+				return usagef("%s has no storms: section", cfg.File())
+			}
+			o := *cfg.Storms
+			out := cmd.OutOrStdout()
+			if send {
+				p, _, done, err := a.pipeline(cmd.Context())
+				if err != nil {
+					return err
+				}
+				defer done()
+				n, ok := p.Alerter.(*alerts.Notifier)
+				if !ok {
+					return fmt.Errorf("alerts are not configured")
+				}
+				storms, err := n.CheckStorms(cmd.Context())
+				for _, st := range storms {
+					fmt.Fprintf(out, "storm %s: %d negative mentions (mean %.1f, stddev %.1f), %d cases, sent to %s\n",
+						st.Key, st.Count, st.Mean, st.Stddev, len(st.CaseIDs), st.Receiver)
+				}
+				if len(storms) == 0 && err == nil {
+					fmt.Fprintln(out, "no new storm")
+				}
+				return err
+			}
+			st, done, err := a.readyStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			end := time.Now().Truncate(time.Minute).Add(time.Minute)
+			buckets, err := st.NegativeBuckets(cmd.Context(), end, o.Window, o.Baselines)
+			if err != nil {
+				return err
+			}
+			keys := make([]storage.StormKey, 0, len(buckets))
+			for k := range buckets {
+				keys = append(keys, k)
+			}
+			slices.SortFunc(keys, func(x, y storage.StormKey) int { return cmp.Compare(x.String(), y.String()) })
+			fmt.Fprintf(out, "window %s, baseline %d windows before, storm when count >= %d, > mean + %g*stddev and >= %g*mean\n\n",
+				o.Window, o.Baselines, o.MinCount, o.K, o.Ratio)
+			fmt.Fprintf(out, "%-40s %6s %7s %7s %s\n", "KEY", "COUNT", "MEAN", "STDDEV", "STORM")
+			for _, k := range keys {
+				s, storm := alerts.Detect(buckets[k], o)
+				if s.Count == 0 && !all {
+					continue
+				}
+				flag := ""
+				if storm {
+					flag = "yes"
+				}
+				fmt.Fprintf(out, "%-40s %6d %7.1f %7.1f %s\n", k, s.Count, s.Mean, s.Stddev, flag)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&send, "send", false, "run the check now: alert new storms (cooldown applies) to the storms receiver")
+	cmd.Flags().BoolVar(&all, "all", false, "also list keys with nothing in the current window")
 	return cmd
 }
 

@@ -251,6 +251,9 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 		return nil, nil, nil, err
 	}
 	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Store: st, Logger: a.log}
+	if cfg.Storms != nil {
+		notifier.StormConfig, notifier.Storms = cfg.Storms, st
+	}
 	if s := signer(cfg); s != nil {
 		notifier.Links = s.Links
 	}
@@ -278,7 +281,8 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 	}, nil
 }
 
-// flushAlerts sends every queued alert now (group timers ignored).
+// flushAlerts checks for storms and sends every queued alert now (group
+// timers ignored).
 func flushAlerts(ctx context.Context, p *pipeline.Pipeline) error {
 	if n, ok := p.Alerter.(*alerts.Notifier); ok {
 		if err := n.Flush(ctx, true); err != nil {

@@ -1,0 +1,258 @@
+package alerts
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
+)
+
+// StormStore is what the storm check reads and writes; *storage.Store is one.
+type StormStore interface {
+	NegativeBuckets(ctx context.Context, end time.Time, window time.Duration, n int) (map[storage.StormKey][]int, error)
+	StormMentions(ctx context.Context, k storage.StormKey, from, to time.Time, limit int) ([]string, error)
+	RecordStorm(ctx context.Context, st storage.Storm) error
+	StormsSince(ctx context.Context, since time.Time) ([]storage.Storm, error)
+}
+
+// Spike is a window's negative count against its baseline.
+type Spike struct {
+	Count        int
+	Mean, Stddev float64 // of the baseline windows
+}
+
+// Ratio is how many times the usual volume the window holds.
+func (s Spike) Ratio() float64 {
+	if s.Mean == 0 {
+		return math.Inf(1)
+	}
+	return float64(s.Count) / s.Mean
+}
+
+// Detect decides whether counts[0] (the current window) is a storm against
+// counts[1:] (the windows before). All three must hold, so that neither a
+// flat baseline (stddev 0: one extra mention is "infinitely" unusual) nor a
+// noisy one (a big stddev) nor a tiny count raises one:
+//
+//	count >= min_count
+//	count >  mean + k*stddev
+//	count >= ratio*mean
+func Detect(counts []int, o config.Storms) (Spike, bool) {
+	if len(counts) < 2 {
+		return Spike{}, false
+	}
+	s := Spike{Count: counts[0]}
+	base := counts[1:]
+	for _, c := range base {
+		s.Mean += float64(c)
+	}
+	s.Mean /= float64(len(base))
+	for _, c := range base {
+		d := float64(c) - s.Mean
+		s.Stddev += d * d
+	}
+	s.Stddev = math.Sqrt(s.Stddev / float64(len(base)))
+	c := float64(s.Count)
+	return s, s.Count >= o.MinCount && c > s.Mean+o.K*s.Stddev && c >= o.Ratio*s.Mean
+}
+
+// maxStormCases bounds the cases a storm message lists; the count in its
+// title is the whole storm.
+const maxStormCases = 50
+
+// CheckStorms looks for negative volume per brand and location, and per
+// brand and aspect, far above its trailing baseline (see Detect), and sends
+// one message per storm to the storms receiver, listing its cases. A key
+// alerts once per cooldown. A storm whose cases an active storm already
+// lists (mostly) is not sent again: a burst about waiting at one location
+// is one location storm, not also a "wait" storm. Locations are checked
+// before aspects. While a storm is in its
+// cooldown, Flush holds back the per-mention alerts it covers (inhibition),
+// except critical ones. It returns the storms it sent.
+func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
+	o := n.StormConfig
+	if o == nil || n.Storms == nil {
+		return nil, nil
+	}
+	rcv, ok := n.Receivers[o.Receiver]
+	if !ok {
+		return nil, fmt.Errorf("storms: no receiver %q", o.Receiver)
+	}
+	now := n.now()
+	// The window ends with the current minute: the id is the same for every
+	// check within a minute, so a re-run check collapses.
+	end := now.Truncate(time.Minute).Add(time.Minute)
+	buckets, err := n.Storms.NegativeBuckets(ctx, end, o.Window, o.Baselines)
+	if err != nil {
+		return nil, err
+	}
+	recent, err := n.Storms.StormsSince(ctx, now.Add(-o.Cooldown))
+	if err != nil {
+		return nil, err
+	}
+	cooling := map[storage.StormKey]bool{}
+	covered := map[string]bool{} // cases an active storm already lists
+	for _, st := range recent {
+		cooling[st.Key] = true
+		for _, id := range st.CaseIDs {
+			covered[id] = true
+		}
+	}
+	keys := make([]storage.StormKey, 0, len(buckets))
+	for k := range buckets {
+		keys = append(keys, k)
+	}
+	// Locations before aspects, then by name: deterministic, and an aspect
+	// storm can see which cases a location storm already covers.
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if (a.Aspect == "") != (b.Aspect == "") {
+			return a.Aspect == ""
+		}
+		return a.String() < b.String()
+	})
+	var sent []storage.Storm
+	var firstErr error
+	for _, k := range keys {
+		spike, fire := Detect(buckets[k], *o)
+		if !fire || cooling[k] {
+			continue
+		}
+		from := end.Add(-o.Window)
+		ids, err := n.Storms.StormMentions(ctx, k, from, end, maxStormCases)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		var cases []Case
+		fresh := 0
+		for _, id := range ids {
+			m, found, err := n.Store.Mention(ctx, id)
+			if err != nil || !found {
+				continue
+			}
+			c := n.caseFor(m)
+			if !covered[c.ID] {
+				fresh++
+			}
+			cases = append(cases, c)
+		}
+		if fresh*5 < len(cases) {
+			continue // at least 80% already listed by an active storm: same news
+		}
+		st := storage.Storm{ID: fmt.Sprintf("storm:%s:%s", k, end.UTC().Format("20060102T1504")), At: now, WindowStart: from,
+			WindowEnd: end, Key: k, Count: spike.Count, Mean: spike.Mean, Stddev: spike.Stddev, Receiver: o.Receiver}
+		for _, c := range cases {
+			st.CaseIDs = append(st.CaseIDs, c.ID)
+		}
+		msg := stormMessage(st, spike, *o, cases)
+		if err := n.send(ctx, rcv, msg); err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
+		// Recorded after the send: a crash in between sends the storm again
+		// (at-least-once, like every other message).
+		if err := n.Storms.RecordStorm(ctx, st); err != nil {
+			n.log().Error("storm not recorded; it may be sent again", "storm", st.ID, "err", err)
+		}
+		var evs []storage.CaseEvent
+		for _, c := range cases {
+			covered[c.ID] = true
+			m := c.Mention
+			evs = append(evs, storage.CaseEvent{EventID: c.ID + ":storm", CaseID: c.ID, MentionID: m.ID, At: now, Event: "storm",
+				State: "open", Actor: "earshot", Brand: m.Brand, Location: m.Location, Severity: m.Severity, Note: st.ID})
+		}
+		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
+			n.log().Error("storm cases not recorded", "storm", st.ID, "err", err)
+		}
+		n.log().Warn("storm", "key", k.String(), "count", spike.Count, "mean", spike.Mean, "stddev", spike.Stddev, "receiver", o.Receiver)
+		sent = append(sent, st)
+	}
+	return sent, firstErr
+}
+
+// stormMessage says what the storm is, with the figures, and lists its cases.
+func stormMessage(st storage.Storm, s Spike, o config.Storms, cases []Case) Message {
+	what := st.Key.Brand + at(st.Key.Location)
+	if st.Key.Aspect != "" {
+		what = fmt.Sprintf("%s about %s", st.Key.Brand, st.Key.Aspect)
+	}
+	ratio := "no negative mentions before"
+	if s.Mean > 0 {
+		ratio = fmt.Sprintf("%.1f× the usual", s.Ratio())
+	}
+	title := fmt.Sprintf("Storm: %d negative mentions of %s in the last %s (%s)", s.Count, what, short(o.Window), ratio)
+	summary := []string{
+		fmt.Sprintf("%d negative mentions from %s to %s UTC; in the %d windows of %s before: %.1f on average (standard deviation %.1f).",
+			s.Count, st.WindowStart.UTC().Format("2006-01-02 15:04"), st.WindowEnd.UTC().Format("15:04"), o.Baselines, short(o.Window), s.Mean, s.Stddev),
+		fmt.Sprintf("Rule: at least %d, more than mean + %g × stddev (%.1f) and at least %g × the mean.", o.MinCount, o.K, s.Mean+o.K*s.Stddev, o.Ratio),
+	}
+	if top := topAspects(cases, 3); top != "" {
+		summary = append(summary, "Mostly about: "+top+".")
+	}
+	if len(cases) < s.Count {
+		summary = append(summary, fmt.Sprintf("The %d newest cases are listed below.", len(cases)))
+	}
+	summary = append(summary, fmt.Sprintf("Until %s UTC, per-mention alerts about this are held back (critical ones still go out); the cases stay open in the inbox and the digest.",
+		st.At.Add(o.Cooldown).UTC().Format("2006-01-02 15:04")))
+	return Message{Receiver: st.Receiver, GroupKey: "storm:" + st.Key.String(), Title: title, Summary: summary, Compact: true, Cases: cases}
+}
+
+// topAspects names the most frequent aspects of the cases with counts.
+func topAspects(cases []Case, n int) string {
+	count := map[string]int{}
+	for _, c := range cases {
+		for _, a := range c.Mention.Aspects {
+			count[a]++
+		}
+	}
+	names := make([]string, 0, len(count))
+	for a := range count {
+		names = append(names, a)
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(count[b]-count[a], strings.Compare(a, b)) })
+	var parts []string
+	for _, a := range names[:min(n, len(names))] {
+		parts = append(parts, fmt.Sprintf("%s (%d)", a, count[a]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// short writes a duration without zero units: 1h, 30m, 24h.
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// inhibitedBy returns the active storm that covers m, if any: same brand,
+// same location (or one of its aspects), and m's time inside or after the
+// storm's window.
+func inhibitedBy(m mention.Mention, storms []storage.Storm) (storage.Storm, bool) {
+	t := m.PublishedAt
+	if t.IsZero() {
+		t = m.CollectedAt
+	}
+	for _, st := range storms {
+		if st.Key.Brand != m.Brand || t.Before(st.WindowStart) {
+			continue
+		}
+		if st.Key.Aspect == "" && st.Key.Location == m.Location || st.Key.Aspect != "" && slices.Contains(m.Aspects, st.Key.Aspect) {
+			return st, true
+		}
+	}
+	return storage.Storm{}, false
+}

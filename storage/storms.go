@@ -1,0 +1,153 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// StormKey is what a storm is about: a brand and location, or a brand and
+// an aspect (Location empty).
+type StormKey struct {
+	Brand, Location, Aspect string
+}
+
+// String is a stable text form, used in storm ids and group keys.
+func (k StormKey) String() string {
+	if k.Aspect != "" {
+		return k.Brand + "|aspect=" + k.Aspect
+	}
+	return k.Brand + "|location=" + k.Location
+}
+
+// NegativeBuckets counts negative mentions per key in n+1 windows ending at
+// end: bucket 0 is the current window, 1..n the ones before. A mention's
+// time is when it was published (when known), so a backfill of old reviews
+// lands in old buckets instead of looking like a storm.
+func (s *Store) NegativeBuckets(ctx context.Context, end time.Time, window time.Duration, n int) (map[StormKey][]int, error) {
+	sec := uint32(window.Seconds())
+	start := end.Add(-time.Duration(n+1) * window)
+	out := map[StormKey][]int{}
+	add := func(k StormKey, b uint32, c uint64) {
+		v := out[k]
+		if v == nil {
+			v = make([]int, n+1)
+			out[k] = v
+		}
+		if int(b) <= n {
+			v[b] += int(c)
+		}
+	}
+	const when = "if(published_at > toDateTime(0), published_at, collected_at)"
+	q := `SELECT brand, location, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(` + when + `), ?)) AS b, count()
+FROM mentions FINAL WHERE negative = 1 AND ` + when + ` >= ? AND ` + when + ` < ?
+GROUP BY brand, location, b`
+	rows, err := s.conn.Query(ctx, q, end.UTC(), sec, start.UTC(), end.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("storm buckets: %w", err)
+	}
+	for rows.Next() {
+		var k StormKey
+		var b uint32
+		var c uint64
+		if err := rows.Scan(&k.Brand, &k.Location, &b, &c); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("storm buckets: %w", err)
+		}
+		add(k, b, c)
+	}
+	rows.Close()
+	q = `SELECT brand, aspect, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(` + when + `), ?)) AS b, count()
+FROM mentions FINAL ARRAY JOIN aspects AS aspect WHERE negative = 1 AND ` + when + ` >= ? AND ` + when + ` < ?
+GROUP BY brand, aspect, b`
+	rows, err = s.conn.Query(ctx, q, end.UTC(), sec, start.UTC(), end.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("storm buckets by aspect: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k StormKey
+		var b uint32
+		var c uint64
+		if err := rows.Scan(&k.Brand, &k.Aspect, &b, &c); err != nil {
+			return nil, fmt.Errorf("storm buckets by aspect: %w", err)
+		}
+		add(k, b, c)
+	}
+	return out, rows.Err()
+}
+
+// StormMentions returns up to limit ids of the negative mentions a storm
+// covers (newest first).
+func (s *Store) StormMentions(ctx context.Context, k StormKey, from, to time.Time, limit int) ([]string, error) {
+	const when = "if(published_at > toDateTime(0), published_at, collected_at)"
+	q := `SELECT id FROM mentions FINAL WHERE negative = 1 AND brand = ? AND ` + when + ` >= ? AND ` + when + ` < ?`
+	args := []any{k.Brand, from.UTC(), to.UTC()}
+	if k.Aspect != "" {
+		q += " AND has(aspects, ?)"
+		args = append(args, k.Aspect)
+	} else {
+		q += " AND location = ?"
+		args = append(args, k.Location)
+	}
+	rows, err := s.conn.Query(ctx, q+fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", when, max(limit, 1)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("storm mentions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("storm mentions: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Storm is a row of the storms table.
+type Storm struct {
+	ID                     string
+	At                     time.Time
+	WindowStart, WindowEnd time.Time
+	Key                    StormKey
+	Count                  int
+	Mean, Stddev           float64
+	Receiver               string
+	CaseIDs                []string
+}
+
+// RecordStorm writes a storm.
+func (s *Store) RecordStorm(ctx context.Context, st Storm) error {
+	if err := s.insertRow(ctx, `INSERT INTO storms (storm_id, at, window_start, window_end, brand, location, aspect, count, mean,
+		stddev, receiver, case_ids)`, st.ID, st.At.UTC(), st.WindowStart.UTC(), st.WindowEnd.UTC(), st.Key.Brand, st.Key.Location,
+		st.Key.Aspect, uint32(st.Count), float32(st.Mean), float32(st.Stddev), st.Receiver, nonNil(st.CaseIDs)); err != nil {
+		return fmt.Errorf("record storm: %w", err)
+	}
+	return nil
+}
+
+// StormsSince returns the storms alerted at or after a time (the ones still
+// in their cooldown, which inhibit per-mention alerts).
+func (s *Store) StormsSince(ctx context.Context, since time.Time) ([]Storm, error) {
+	rows, err := s.conn.Query(ctx, `SELECT storm_id, at, window_start, window_end, brand, location, aspect, count, mean, stddev,
+		receiver, case_ids FROM storms FINAL WHERE at >= ? ORDER BY at`, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("storms: %w", err)
+	}
+	defer rows.Close()
+	var out []Storm
+	for rows.Next() {
+		var st Storm
+		var count uint32
+		var mean, sd float32
+		if err := rows.Scan(&st.ID, &st.At, &st.WindowStart, &st.WindowEnd, &st.Key.Brand, &st.Key.Location, &st.Key.Aspect,
+			&count, &mean, &sd, &st.Receiver, &st.CaseIDs); err != nil {
+			return nil, fmt.Errorf("storms: %w", err)
+		}
+		st.Count, st.Mean, st.Stddev = int(count), float64(mean), float64(sd)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
