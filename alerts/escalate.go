@@ -22,8 +22,9 @@ type EscalationStore interface {
 // the step in their ids), so it happens once. Acknowledged, held and
 // resolved cases do not escalate. It returns how many messages it sent.
 //
-// Not yet: business hours (the clock runs around the clock) and pausing
-// while on hold (a held case stops escalating, but its clock keeps running).
+// The clock is the route receiver's: business hours when it has them (a
+// case opened on Friday evening escalates on Monday), else the wall clock.
+// Holding a case counts as acting on it: held cases do not escalate.
 func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, error) {
 	open, err := store.Cases(ctx, "open", 100000)
 	if err != nil {
@@ -41,7 +42,7 @@ func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, er
 			if r.AckWithin <= 0 || len(r.EscalateTo) == 0 {
 				continue
 			}
-			due := int(now.Sub(c.OpenedAt) / r.AckWithin)
+			due := int(n.clock(r.Receiver).Elapsed(c.OpenedAt, now) / r.AckWithin)
 			for step := 1; step <= min(due, len(r.EscalateTo)); step++ {
 				recv := r.EscalateTo[step-1]
 				evID := fmt.Sprintf("%s:escalated:%d", c.CaseID, step)
@@ -67,7 +68,10 @@ func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, er
 					Step: uint8(step), Brand: m.Brand, Location: m.Location, Severity: m.Severity}
 				esc, note := base, base
 				esc.EventID, esc.Event = evID, "escalated"
-				esc.Note = fmt.Sprintf("not acknowledged within %s", time.Duration(step)*r.AckWithin)
+				esc.Note = fmt.Sprintf("not acknowledged within %s", short(time.Duration(step)*r.AckWithin))
+				if n.clock(r.Receiver).business {
+					esc.Note += " (business hours)"
+				}
 				note.EventID, note.Event = notifiedID(c.CaseID, recv, step), "notified"
 				if err := store.AppendCaseEvents(ctx, []storage.CaseEvent{esc, note}); err != nil {
 					n.log().Error("escalation not recorded; it may be sent again", "case", c.CaseID, "step", step, "err", err)
@@ -76,4 +80,12 @@ func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, er
 		}
 	}
 	return sent, firstErr
+}
+
+// clock is a receiver's SLA clock (the wall clock when it has none).
+func (n *Notifier) clock(receiver string) Clock {
+	if c, ok := n.Clocks[receiver]; ok {
+		return c
+	}
+	return WallClock
 }

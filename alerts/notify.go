@@ -65,6 +65,7 @@ type Notifier struct {
 	Tree      *Route
 	Receivers map[string]Receiver
 	Policies  map[string]Policy // per receiver: throttle and quiet hours
+	Clocks    map[string]Clock  // per receiver: SLA clock (business hours); default wall clock
 	// StormConfig and Storms enable CheckStorms and the inhibition of the
 	// per-mention alerts an active storm covers; both nil: no storms.
 	StormConfig *config.Storms

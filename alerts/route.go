@@ -78,7 +78,8 @@ type Route struct {
 	GroupBy       []string
 	GroupWait     time.Duration
 	GroupInterval time.Duration
-	AckWithin     time.Duration
+	AckWithin     time.Duration // SLA: acknowledge within (escalates)
+	ResolveWithin time.Duration // SLA: resolve within (overdue in digests and case lists)
 	EscalateTo    []string
 	Continue      bool
 	Routes        []*Route
@@ -114,7 +115,7 @@ func build(c *config.Route, parent *Route, path string) (*Route, error) {
 	r := &Route{
 		Receiver: or(c.Receiver, parent.Receiver), GroupBy: parent.GroupBy,
 		GroupWait: orDur(c.GroupWait, parent.GroupWait), GroupInterval: orDur(c.GroupInterval, parent.GroupInterval),
-		AckWithin: orDur(c.AckWithin, parent.AckWithin), EscalateTo: parent.EscalateTo,
+		AckWithin: orDur(c.AckWithin, parent.AckWithin), ResolveWithin: orDur(c.ResolveWithin, parent.ResolveWithin), EscalateTo: parent.EscalateTo,
 		Continue: c.Continue, aspects: c.Aspects, signals: c.Signals,
 	}
 	if c.GroupBy != nil {

@@ -148,8 +148,11 @@ type Receiver struct {
 	Kind       string      `yaml:"kind"`
 	MaxPerHour int         `yaml:"max_per_hour"`
 	QuietHours *QuietHours `yaml:"quiet_hours"`
-	Raw        *yaml.Node  `yaml:",remain"`
-	Options    any         `yaml:"-"`
+	// BusinessHours, when set, make the SLA clocks of cases routed here
+	// (ack_within, resolve_within) count only those hours.
+	BusinessHours *BusinessHours `yaml:"business_hours"`
+	Raw           *yaml.Node     `yaml:",remain"`
+	Options       any            `yaml:"-"`
 }
 
 // QuietHours suppress non-critical alerts to a receiver between two times.
@@ -158,6 +161,17 @@ type QuietHours struct {
 	End      string `yaml:"end"`   // "07:00"
 	Timezone string `yaml:"timezone"`
 }
+
+// BusinessHours are the hours a receiver's staff work, for SLA clocks.
+type BusinessHours struct {
+	Days     []string `yaml:"days"`  // mon..sun; default mon-fri
+	Start    string   `yaml:"start"` // "09:00"
+	End      string   `yaml:"end"`   // "17:00"
+	Timezone string   `yaml:"timezone"`
+}
+
+// Weekdays are the day names business_hours.days takes.
+var Weekdays = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
 // Route is a node of the alert routing tree (Alertmanager's shape).
 type Route struct {
@@ -172,6 +186,7 @@ type Route struct {
 	GroupWait     time.Duration     `yaml:"group_wait"`
 	GroupInterval time.Duration     `yaml:"group_interval"`
 	AckWithin     time.Duration     `yaml:"ack_within"`
+	ResolveWithin time.Duration     `yaml:"resolve_within"`
 	EscalateTo    []string          `yaml:"escalate_to"`
 	Routes        []*Route          `yaml:"routes"`
 }
@@ -338,6 +353,11 @@ func (c *Config) defaults() {
 		st.MinCount = cmp.Or(st.MinCount, 5)
 		st.Cooldown = cmp.Or(st.Cooldown, 6*time.Hour)
 	}
+	for i := range c.Receivers {
+		if b := c.Receivers[i].BusinessHours; b != nil && len(b.Days) == 0 {
+			b.Days = []string{"mon", "tue", "wed", "thu", "fri"}
+		}
+	}
 	for i := range c.Digests {
 		c.Digests[i].Schedule = cmp.Or(c.Digests[i].Schedule, "0 8 * * *")
 		c.Digests[i].Period = cmp.Or(c.Digests[i].Period, "daily")
@@ -429,7 +449,25 @@ func (c *Config) validate(d *decoder, schema Schema) {
 				d.at(p+".quiet_hours.timezone", "unknown time zone %q", q.Timezone)
 			}
 		}
-		d.also = []string{"name", "kind", "max_per_hour", "quiet_hours"}
+		if b := r.BusinessHours; b != nil {
+			for _, f := range []struct{ k, v string }{{"start", b.Start}, {"end", b.End}} {
+				if _, err := time.Parse("15:04", f.v); err != nil {
+					d.at(p+".business_hours."+f.k, "want HH:MM, got %q", f.v)
+				}
+			}
+			if b.Start >= b.End {
+				d.at(p+".business_hours.end", "must be after start (%s); overnight shifts are not supported", b.Start)
+			}
+			if _, err := time.LoadLocation(b.Timezone); b.Timezone != "" && err != nil {
+				d.at(p+".business_hours.timezone", "unknown time zone %q", b.Timezone)
+			}
+			for j, day := range b.Days {
+				if !slices.Contains(Weekdays, strings.ToLower(day)) {
+					d.at(fmt.Sprintf("%s.business_hours.days[%d]", p, j), "want one of %s, got %q", strings.Join(Weekdays, ", "), day)
+				}
+			}
+		}
+		d.also = []string{"name", "kind", "max_per_hour", "quiet_hours", "business_hours"}
 		r.Options = decodeKind(d, p, r.Kind, r.Raw, kinds)
 		d.also = nil
 		c.validateReceiver(d, p, r)

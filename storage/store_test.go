@@ -372,3 +372,98 @@ func TestStorms(t *testing.T) {
 		t.Errorf("storms after the last one: %+v", got)
 	}
 }
+
+func TestDigestQueries(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	end := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC) // a Monday
+	var ms []mention.Mention
+	add := func(id, brand, loc string, at time.Time, negative bool, severity string, aspects ...string) {
+		m := mention.Mention{ID: id, Source: "demo", Brand: brand, Location: loc, Text: id, PublishedAt: at}
+		m.Negative, m.Severity, m.Aspects = negative, severity, aspects
+		if err := m.Normalize(end); err != nil {
+			t.Fatal(err)
+		}
+		ms = append(ms, m)
+	}
+	add("a1", "Acme", "Zagreb", end.Add(-time.Hour), true, "high", "wait", "staff")
+	add("a2", "Acme", "Zagreb", end.Add(-2*time.Hour), true, "low", "wait")
+	add("a3", "Acme", "Split", end.Add(-3*time.Hour), false, "")
+	add("a4", "Acme", "", end.Add(-4*time.Hour), true, "critical")
+	add("a5", "Acme", "Split", end.Add(-30*time.Hour), true, "medium") // the day before
+	add("a6", "Acme", "Split", end.Add(-9*24*time.Hour), true, "low")  // the week before
+	add("b1", "Other", "X", end.Add(-time.Hour), true, "low", "billing")
+	if err := s.InsertMentions(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	v, err := s.PeriodVolume(ctx, "Acme", end.Add(-24*time.Hour), end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Mentions != 4 || v.Negative != 3 || v.Severe != 2 || fmt.Sprint(v.NegativeByLocation) != "map[:1 Zagreb:2]" || fmt.Sprint(v.Aspects) != "map[staff:1 wait:2]" {
+		t.Errorf("volume %+v", v)
+	}
+	if v, _ := s.PeriodVolume(ctx, "", end.Add(-24*time.Hour), end); v.Mentions != 5 || v.Aspects["billing"] != 1 {
+		t.Errorf("volume of all brands %+v", v)
+	}
+	days, err := s.Series(ctx, "Acme", end.Add(-3*24*time.Hour), end, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, b := range days {
+		got = append(got, fmt.Sprintf("%s:%d/%d", b.Start.Format("01-02"), b.Negative, b.Mentions))
+	}
+	if want := "[11-20:0/0 11-21:0/0 11-22:1/1 11-23:3/4]"; fmt.Sprint(got) != want {
+		t.Errorf("days %v, want %s", got, want)
+	}
+	weeks, err := s.Series(ctx, "Acme", end.Add(-14*24*time.Hour), end, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	for _, b := range weeks {
+		got = append(got, fmt.Sprintf("%s:%d/%d", b.Start.Format("01-02"), b.Negative, b.Mentions))
+	}
+	if want := "[11-09:1/1 11-16:1/1 11-23:3/4]"; fmt.Sprint(got) != want {
+		t.Errorf("weeks %v, want %s", got, want)
+	}
+
+	now := end
+	if err := s.AppendCaseEvents(ctx, []CaseEvent{
+		{EventID: "c1:opened", CaseID: "c1", MentionID: "a1", At: now, Event: "opened", State: "open", Brand: "Acme", Severity: "high"},
+		{EventID: "c1:queued:desk", CaseID: "c1", MentionID: "a1", At: now, Event: "queued", State: "open", Receiver: "desk", Brand: "Acme"},
+		{EventID: "c2:opened", CaseID: "c2", MentionID: "a2", At: now, Event: "opened", State: "open", Brand: "Acme"},
+		{EventID: "c2:queued:boss", CaseID: "c2", At: now, Event: "queued", State: "open", Receiver: "boss"},
+		{EventID: "c3:opened", CaseID: "c3", MentionID: "a4", At: now, Event: "opened", State: "open", Brand: "Acme"},
+		{EventID: "c3:deferred:desk", CaseID: "c3", At: now.Add(time.Second), Event: "deferred", State: "open", Receiver: "desk"},
+		{EventID: "c3:resolved", CaseID: "c3", At: now.Add(time.Minute), Event: "resolved", State: "resolved"},
+		{EventID: "c4:opened", CaseID: "c4", MentionID: "b1", At: now, Event: "opened", State: "open", Brand: "Other"},
+		{EventID: "c4:queued:desk", CaseID: "c4", At: now, Event: "queued", State: "open", Receiver: "desk"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.CasesFor(ctx, "desk", "", 10)
+	if err != nil || len(cs) != 2 || cs[0].CaseID != "c1" || cs[1].CaseID != "c4" {
+		t.Errorf("cases for desk %+v %v; want c1, c4 (c2 is boss's, c3 resolved)", cs, err)
+	}
+	if cs, _ := s.CasesFor(ctx, "desk", "Acme", 10); len(cs) != 1 || cs[0].CaseID != "c1" {
+		t.Errorf("cases for desk about Acme %+v", cs)
+	}
+	evs, err := s.CaseEvents(ctx, []string{"c3", "c9"})
+	if err != nil || len(evs) != 1 || len(evs["c3"]) != 3 || evs["c3"][2].Event != "resolved" {
+		t.Errorf("events %+v %v", evs, err)
+	}
+	if err := s.RecordDelivery(ctx, Delivery{ID: "d1", GroupKey: "digest:desk:daily:all:x", Receiver: "desk", Attempt: 1, At: now, Status: "failed"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Delivered(ctx, "desk", "digest:desk:daily:all:x"); err != nil || ok {
+		t.Errorf("a failed attempt counts as delivered: %v %v", ok, err)
+	}
+	if err := s.RecordDelivery(ctx, Delivery{ID: "d2", GroupKey: "digest:desk:daily:all:x", Receiver: "desk", Attempt: 2, At: now, Status: "sent"}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.Delivered(ctx, "desk", "digest:desk:daily:all:x"); err != nil || !ok {
+		t.Errorf("delivered: %v %v", ok, err)
+	}
+}

@@ -38,7 +38,6 @@ func (s *Store) NegativeBuckets(ctx context.Context, end time.Time, window time.
 			v[b] += int(c)
 		}
 	}
-	const when = "if(published_at > toDateTime(0), published_at, collected_at)"
 	q := `SELECT brand, location, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(` + when + `), ?)) AS b, count()
 FROM mentions FINAL WHERE negative = 1 AND ` + when + ` >= ? AND ` + when + ` < ?
 GROUP BY brand, location, b`
@@ -80,7 +79,6 @@ GROUP BY brand, aspect, b`
 // StormMentions returns up to limit ids of the negative mentions a storm
 // covers (newest first).
 func (s *Store) StormMentions(ctx context.Context, k StormKey, from, to time.Time, limit int) ([]string, error) {
-	const when = "if(published_at > toDateTime(0), published_at, collected_at)"
 	q := `SELECT id FROM mentions FINAL WHERE negative = 1 AND brand = ? AND ` + when + ` >= ? AND ` + when + ` < ?`
 	args := []any{k.Brand, from.UTC(), to.UTC()}
 	if k.Aspect != "" {

@@ -1,7 +1,9 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -64,5 +66,67 @@ func TestEML(t *testing.T) {
 	}
 	if strings.Contains(parts[1], "<script>") || strings.Contains(parts[1], "javascript:") || !strings.Contains(parts[1], "&lt;script&gt;") {
 		t.Errorf("HTML part not escaped:\n%s", parts[1])
+	}
+}
+
+func TestEMLWithInlineChart(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := New("desk", dir).Send(context.Background(), alertstest.HostileDigest()); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	msg, err := mail.ReadMessage(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg.Header.Get("Bcc") != "" {
+		t.Errorf("header injection through the title: %v", msg.Header)
+	}
+	typ, params, _ := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if typ != "multipart/related" {
+		t.Fatalf("content type %s", typ)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	alt, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, ap, _ := mime.ParseMediaType(alt.Header.Get("Content-Type"))
+	if at != "multipart/alternative" {
+		t.Fatalf("first part %s", at)
+	}
+	inner := multipart.NewReader(alt, ap["boundary"])
+	var html string
+	for {
+		p, err := inner.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(quotedprintable.NewReader(p))
+		if strings.HasPrefix(p.Header.Get("Content-Type"), "text/html") {
+			html = string(b)
+		}
+	}
+	if !strings.Contains(html, `src="cid:trend.png"`) || strings.Contains(html, "<script>") {
+		t.Errorf("html part: %s", html)
+	}
+	img, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(base64.NewDecoder(base64.StdEncoding, img))
+	if img.Header.Get("Content-ID") != "<trend.png>" || !bytes.Equal(raw, alertstest.PNG) {
+		t.Errorf("image part %v: %d bytes", img.Header, len(raw))
+	}
+	if _, err := mr.NextPart(); err != io.EOF {
+		t.Errorf("more parts than expected: %v", err)
 	}
 }

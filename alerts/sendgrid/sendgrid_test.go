@@ -1,7 +1,9 @@
 package sendgrid
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,5 +95,38 @@ func TestSchemaRejectsBadBody(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 400 || len(srv.Invalid) != 1 {
 		t.Errorf("invalid body: HTTP %d, %d violations", resp.StatusCode, len(srv.Invalid))
+	}
+}
+
+func TestDigestWithInlineChart(t *testing.T) {
+	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
+	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	msg := alertstest.HostileDigest()
+	if d, err := r.Send(context.Background(), msg); err != nil || d.HTTPStatus != 202 {
+		t.Fatalf("send: %v %+v (schema violations: %v)", err, d, srv.Invalid)
+	}
+	body := srv.Accepted()[0]
+	if s := body["subject"].(string); strings.ContainsAny(s, "\r\n") || !strings.HasPrefix(s, "[Earshot] Daily digest") {
+		t.Errorf("subject %q", s)
+	}
+	atts, _ := body["attachments"].([]any)
+	if len(atts) != 1 {
+		t.Fatalf("attachments %v", body["attachments"])
+	}
+	a := atts[0].(map[string]any)
+	data, err := base64.StdEncoding.DecodeString(a["content"].(string))
+	if err != nil || !bytes.Equal(data, alertstest.PNG) || a["disposition"] != "inline" || a["content_id"] != "trend.png" || a["type"] != "image/png" {
+		t.Errorf("attachment %v (%v)", a, err)
+	}
+	html := body["content"].([]any)[1].(map[string]any)["value"].(string)
+	for _, want := range []string{`src="cid:trend.png"`, "&lt;b&gt;Sunrise&lt;/b&gt;", "&lt;script&gt;x&lt;/script&gt;", "OVERDUE: not acknowledged within 2h &lt;i&gt;"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script>", "<b>", "<i>", "javascript:"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("HTML contains %q", bad)
+		}
 	}
 }

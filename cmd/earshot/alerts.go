@@ -84,7 +84,7 @@ func (a *app) alertsCmd() *cobra.Command {
 			return nil
 		},
 	})
-	cmd.AddCommand(a.stormsCmd())
+	cmd.AddCommand(a.stormsCmd(), a.digestCmd())
 	return cmd
 }
 
@@ -163,8 +163,84 @@ func (a *app) stormsCmd() *cobra.Command {
 	return cmd
 }
 
+// digestCmd previews or sends a receiver's digest now.
+func (a *app) digestCmd() *cobra.Command {
+	var period, brand, format string
+	var send bool
+	cmd := &cobra.Command{
+		Use:   "digest RECEIVER",
+		Short: "Show a receiver's digest for the period ending now (--send: send it; --format eml|html|png to look at it)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, _, done, err := a.pipeline(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			n, ok := p.Alerter.(*alerts.Notifier)
+			if !ok {
+				return fmt.Errorf("alerts are not configured")
+			}
+			ds, ok := p.Store.(alerts.DigestStore)
+			if !ok {
+				return fmt.Errorf("the store cannot build digests")
+			}
+			if _, ok := n.Receivers[args[0]]; !ok {
+				return usagef("no receiver %q in %s", args[0], p.Config.File())
+			}
+			d := config.Digest{Receiver: args[0], Period: period, Brand: brand}
+			for _, c := range p.Config.Digests { // the configured digest's settings, unless overridden
+				if c.Receiver == d.Receiver && !cmd.Flags().Changed("period") && !cmd.Flags().Changed("brand") {
+					d = c
+					break
+				}
+			}
+			if d.Period != "daily" && d.Period != "weekly" {
+				return usagef("--period: want daily or weekly, got %q", d.Period)
+			}
+			end := time.Now().Truncate(time.Minute)
+			if send {
+				sent, err := n.SendDigest(cmd.Context(), ds, d, end)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "digest for %s: sent %v\n", d.Receiver, sent)
+				return nil
+			}
+			msg, err := n.BuildDigest(cmd.Context(), ds, d, end)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			switch format {
+			case "text":
+				fmt.Fprintf(out, "Subject: %s\n\n%s", alerts.Subject(msg), alerts.Text(msg))
+			case "html":
+				h, err := alerts.HTML(msg)
+				if err != nil {
+					return err
+				}
+				fmt.Fprint(out, h)
+			case "png":
+				_, err := out.Write(msg.Attachments[0].Data)
+				return err
+			default:
+				return usagef("--format: want text, html or png, got %q", format)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&period, "period", "daily", "daily or weekly")
+	cmd.Flags().StringVar(&brand, "brand", "", "one brand (default: all)")
+	cmd.Flags().StringVar(&format, "format", "text", "text, html or png (the trend chart)")
+	cmd.Flags().BoolVar(&send, "send", false, "send it to the receiver (once per period and minute)")
+	return cmd
+}
+
 // The store is the case book `run` serves links from; keep it so.
 var (
 	_ alerts.CaseBook        = (*storage.Store)(nil)
 	_ alerts.EscalationStore = (*storage.Store)(nil)
+	_ alerts.StormStore      = (*storage.Store)(nil)
+	_ alerts.DigestStore     = (*storage.Store)(nil)
 )

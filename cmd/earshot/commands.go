@@ -250,7 +250,12 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 		done()
 		return nil, nil, nil, err
 	}
-	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Store: st, Logger: a.log}
+	clocks, err := alerts.Clocks(cfg)
+	if err != nil {
+		done()
+		return nil, nil, nil, err
+	}
+	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Clocks: clocks, Store: st, Logger: a.log}
 	if cfg.Storms != nil {
 		notifier.StormConfig, notifier.Storms = cfg.Storms, st
 	}

@@ -147,6 +147,25 @@ func (a *app) runCmd() *cobra.Command {
 					}()
 				}
 			}
+			// Digests: each on its own cron schedule, once per period.
+			if n, ok := p.Alerter.(*alerts.Notifier); ok {
+				if ds, ok := p.Store.(alerts.DigestStore); ok {
+					for _, d := range p.Config.Digests {
+						sched, err := config.ParseSchedule(d.Schedule)
+						if err != nil {
+							return fmt.Errorf("digest for %s: schedule %q: %w", d.Receiver, d.Schedule, err)
+						}
+						c.Schedule(sched, cron.FuncJob(func() {
+							sent, err := n.SendDigest(ctx, ds, d, time.Now().Truncate(time.Minute))
+							if err != nil {
+								a.log.Error("digest", "receiver", d.Receiver, "err", err)
+							} else if sent {
+								a.log.Info("digest sent", "receiver", d.Receiver, "period", d.Period)
+							}
+						}))
+					}
+				}
+			}
 			c.Start()
 			<-ctx.Done()
 			a.log.Info("stopping: waiting for running passes")

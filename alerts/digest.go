@@ -1,0 +1,258 @@
+package alerts
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
+)
+
+// DigestStore is what digests read; *storage.Store is one.
+type DigestStore interface {
+	Series(ctx context.Context, brand string, from, to time.Time, weekly bool) ([]storage.Bucket, error)
+	PeriodVolume(ctx context.Context, brand string, from, to time.Time) (storage.Volume, error)
+	CasesFor(ctx context.Context, receiver, brand string, limit int) ([]storage.CaseState, error)
+	CaseEvents(ctx context.Context, caseIDs []string) (map[string][]storage.CaseEvent, error)
+	Delivered(ctx context.Context, receiver, groupKey string) (bool, error)
+	Mention(ctx context.Context, id string) (mention.Mention, bool, error)
+}
+
+// Digest limits: cases read, and cases listed in full in the message.
+const (
+	maxDigestCases  = 2000
+	maxDigestListed = 50
+)
+
+// digestKey names one period's digest: the group key its delivery row
+// carries, so it is sent once per period.
+func digestKey(d config.Digest, end time.Time) string {
+	return fmt.Sprintf("digest:%s:%s:%s:%s", d.Receiver, d.Period, cmp.Or(d.Brand, "all"), end.UTC().Format("20060102T1504"))
+}
+
+// BuildDigest prepares the digest for the period ending at end: counts
+// against the period before, negatives per location, top aspects, a trend
+// chart (14 days, or 12 weeks for a weekly digest), and the receiver's
+// unresolved cases with where each stands on its SLA clocks, overdue ones
+// first, plus the cases its throttle deferred.
+func (n *Notifier) BuildDigest(ctx context.Context, ds DigestStore, d config.Digest, end time.Time) (Message, error) {
+	weekly := d.Period == "weekly"
+	period, label, bars := 24*time.Hour, "24 hours", 14
+	if weekly {
+		period, label, bars = 7*24*time.Hour, "7 days", 12
+	}
+	from := end.Add(-period)
+	cur, err := ds.PeriodVolume(ctx, d.Brand, from, end)
+	if err != nil {
+		return Message{}, err
+	}
+	prev, err := ds.PeriodVolume(ctx, d.Brand, from.Add(-period), from)
+	if err != nil {
+		return Message{}, err
+	}
+	series, err := ds.Series(ctx, d.Brand, end.Add(-time.Duration(bars)*period), end, weekly)
+	if err != nil {
+		return Message{}, err
+	}
+	open, err := ds.CasesFor(ctx, d.Receiver, d.Brand, maxDigestCases)
+	if err != nil {
+		return Message{}, err
+	}
+	ids := make([]string, len(open))
+	for i, c := range open {
+		ids[i] = c.CaseID
+	}
+	events, err := ds.CaseEvents(ctx, ids)
+	if err != nil {
+		return Message{}, err
+	}
+
+	scope := cmp.Or(d.Brand, "all brands")
+	title := fmt.Sprintf("%s digest for %s: %d negative of %d mentions in the last %s", strings.ToUpper(d.Period[:1])+d.Period[1:],
+		scope, cur.Negative, cur.Mentions, label)
+	summary := []string{fmt.Sprintf("Last %s to %s UTC: %d mentions, %d negative (%s), %d high or critical. The %s before: %d mentions, %d negative (%s).",
+		label, end.UTC().Format("2006-01-02 15:04"), cur.Mentions, cur.Negative, share(cur.Negative, cur.Mentions), cur.Severe,
+		label, prev.Mentions, prev.Negative, share(prev.Negative, prev.Mentions))}
+	if len(cur.NegativeByLocation) > 0 {
+		summary = append(summary, "Negative by location: "+top(cur.NegativeByLocation, 8, "no location")+".")
+	}
+	if len(cur.Aspects) > 0 {
+		summary = append(summary, "Top aspects: "+top(cur.Aspects, 5, "")+".")
+	}
+
+	// Each case with its status; overdue first, then by severity and age.
+	type row struct {
+		c       Case
+		overdue bool
+		rank    int
+		opened  time.Time
+	}
+	var rows []row
+	counts := map[string]int{}
+	overdue, deferred := 0, 0
+	for _, cs := range open {
+		m, found, err := ds.Mention(ctx, cs.MentionID)
+		if err != nil {
+			return Message{}, err
+		}
+		if !found {
+			m = mention.Mention{ID: cs.MentionID, Brand: cs.Brand, Location: cs.Location, Score: mention.Score{Severity: cs.Severity}}
+		}
+		c := n.caseFor(m)
+		c.ID = cs.CaseID
+		evs := events[cs.CaseID]
+		var ackWithin, resolveWithin time.Duration
+		for _, r := range n.Tree.Match(LabelsOf(m)) {
+			if r.Receiver == d.Receiver {
+				ackWithin, resolveWithin = r.AckWithin, r.ResolveWithin
+				break
+			}
+		}
+		sla := Measure(evs, n.clock(d.Receiver), end)
+		late := sla.Overdue(ackWithin, resolveWithin)
+		c.Status = caseStatus(cs, evs, sla, d.Receiver, end)
+		if late != "" {
+			c.Status += "; OVERDUE: " + late
+			overdue++
+		}
+		if hasEvent(evs, "deferred", d.Receiver) && !hasEvent(evs, "notified", d.Receiver) {
+			deferred++
+		}
+		counts[cs.State]++
+		rows = append(rows, row{c: c, overdue: late != "", rank: mention.SeverityRank(m.Severity), opened: cs.OpenedAt})
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if a.overdue != b.overdue {
+			if a.overdue {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(b.rank-a.rank, a.opened.Compare(b.opened))
+	})
+	line := fmt.Sprintf("Unresolved cases for %s: %d open, %d acknowledged, %d on hold; %d overdue.", d.Receiver, counts["open"],
+		counts["acknowledged"], counts["on_hold"], overdue)
+	if deferred > 0 {
+		line += fmt.Sprintf(" %d were held back by the hourly limit and are sent only here.", deferred)
+	}
+	summary = append(summary, line)
+	if len(rows) > maxDigestListed {
+		summary = append(summary, fmt.Sprintf("The %d most urgent are listed; `earshot cases list` has them all.", maxDigestListed))
+	}
+	msg := Message{Receiver: d.Receiver, GroupKey: digestKey(d, end), Title: title, Summary: summary, Compact: true}
+	for _, r := range rows[:min(len(rows), maxDigestListed)] {
+		msg.Cases = append(msg.Cases, r.c)
+	}
+	what := "day"
+	if weekly {
+		what = "week"
+	}
+	png, err := TrendChart(fmt.Sprintf("Negative mentions per %s, %s", what, asciiOr(scope, "selected brand")), series, weekly)
+	if err != nil {
+		return Message{}, err
+	}
+	msg.Attachments = []Attachment{{Filename: "trend.png", ContentType: "image/png", ContentID: "trend.png", Data: png}}
+	return msg, nil
+}
+
+// SendDigest builds and sends the digest of the period ending at end, once:
+// a digest already delivered for that period is not sent again.
+func (n *Notifier) SendDigest(ctx context.Context, ds DigestStore, d config.Digest, end time.Time) (bool, error) {
+	rcv, ok := n.Receivers[d.Receiver]
+	if !ok {
+		return false, fmt.Errorf("digest: no receiver %q", d.Receiver)
+	}
+	done, err := ds.Delivered(ctx, d.Receiver, digestKey(d, end))
+	if err != nil || done {
+		return false, err
+	}
+	msg, err := n.BuildDigest(ctx, ds, d, end)
+	if err != nil {
+		return false, fmt.Errorf("digest for %s: %w", d.Receiver, err)
+	}
+	if err := n.send(ctx, rcv, msg); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// caseStatus says where a case stands for the receiver's staff.
+func caseStatus(cs storage.CaseState, evs []storage.CaseEvent, sla SLA, receiver string, now time.Time) string {
+	var s string
+	switch cs.State {
+	case "open":
+		s = "open for " + age(sla.ToAck)
+	case "acknowledged":
+		s = fmt.Sprintf("acknowledged by %s; %s toward resolution", orNone(cs.Actor), age(sla.ToResolve))
+	case "on_hold":
+		s = fmt.Sprintf("on hold (by %s) since %s; clock paused at %s", orNone(cs.Actor), cs.UpdatedAt.UTC().Format("Jan 2 15:04"), age(sla.ToResolve))
+	default:
+		s = cs.State
+	}
+	if hasEvent(evs, "deferred", receiver) && !hasEvent(evs, "notified", receiver) {
+		s += "; not alerted (hourly limit)"
+	}
+	if hasEvent(evs, "inhibited", receiver) {
+		s += "; listed in a storm alert"
+	}
+	for _, e := range evs {
+		if e.Event == "escalated" {
+			s += fmt.Sprintf("; escalated to %s", e.Receiver)
+		}
+	}
+	return s
+}
+
+func hasEvent(evs []storage.CaseEvent, event, receiver string) bool {
+	return slices.ContainsFunc(evs, func(e storage.CaseEvent) bool { return e.Event == event && e.Receiver == receiver })
+}
+
+// age writes a duration for people: 45m, 5h 20m, 3d 4h.
+func age(d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh %dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd %dh", int(d.Hours())/24, int(d.Hours())%24)
+}
+
+func share(part, whole int) string {
+	if whole == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(whole))
+}
+
+// top lists the n largest counts as "name N, name N".
+func top(counts map[string]int, n int, empty string) string {
+	names := make([]string, 0, len(counts))
+	for k := range counts {
+		names = append(names, k)
+	}
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(counts[b]-counts[a], strings.Compare(a, b)) })
+	var parts []string
+	for _, k := range names[:min(n, len(names))] {
+		parts = append(parts, fmt.Sprintf("%s %d", cmp.Or(k, empty), counts[k]))
+	}
+	if len(names) > n {
+		parts = append(parts, fmt.Sprintf("%d more", len(names)-n))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// asciiOr is s when the chart font can draw it, else fallback.
+func asciiOr(s, fallback string) string {
+	for _, r := range s {
+		if r > 0x24F { // Latin Extended-B and below
+			return fallback
+		}
+	}
+	return s
+}

@@ -1,0 +1,180 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// when is a mention's time for trends: published, else collected.
+const when = "if(published_at > toDateTime(0), published_at, collected_at)"
+
+// Bucket is one bar of a trend: mentions and negative mentions from Start.
+type Bucket struct {
+	Start              time.Time
+	Mentions, Negative int
+}
+
+// Volume is what a digest says about a period.
+type Volume struct {
+	Mentions, Negative, Severe int            // severe: high or critical
+	NegativeByLocation         map[string]int // "" for mentions without a location
+	Aspects                    map[string]int // of negative mentions
+}
+
+// brandFilter is " AND brand = ?" when brand is set.
+func brandFilter(brand string, args []any) (string, []any) {
+	if brand == "" {
+		return "", args
+	}
+	return " AND brand = ?", append(args, brand)
+}
+
+// Series counts mentions per day (UTC) or per week (from Monday) in
+// [from, to), every bucket present, zeros included. brand "" is all brands.
+func (s *Store) Series(ctx context.Context, brand string, from, to time.Time, weekly bool) ([]Bucket, error) {
+	bucket, step := "toDate("+when+")", 24*time.Hour
+	first := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
+	if weekly {
+		bucket, step = "toMonday("+when+")", 7*24*time.Hour
+		first = first.AddDate(0, 0, -((int(first.Weekday()) + 6) % 7))
+	}
+	f, args := brandFilter(brand, []any{from.UTC(), to.UTC()})
+	rows, err := s.conn.Query(ctx, `SELECT toDateTime(`+bucket+`) AS b, count(), countIf(negative = 1)
+FROM mentions FINAL WHERE `+when+` >= ? AND `+when+` < ?`+f+` GROUP BY b ORDER BY b`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("trend series: %w", err)
+	}
+	defer rows.Close()
+	counts := map[time.Time]Bucket{}
+	for rows.Next() {
+		var b Bucket
+		var n, neg uint64
+		if err := rows.Scan(&b.Start, &n, &neg); err != nil {
+			return nil, fmt.Errorf("trend series: %w", err)
+		}
+		b.Start = b.Start.UTC()
+		b.Mentions, b.Negative = int(n), int(neg)
+		counts[b.Start] = b
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("trend series: %w", err)
+	}
+	var out []Bucket
+	for t := first; t.Before(to); t = t.Add(step) {
+		b := counts[t]
+		b.Start = t
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// PeriodVolume counts a period's mentions, negative ones per location and
+// their aspects.
+func (s *Store) PeriodVolume(ctx context.Context, brand string, from, to time.Time) (Volume, error) {
+	v := Volume{NegativeByLocation: map[string]int{}, Aspects: map[string]int{}}
+	f, args := brandFilter(brand, []any{from.UTC(), to.UTC()})
+	where := ` WHERE ` + when + ` >= ? AND ` + when + ` < ?` + f
+	rows, err := s.conn.Query(ctx, `SELECT location, count(), countIf(negative = 1), countIf(negative = 1 AND severity IN ('high', 'critical'))
+FROM mentions FINAL`+where+` GROUP BY location`, args...)
+	if err != nil {
+		return v, fmt.Errorf("period volume: %w", err)
+	}
+	for rows.Next() {
+		var loc string
+		var n, neg, severe uint64
+		if err := rows.Scan(&loc, &n, &neg, &severe); err != nil {
+			rows.Close()
+			return v, fmt.Errorf("period volume: %w", err)
+		}
+		v.Mentions += int(n)
+		v.Negative += int(neg)
+		v.Severe += int(severe)
+		if neg > 0 {
+			v.NegativeByLocation[loc] = int(neg)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return v, fmt.Errorf("period volume: %w", err)
+	}
+	rows, err = s.conn.Query(ctx, `SELECT aspect, count() FROM mentions FINAL ARRAY JOIN aspects AS aspect`+where+
+		` AND negative = 1 GROUP BY aspect`, args...)
+	if err != nil {
+		return v, fmt.Errorf("period aspects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var a string
+		var n uint64
+		if err := rows.Scan(&a, &n); err != nil {
+			return v, fmt.Errorf("period aspects: %w", err)
+		}
+		v.Aspects[a] = int(n)
+	}
+	return v, rows.Err()
+}
+
+// CasesFor lists the unresolved cases routed to a receiver (queued,
+// notified, deferred or inhibited there), oldest first. brand "" is all.
+func (s *Store) CasesFor(ctx context.Context, receiver, brand string, limit int) ([]CaseState, error) {
+	q := caseSelect + " GROUP BY case_id HAVING st != 'resolved' AND countIf(receiver = ?) > 0"
+	args := []any{receiver}
+	if brand != "" {
+		q += " AND anyIf(brand, brand != '') = ?"
+		args = append(args, brand)
+	}
+	return s.queryCases(ctx, q+fmt.Sprintf(" ORDER BY min(at), case_id LIMIT %d", max(limit, 1)), args...)
+}
+
+// CaseEvents returns the events of cases, oldest first per case.
+func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]CaseEvent, error) {
+	out := map[string][]CaseEvent{}
+	for len(caseIDs) > 0 {
+		chunk := caseIDs[:min(len(caseIDs), 500)]
+		caseIDs = caseIDs[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.conn.Query(ctx, `SELECT event_id, case_id, mention_id, at, event, toString(state), actor, receiver, step, outcome,
+			note, brand, location, toString(severity) FROM case_events FINAL WHERE case_id IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`) ORDER BY case_id, at`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("case events: %w", err)
+		}
+		for rows.Next() {
+			var e CaseEvent
+			if err := rows.Scan(&e.EventID, &e.CaseID, &e.MentionID, &e.At, &e.Event, &e.State, &e.Actor, &e.Receiver, &e.Step,
+				&e.Outcome, &e.Note, &e.Brand, &e.Location, &e.Severity); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("case events: %w", err)
+			}
+			out[e.CaseID] = append(out[e.CaseID], e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("case events: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// Delivered reports whether a message with this group key reached receiver
+// (a "sent" delivery row): how a digest is sent once per period.
+func (s *Store) Delivered(ctx context.Context, receiver, groupKey string) (bool, error) {
+	rows, err := s.conn.Query(ctx, `SELECT count() FROM alert_deliveries WHERE receiver = ? AND group_key = ? AND status = 'sent'`,
+		receiver, groupKey)
+	if err != nil {
+		return false, fmt.Errorf("deliveries: %w", err)
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return false, fmt.Errorf("deliveries: %w", err)
+		}
+	}
+	return n > 0, rows.Err()
+}
