@@ -288,6 +288,9 @@ func TestMentionAndCases(t *testing.T) {
 		{EventID: "c2:queued:desk", CaseID: "c2", MentionID: "m:2", At: later, Event: "queued", State: "open", Receiver: "desk", Note: "desk|location=Zagreb", Severity: "medium"},
 		{EventID: "c2:queued:boss", CaseID: "c2", MentionID: "m:2", At: later, Event: "queued", State: "open", Receiver: "boss", Note: "boss"},
 		{EventID: "c2:notified:boss:0", CaseID: "c2", At: later, Event: "notified", State: "open", Receiver: "boss"},
+		// Queued long ago and never sent: past PendingLookback, not retried.
+		{EventID: "c5:opened", CaseID: "c5", At: now.Add(-PendingLookback - time.Hour), Event: "opened", State: "open"},
+		{EventID: "c5:queued:desk", CaseID: "c5", MentionID: "m:5", At: now.Add(-PendingLookback - time.Hour), Event: "queued", State: "open", Receiver: "desk", Note: "desk"},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/earshot/earshot/alerts"
 )
@@ -41,13 +43,29 @@ func (r *Receiver) Send(_ context.Context, m alerts.Message) (alerts.Delivery, e
 			Receiver string        `json:"receiver"`
 			Subject  string        `json:"subject"`
 			Step     int           `json:"step"`
+			Summary  []string      `json:"summary,omitempty"`
 			Cases    []alerts.Case `json:"cases"`
-		}{r.name, alerts.Subject(m), m.Step, m.Cases})
+		}{r.name, alerts.Subject(m), m.Step, m.Summary, m.Cases})
 	} else {
-		_, err = fmt.Fprintf(r.w, "=== %s\n%s\n", alerts.Subject(m), alerts.Text(m))
+		_, err = fmt.Fprintf(r.w, "=== %s\n%s\n", alerts.Subject(m), terminalSafe(alerts.Text(m)))
 	}
 	if err != nil {
 		return alerts.Delivery{}, fmt.Errorf("stdout %s: %w", r.name, err)
 	}
 	return alerts.Delivery{}, nil
+}
+
+// terminalSafe drops control characters other than newline and tab: a
+// review must not move the cursor, recolour or retitle the terminal
+// (ESC sequences) of whoever reads the alerts.
+func terminalSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return -1
+		}
+		return r
+	}, s)
 }

@@ -27,3 +27,15 @@ func TestFormats(t *testing.T) {
 		t.Errorf("json: %v %s", err, js.String())
 	}
 }
+
+func TestTerminalEscapesDropped(t *testing.T) {
+	m := alertstest.HostileDigest()
+	m.Cases[0].Mention.Text = "rude staff \x1b]0;pwned\x07\x1b[2J\x1b[31mred\x1b[0m\r\ngone"
+	var out bytes.Buffer
+	if _, err := New("out", "text", &out).Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); strings.ContainsAny(s, "\x1b\x07\r") || !strings.Contains(s, "rude staff") {
+		t.Errorf("control characters reach the terminal: %q", s)
+	}
+}
