@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
 )
 
@@ -173,6 +174,38 @@ func (s SLA) Overdue(ackWithin, resolveWithin time.Duration) string {
 		return fmt.Sprintf("not acknowledged within %s", short(ackWithin))
 	case !s.Resolved && !s.OnHold && resolveWithin > 0 && s.ToResolve > resolveWithin:
 		return fmt.Sprintf("not resolved within %s", short(resolveWithin))
+	}
+	return ""
+}
+
+// CaseSLA measures a case against the first of its routes that sets a
+// deadline, on that route's receiver's clock, and says where it stands:
+// "ack in 35m", "resolve in 20h 5m", "OVERDUE: not acknowledged within 2h",
+// or "" when no route sets one (or the case is resolved).
+func CaseSLA(tree *Route, clocks map[string]Clock, m mention.Mention, evs []storage.CaseEvent, now time.Time) string {
+	for _, r := range tree.Match(LabelsOf(m)) {
+		if r.AckWithin <= 0 && r.ResolveWithin <= 0 {
+			continue
+		}
+		clock, ok := clocks[r.Receiver]
+		if !ok {
+			clock = WallClock
+		}
+		s := Measure(evs, clock, now)
+		if late := s.Overdue(r.AckWithin, r.ResolveWithin); late != "" {
+			return "OVERDUE: " + late
+		}
+		switch {
+		case s.Resolved:
+			return ""
+		case s.OnHold:
+			return "paused (on hold)"
+		case !s.Acked && r.AckWithin > 0:
+			return "ack in " + age(r.AckWithin-s.ToAck)
+		case r.ResolveWithin > 0:
+			return "resolve in " + age(r.ResolveWithin-s.ToResolve)
+		}
+		return ""
 	}
 	return ""
 }

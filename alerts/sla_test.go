@@ -147,3 +147,46 @@ route:
 		t.Errorf("escalation note %q", ev.Note)
 	}
 }
+
+func TestCaseSLA(t *testing.T) {
+	cfg, err := config.Parse("s.yaml", []byte(`
+receivers: [{name: desk, kind: stdout}, {name: legal, kind: stdout}]
+route:
+  receiver: desk
+  routes:
+    - receiver: legal
+      signals: [legal]
+      ack_within: 1h
+      resolve_within: 8h
+    - receiver: desk
+      ack_within: 4h
+`), config.Schema{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, _ := Tree(cfg)
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	ev := func(event string, after time.Duration) storage.CaseEvent { return storage.CaseEvent{Event: event, At: t0.Add(after)} }
+	legal := mention.Mention{Score: mention.Score{Signals: []string{"legal"}}}
+	for _, tc := range []struct {
+		name string
+		m    mention.Mention
+		evs  []storage.CaseEvent
+		now  time.Duration
+		want string
+	}{
+		{"legal threat, fresh", legal, []storage.CaseEvent{ev("opened", 0)}, 25 * time.Minute, "ack in 35m"},
+		{"legal threat, late", legal, []storage.CaseEvent{ev("opened", 0)}, 2 * time.Hour, "OVERDUE: not acknowledged within 1h"},
+		{"legal threat, acknowledged", legal, []storage.CaseEvent{ev("opened", 0), ev("acknowledged", time.Hour/2)}, 3 * time.Hour, "resolve in 5h 0m"},
+		{"legal threat, on hold", legal, []storage.CaseEvent{ev("opened", 0), ev("held", time.Hour/2)}, 30 * time.Hour, "paused (on hold)"},
+		{"legal threat, resolved", legal, []storage.CaseEvent{ev("opened", 0), ev("resolved", time.Hour/2)}, 30 * time.Hour, ""},
+		{"ordinary complaint", mention.Mention{}, []storage.CaseEvent{ev("opened", 0)}, time.Hour, "ack in 3h 0m"},
+		{"ordinary, acknowledged: no resolve deadline", mention.Mention{}, []storage.CaseEvent{ev("opened", 0), ev("acknowledged", time.Hour)}, 9 * time.Hour, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CaseSLA(tree, nil, tc.m, tc.evs, t0.Add(tc.now)); got != tc.want {
+				t.Errorf("CaseSLA = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

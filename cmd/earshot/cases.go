@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/earshot/earshot/alerts"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
 )
 
 func (a *app) casesCmd() *cobra.Command {
@@ -39,9 +42,14 @@ func (a *app) casesCmd() *cobra.Command {
 				}
 				return nil
 			}
-			fmt.Fprintf(out, "%-52s %-13s %-9s %-18s %-12s %s\n", "CASE", "STATE", "SEVERITY", "BRAND", "LOCATION", "OPENED")
+			sla, err := a.slaOf(cmd.Context(), st, cs)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%-52s %-13s %-9s %-18s %-12s %-16s %s\n", "CASE", "STATE", "SEVERITY", "BRAND", "LOCATION", "OPENED", "SLA")
 			for _, c := range cs {
-				fmt.Fprintf(out, "%-52s %-13s %-9s %-18s %-12s %s\n", c.CaseID, c.State, c.Severity, c.Brand, orDash(c.Location), c.OpenedAt.UTC().Format("2006-01-02 15:04"))
+				fmt.Fprintf(out, "%-52s %-13s %-9s %-18s %-12s %-16s %s\n", c.CaseID, c.State, c.Severity, c.Brand, orDash(c.Location),
+					c.OpenedAt.UTC().Format("2006-01-02 15:04"), orDash(sla[c.CaseID]))
 			}
 			return nil
 		},
@@ -84,4 +92,42 @@ func (a *app) casesCmd() *cobra.Command {
 		cmd.AddCommand(c)
 	}
 	return cmd
+}
+
+// slaOf says where each case stands on its route's SLA clock (see
+// alerts.CaseSLA), with the config's routes and business hours.
+func (a *app) slaOf(ctx context.Context, st *storage.Store, cs []storage.CaseState) (map[string]string, error) {
+	out := map[string]string{}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	tree, err := alerts.Tree(cfg)
+	if err != nil {
+		return nil, err
+	}
+	clocks, err := alerts.Clocks(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.CaseID
+	}
+	evs, err := st.CaseEvents(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	for _, c := range cs {
+		m, found, err := st.Mention(ctx, c.MentionID)
+		if err != nil {
+			return nil, err
+		}
+		if !found {
+			m = mention.Mention{Brand: c.Brand, Location: c.Location, Score: mention.Score{Severity: c.Severity}}
+		}
+		out[c.CaseID] = alerts.CaseSLA(tree, clocks, m, evs[c.CaseID], now)
+	}
+	return out, nil
 }

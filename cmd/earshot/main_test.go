@@ -302,6 +302,20 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE case_id = ? AND event IN ('acknowledged', 'resolved')", first.CaseID); n != 2 {
 		t.Errorf("workflow events = %d, want 2", n)
 	}
+	// The list shows where each case stands; storms and digests from the shell.
+	if code, out, errOut := earshot(t, "--config", cfg, "cases", "list"); code != 0 || !strings.Contains(out, " SLA") || !strings.Contains(out, "resolved") {
+		t.Errorf("cases list: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := earshot(t, "--config", cfg, "alerts", "storms", "--all"); code != 0 || !strings.Contains(out, "storm when count >= 5") {
+		t.Errorf("alerts storms: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := earshot(t, "--config", cfg, "alerts", "digest", "outbox", "--period", "weekly"); code != 0 ||
+		!strings.Contains(out, "Subject: [Earshot] Weekly digest for all brands") || !strings.Contains(out, "Unresolved cases for outbox: 6 open") {
+		t.Errorf("alerts digest: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := earshot(t, "--config", cfg, "alerts", "digest", "outbox", "--format", "png"); code != 0 || !strings.HasPrefix(out, "\x89PNG") {
+		t.Errorf("alerts digest --format png: exit %d %q", code, errOut)
+	}
 	code, out, _ = earshot(t, "--config", cfg, "report", "--since", "3650d")
 	if code != 0 || !strings.Contains(out, "Zagreb") || !strings.Contains(out, "hy") {
 		t.Errorf("report: %d\n%s", code, out)
