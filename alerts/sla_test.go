@@ -166,7 +166,9 @@ route:
 	}
 	tree, _ := Tree(cfg)
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	ev := func(event string, after time.Duration) storage.CaseEvent { return storage.CaseEvent{Event: event, At: t0.Add(after)} }
+	ev := func(event string, after time.Duration) storage.CaseEvent {
+		return storage.CaseEvent{Event: event, At: t0.Add(after)}
+	}
 	legal := mention.Mention{Score: mention.Score{Signals: []string{"legal"}}}
 	for _, tc := range []struct {
 		name string
