@@ -56,6 +56,10 @@ func TestDocumentedQueries(t *testing.T) {
 	if err := b.Send(); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.RecordStorm(ctx, Storm{ID: "storm:Acme|location=loc1:x", At: now, WindowStart: now.Add(-time.Hour), WindowEnd: now,
+		Key: StormKey{Brand: "Acme", Location: "loc1"}, Count: 9, Mean: 1.5, Stddev: 0.5, Receiver: "outbox", CaseIDs: []string{"c1", "c4"}}); err != nil {
+		t.Fatal(err)
+	}
 	for i, blk := range blocks {
 		rows, err := db.Conn.Query(ctx, blk[1])
 		if err != nil {
