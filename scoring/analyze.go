@@ -209,8 +209,10 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 				h.text = h.text + " " + txt
 				sums[clause] += h.valence
 				lastHit = -1
-			} else if negOpen && negNext == "" {
-				negLeft = 3 + n - 1 // "ne ... pas", "not never": one negation
+			} else if negOpen && negLeft > 0 {
+				// "ne constituent pas", "not ... never", "ни ... не": one
+				// negation, whose window starts again after the second word.
+				negLeft = 3 + n - 1
 			} else {
 				closeNeg()
 				negLeft, negWord, negOpen = 3+n-1, txt, true
