@@ -79,10 +79,10 @@ func (n *Notifier) BuildDigest(ctx context.Context, ds DigestStore, d config.Dig
 		label, end.UTC().Format("2006-01-02 15:04"), cur.Mentions, cur.Negative, share(cur.Negative, cur.Mentions), cur.Severe,
 		label, prev.Mentions, prev.Negative, share(prev.Negative, prev.Mentions))}
 	if len(cur.NegativeByLocation) > 0 {
-		summary = append(summary, "Negative by location: "+top(cur.NegativeByLocation, 8, "no location")+".")
+		summary = append(summary, "Negative by location: "+top(cur.NegativeByLocation, 8, "no location", "%s %d")+".")
 	}
 	if len(cur.Aspects) > 0 {
-		summary = append(summary, "Top aspects: "+top(cur.Aspects, 5, "")+".")
+		summary = append(summary, "Top aspects: "+top(cur.Aspects, 5, "", "%s %d")+".")
 	}
 
 	// Each case with its status; overdue first, then by severity and age.
@@ -230,8 +230,9 @@ func share(part, whole int) string {
 	return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(whole))
 }
 
-// top lists the n largest counts as "name N, name N".
-func top(counts map[string]int, n int, empty string) string {
+// top lists the n largest counts, each written with format (name, count),
+// largest first; empty names the "" key.
+func top(counts map[string]int, n int, empty, format string) string {
 	names := make([]string, 0, len(counts))
 	for k := range counts {
 		names = append(names, k)
@@ -239,7 +240,7 @@ func top(counts map[string]int, n int, empty string) string {
 	slices.SortFunc(names, func(a, b string) int { return cmp.Or(counts[b]-counts[a], strings.Compare(a, b)) })
 	var parts []string
 	for _, k := range names[:min(n, len(names))] {
-		parts = append(parts, fmt.Sprintf("%s %d", cmp.Or(k, empty), counts[k]))
+		parts = append(parts, fmt.Sprintf(format, cmp.Or(k, empty), counts[k]))
 	}
 	if len(names) > n {
 		parts = append(parts, fmt.Sprintf("%d more", len(names)-n))

@@ -214,16 +214,7 @@ func topAspects(cases []Case, n int) string {
 			count[a]++
 		}
 	}
-	names := make([]string, 0, len(count))
-	for a := range count {
-		names = append(names, a)
-	}
-	slices.SortFunc(names, func(a, b string) int { return cmp.Or(count[b]-count[a], strings.Compare(a, b)) })
-	var parts []string
-	for _, a := range names[:min(n, len(names))] {
-		parts = append(parts, fmt.Sprintf("%s (%d)", a, count[a]))
-	}
-	return strings.Join(parts, ", ")
+	return top(count, n, "", "%s (%d)")
 }
 
 // short writes a duration without zero units: 1h, 30m, 24h.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/earshot/earshot/alerts/stdout"
 	"github.com/earshot/earshot/alerts/webhook"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/pipeline"
 	"github.com/earshot/earshot/storage"
 )
 
@@ -107,15 +109,11 @@ func (a *app) stormsCmd() *cobra.Command {
 			o := *cfg.Storms
 			out := cmd.OutOrStdout()
 			if send {
-				p, _, done, err := a.pipeline(cmd.Context())
+				n, _, done, err := a.notifier(cmd.Context())
 				if err != nil {
 					return err
 				}
 				defer done()
-				n, ok := p.Alerter.(*alerts.Notifier)
-				if !ok {
-					return fmt.Errorf("alerts are not configured")
-				}
 				storms, err := n.CheckStorms(cmd.Context())
 				for _, st := range storms {
 					fmt.Fprintf(out, "storm %s: %d negative mentions (mean %.1f, stddev %.1f), %d cases, sent to %s\n",
@@ -163,24 +161,35 @@ func (a *app) stormsCmd() *cobra.Command {
 	return cmd
 }
 
+// notifier builds the pipeline and returns its notifier, for the alerts
+// commands that act like `earshot run` would.
+func (a *app) notifier(ctx context.Context) (*alerts.Notifier, *pipeline.Pipeline, func(), error) {
+	p, _, done, err := a.pipeline(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n, ok := p.Alerter.(*alerts.Notifier)
+	if !ok {
+		done()
+		return nil, nil, nil, fmt.Errorf("alerts are not configured")
+	}
+	return n, p, done, nil
+}
+
 // digestCmd previews or sends a receiver's digest now.
 func (a *app) digestCmd() *cobra.Command {
 	var period, brand, format string
 	var send bool
 	cmd := &cobra.Command{
 		Use:   "digest RECEIVER",
-		Short: "Show a receiver's digest for the period ending now (--send: send it; --format eml|html|png to look at it)",
+		Short: "Show a receiver's digest for the period ending now (--send: send it; --format html or png to look at it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, _, done, err := a.pipeline(cmd.Context())
+			n, p, done, err := a.notifier(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			n, ok := p.Alerter.(*alerts.Notifier)
-			if !ok {
-				return fmt.Errorf("alerts are not configured")
-			}
 			ds, ok := p.Store.(alerts.DigestStore)
 			if !ok {
 				return fmt.Errorf("the store cannot build digests")
