@@ -68,7 +68,7 @@ type Notifier struct {
 	Clocks    map[string]Clock  // per receiver: SLA clock (business hours); default wall clock
 	// StormConfig and Storms enable CheckStorms and the inhibition of the
 	// per-mention alerts an active storm covers; both nil: no storms.
-	StormConfig *config.Storms
+	StormConfig []config.Storms
 	Storms      StormStore
 	StormEvery  time.Duration // least time between storm checks in Flush; default 30s
 
@@ -160,7 +160,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	defer n.flushMu.Unlock()
 	// Storms are checked here, before the queued cases go out, so that the
 	// cases a storm covers are inhibited instead of sent one by one.
-	if n.StormConfig != nil && n.Storms != nil && (force || n.now().Sub(n.stormCheckedAt) >= cmp.Or(n.StormEvery, 30*time.Second)) {
+	if len(n.StormConfig) > 0 && n.Storms != nil && (force || n.now().Sub(n.stormCheckedAt) >= cmp.Or(n.StormEvery, 30*time.Second)) {
 		n.stormCheckedAt = n.now()
 		if _, err := n.CheckStorms(ctx); err != nil {
 			n.log().Warn("storm check", "err", err)
@@ -180,8 +180,8 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 		items         []storage.Pending
 	}
 	var storms []storage.Storm
-	if n.StormConfig != nil && n.Storms != nil {
-		if storms, err = n.Storms.StormsSince(ctx, now.Add(-n.StormConfig.Cooldown)); err != nil {
+	if len(n.StormConfig) > 0 && n.Storms != nil {
+		if storms, err = n.activeStorms(ctx, now); err != nil {
 			return err
 		}
 	}

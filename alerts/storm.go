@@ -68,25 +68,71 @@ func Detect(counts []int, o config.Storms) (Spike, bool) {
 // title is the whole storm.
 const maxStormCases = 50
 
-// CheckStorms looks for negative volume per brand and location, and per
-// brand and aspect, far above its trailing baseline (see Detect), and sends
-// one message per storm to the storms receiver, listing its cases. A key
-// alerts once per cooldown. A storm whose cases an active storm already
-// lists (mostly) is not sent again: a burst about waiting at one location
-// is one location storm, not also a "wait" storm. Locations are checked
-// before aspects. While a storm is in its
-// cooldown, Flush holds back the per-mention alerts it covers (inhibition),
-// except critical ones. It returns the storms it sent.
+// CheckStorms runs every configured detector: negative volume per brand
+// and location, and per brand and aspect, far above its trailing baseline
+// (see Detect). Each storm is one message to the detector's receiver,
+// listing its cases. A key alerts once per cooldown and detector (window).
+// A storm whose cases an active storm already lists (mostly) is not sent:
+// a burst about waiting at one location is one location storm, not also a
+// "wait" storm, and a day-long storm already reported hour by hour is not
+// reported again. Detectors run in config order, locations before aspects.
+// While a storm is in its cooldown, Flush holds back the per-mention alerts
+// it covers (inhibition), except critical ones. It returns the storms sent.
 func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
-	o := n.StormConfig
-	if o == nil || n.Storms == nil {
+	if len(n.StormConfig) == 0 || n.Storms == nil {
 		return nil, nil
 	}
+	now := n.now()
+	active, err := n.activeStorms(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	covered := map[string]bool{} // cases an active storm already lists
+	for _, st := range active {
+		for _, id := range st.CaseIDs {
+			covered[id] = true
+		}
+	}
+	var sent []storage.Storm
+	var firstErr error
+	for i := range n.StormConfig {
+		s, err := n.checkDetector(ctx, &n.StormConfig[i], now, active, covered)
+		sent = append(sent, s...)
+		firstErr = cmp.Or(firstErr, err)
+	}
+	return sent, firstErr
+}
+
+// activeStorms are the storms still in their detector's cooldown.
+func (n *Notifier) activeStorms(ctx context.Context, now time.Time) ([]storage.Storm, error) {
+	cooldown := map[time.Duration]time.Duration{}
+	longest := time.Duration(0)
+	for _, o := range n.StormConfig {
+		cooldown[o.Window] = o.Cooldown
+		longest = max(longest, o.Cooldown)
+	}
+	recent, err := n.Storms.StormsSince(ctx, now.Add(-longest))
+	if err != nil {
+		return nil, err
+	}
+	var out []storage.Storm
+	for _, st := range recent {
+		cd, ok := cooldown[st.WindowEnd.Sub(st.WindowStart)]
+		if !ok {
+			cd = longest // a detector since removed or changed
+		}
+		if !st.At.Before(now.Add(-cd)) {
+			out = append(out, st)
+		}
+	}
+	return out, nil
+}
+
+func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time.Time, active []storage.Storm, covered map[string]bool) ([]storage.Storm, error) {
 	rcv, ok := n.Receivers[o.Receiver]
 	if !ok {
 		return nil, fmt.Errorf("storms: no receiver %q", o.Receiver)
 	}
-	now := n.now()
 	// The window ends with the current minute: the id is the same for every
 	// check within a minute, so a re-run check collapses.
 	end := now.Truncate(time.Minute).Add(time.Minute)
@@ -94,16 +140,10 @@ func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
 	if err != nil {
 		return nil, err
 	}
-	recent, err := n.Storms.StormsSince(ctx, now.Add(-o.Cooldown))
-	if err != nil {
-		return nil, err
-	}
 	cooling := map[storage.StormKey]bool{}
-	covered := map[string]bool{} // cases an active storm already lists
-	for _, st := range recent {
-		cooling[st.Key] = true
-		for _, id := range st.CaseIDs {
-			covered[id] = true
+	for _, st := range active {
+		if st.WindowEnd.Sub(st.WindowStart) == o.Window {
+			cooling[st.Key] = true
 		}
 	}
 	keys := make([]storage.StormKey, 0, len(buckets))
@@ -148,8 +188,8 @@ func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
 		if fresh*5 < len(cases) {
 			continue // at least 80% already listed by an active storm: same news
 		}
-		st := storage.Storm{ID: fmt.Sprintf("storm:%s:%s", k, end.UTC().Format("20060102T1504")), At: now, WindowStart: from,
-			WindowEnd: end, Key: k, Count: spike.Count, Mean: spike.Mean, Stddev: spike.Stddev, Receiver: o.Receiver}
+		st := storage.Storm{ID: fmt.Sprintf("storm:%s:%s:%s", k, short(o.Window), end.UTC().Format("20060102T1504")), At: now,
+			WindowStart: from, WindowEnd: end, Key: k, Count: spike.Count, Mean: spike.Mean, Stddev: spike.Stddev, Receiver: o.Receiver}
 		for _, c := range cases {
 			st.CaseIDs = append(st.CaseIDs, c.ID)
 		}
@@ -173,7 +213,8 @@ func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
 		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
 			n.log().Error("storm cases not recorded", "storm", st.ID, "err", err)
 		}
-		n.log().Warn("storm", "key", k.String(), "count", spike.Count, "mean", spike.Mean, "stddev", spike.Stddev, "receiver", o.Receiver)
+		n.log().Warn("storm", "key", k.String(), "window", o.Window, "count", spike.Count, "mean", spike.Mean, "stddev", spike.Stddev,
+			"receiver", o.Receiver)
 		sent = append(sent, st)
 	}
 	return sent, firstErr

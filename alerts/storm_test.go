@@ -136,7 +136,7 @@ func TestStormAlertsOnceAndInhibits(t *testing.T) {
 	g := newGroupRig(t, stormYAML, nil, start)
 	ms := &memStorms{memCases: g.store}
 	o := stormOpts()
-	g.n.StormConfig, g.n.Storms = &o, ms
+	g.n.StormConfig, g.n.Storms = []config.Storms{o}, ms
 	ctx := context.Background()
 
 	// Twelve hours of the usual: about one complaint an hour at Zagreb, one
@@ -280,5 +280,58 @@ func TestStormMessageEscapesAndCuts(t *testing.T) {
 	}
 	if txt := Text(msg); strings.Count(txt, "<img") > 8 {
 		t.Errorf("compact entry not cut: %d image tags quoted", strings.Count(txt, "<img"))
+	}
+}
+
+// An hourly and a daily detector: a slow day-long rise is the daily one's
+// to find; a burst the hourly one reported is not reported again by the
+// daily one.
+func TestHourlyAndDailyDetectors(t *testing.T) {
+	start := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	g := newGroupRig(t, stormYAML, nil, start)
+	ms := &memStorms{memCases: g.store}
+	hourly := stormOpts()
+	daily := config.Storms{Receiver: "managers", Window: 24 * time.Hour, Baselines: 7, K: 3, Ratio: 3, MinCount: 10, Cooldown: 24 * time.Hour}
+	g.n.StormConfig, g.n.Storms = []config.Storms{hourly, daily}, ms
+	ctx := context.Background()
+	put := func(id, loc string, at time.Time) {
+		g.store.put(mention.Mention{ID: id, Brand: "Sunrise", Location: loc, PublishedAt: at, Score: mention.Score{Negative: true, Severity: "low"}})
+	}
+	// A week of two complaints a day at Zagreb and Split.
+	for d := 1; d <= 7; d++ {
+		for i := range 2 {
+			put(fmt.Sprintf("old:z:%d:%d", d, i), "Zagreb", start.AddDate(0, 0, -d).Add(time.Duration(6+6*i)*time.Hour))
+			put(fmt.Sprintf("old:s:%d:%d", d, i), "Split", start.AddDate(0, 0, -d).Add(time.Duration(6+6*i)*time.Hour))
+		}
+	}
+	// Today Zagreb gets 12 complaints spread over the day: never 5 in an
+	// hour, but six times its usual day.
+	for h := range 12 {
+		put(fmt.Sprintf("z:%d", h), "Zagreb", start.Add(time.Duration(2*h)*time.Hour))
+	}
+	g.now = start.Add(23*time.Hour + 30*time.Minute)
+	got, err := g.n.CheckStorms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Key.Location != "Zagreb" || got[0].WindowEnd.Sub(got[0].WindowStart) != 24*time.Hour || got[0].Count != 12 {
+		t.Fatalf("storms %+v, want Zagreb's day", got)
+	}
+	if txt := Subject(g.rcv["managers"].sent[0]); !strings.Contains(txt, "in the last 24h (6.0× the usual)") {
+		t.Errorf("subject %q", txt)
+	}
+
+	// The next day, a burst at Split: 11 in half an hour. The hourly
+	// detector reports it; the daily one sees the same cases and stays quiet.
+	g.now = start.Add(36 * time.Hour)
+	for i := range 11 {
+		put(fmt.Sprintf("s:%d", i), "Split", g.now.Add(-time.Duration(i)*2*time.Minute))
+	}
+	got, err = g.n.CheckStorms(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Key.Location != "Split" || got[0].WindowEnd.Sub(got[0].WindowStart) != time.Hour {
+		t.Errorf("storms %+v, want only Split's hour", got)
 	}
 }

@@ -66,7 +66,7 @@ type Config struct {
 	Scoring    Scoring    `yaml:"scoring"`
 	Receivers  []Receiver `yaml:"receivers"`
 	Route      *Route     `yaml:"route"`
-	Storms     *Storms    `yaml:"storms"`
+	Storms     []Storms   `yaml:"storms"` // one detector, or a list (hourly and daily)
 	Digests    []Digest   `yaml:"digests"`
 	Server     Server     `yaml:"server"`
 
@@ -191,8 +191,10 @@ type Route struct {
 	Routes        []*Route          `yaml:"routes"`
 }
 
-// Storms configures the spike detector: negative volume per brand and
+// Storms configures a spike detector: negative volume per brand and
 // location, and per aspect, in the last window against the windows before.
+// `storms:` takes one detector (a mapping) or several (a list), e.g. the
+// last hour against the 12 before and the last day against the 7 before.
 type Storms struct {
 	Receiver  string        `yaml:"receiver"`
 	Window    time.Duration `yaml:"window"`    // default 1h
@@ -295,6 +297,7 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 		}
 		return nil, Errors{yamlError(name, err)}
 	}
+	listify(&root, "storms")
 	d := &decoder{file: name, lines: map[string]int{}, getenv: schema.Getenv}
 	c := &Config{}
 	d.decode(&root, reflect.ValueOf(c).Elem(), "")
@@ -306,6 +309,23 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 		return c, d.errs
 	}
 	return c, nil
+}
+
+// listify turns a top-level key's single mapping into a one-item list, for
+// keys that take one item or several.
+func listify(root *yaml.Node, key string) {
+	doc := root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if v := doc.Content[i+1]; doc.Content[i].Value == key && v.Kind == yaml.MappingNode {
+			doc.Content[i+1] = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: v.Line, Column: v.Column, Content: []*yaml.Node{v}}
+		}
+	}
 }
 
 func (c *Config) defaults() {
@@ -345,7 +365,8 @@ func (c *Config) defaults() {
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8377"
 	}
-	if st := c.Storms; st != nil {
+	for i := range c.Storms {
+		st := &c.Storms[i]
 		st.Window = cmp.Or(st.Window, time.Hour)
 		st.Baselines = cmp.Or(st.Baselines, 12)
 		st.K = cmp.Or(st.K, 3)
@@ -479,15 +500,21 @@ func (c *Config) validate(d *decoder, schema Schema) {
 		c.validateRoute(d, "route", c.Route, rnames)
 	}
 
-	if st := c.Storms; st != nil {
+	windows := map[time.Duration]bool{}
+	for i, st := range c.Storms {
+		p := fmt.Sprintf("storms[%d]", i)
 		if !rnames[st.Receiver] {
-			d.at("storms.receiver", "undefined receiver %q%s", st.Receiver, suggest(st.Receiver, keysB(rnames)))
+			d.at(p+".receiver", "undefined receiver %q%s", st.Receiver, suggest(st.Receiver, keysB(rnames)))
 		}
 		if st.Window < time.Minute {
-			d.at("storms.window", "must be at least 1m")
+			d.at(p+".window", "must be at least 1m")
 		}
+		if windows[st.Window] {
+			d.at(p+".window", "another detector already has window %s", st.Window)
+		}
+		windows[st.Window] = true
 		if st.Baselines < 2 {
-			d.at("storms.baselines", "need at least 2 windows to compare with")
+			d.at(p+".baselines", "need at least 2 windows to compare with")
 		}
 	}
 	for i, dg := range c.Digests {

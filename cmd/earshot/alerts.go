@@ -103,10 +103,9 @@ func (a *app) stormsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cfg.Storms == nil {
+			if len(cfg.Storms) == 0 {
 				return usagef("%s has no storms: section", cfg.File())
 			}
-			o := *cfg.Storms
 			out := cmd.OutOrStdout()
 			if send {
 				n, _, done, err := a.notifier(cmd.Context())
@@ -130,28 +129,33 @@ func (a *app) stormsCmd() *cobra.Command {
 			}
 			defer done()
 			end := time.Now().Truncate(time.Minute).Add(time.Minute)
-			buckets, err := st.NegativeBuckets(cmd.Context(), end, o.Window, o.Baselines)
-			if err != nil {
-				return err
-			}
-			keys := make([]storage.StormKey, 0, len(buckets))
-			for k := range buckets {
-				keys = append(keys, k)
-			}
-			slices.SortFunc(keys, func(x, y storage.StormKey) int { return cmp.Compare(x.String(), y.String()) })
-			fmt.Fprintf(out, "window %s, baseline %d windows before, storm when count >= %d, > mean + %g*stddev and >= %g*mean\n\n",
-				o.Window, o.Baselines, o.MinCount, o.K, o.Ratio)
-			fmt.Fprintf(out, "%-40s %6s %7s %7s %s\n", "KEY", "COUNT", "MEAN", "STDDEV", "STORM")
-			for _, k := range keys {
-				s, storm := alerts.Detect(buckets[k], o)
-				if s.Count == 0 && !all {
-					continue
+			for i, o := range cfg.Storms {
+				buckets, err := st.NegativeBuckets(cmd.Context(), end, o.Window, o.Baselines)
+				if err != nil {
+					return err
 				}
-				flag := ""
-				if storm {
-					flag = "yes"
+				keys := make([]storage.StormKey, 0, len(buckets))
+				for k := range buckets {
+					keys = append(keys, k)
 				}
-				fmt.Fprintf(out, "%-40s %6d %7.1f %7.1f %s\n", k, s.Count, s.Mean, s.Stddev, flag)
+				slices.SortFunc(keys, func(x, y storage.StormKey) int { return cmp.Compare(x.String(), y.String()) })
+				if i > 0 {
+					fmt.Fprintln(out)
+				}
+				fmt.Fprintf(out, "window %s, baseline %d windows before, storm when count >= %d, > mean + %g*stddev and >= %g*mean\n\n",
+					o.Window, o.Baselines, o.MinCount, o.K, o.Ratio)
+				fmt.Fprintf(out, "%-40s %6s %7s %7s %s\n", "KEY", "COUNT", "MEAN", "STDDEV", "STORM")
+				for _, k := range keys {
+					s, storm := alerts.Detect(buckets[k], o)
+					if s.Count == 0 && !all {
+						continue
+					}
+					flag := ""
+					if storm {
+						flag = "yes"
+					}
+					fmt.Fprintf(out, "%-40s %6d %7.1f %7.1f %s\n", k, s.Count, s.Mean, s.Stddev, flag)
+				}
 			}
 			return nil
 		},

@@ -256,7 +256,7 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 		return nil, nil, nil, err
 	}
 	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Clocks: clocks, Store: st, Logger: a.log}
-	if cfg.Storms != nil {
+	if len(cfg.Storms) > 0 {
 		notifier.StormConfig, notifier.Storms = cfg.Storms, st
 	}
 	if s := signer(cfg); s != nil {
