@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,36 @@ func FuzzParse(f *testing.F) {
 			t.Error("nil config without error")
 		}
 	})
+}
+
+func TestStormsOneOrMany(t *testing.T) {
+	for _, tc := range []struct {
+		yaml    string
+		windows []time.Duration
+		err     string
+	}{
+		{"storms: {receiver: r}", []time.Duration{time.Hour}, ""},
+		{"storms:\n  - {receiver: r}\n  - {receiver: r, window: 24h, baselines: 7}", []time.Duration{time.Hour, 24 * time.Hour}, ""},
+		{"storms:\n  - {receiver: r}\n  - {receiver: r, window: 60m}", nil, "x.yaml:4: storms[1].window: another detector already has window 1h0m0s"},
+		{"storms: {receiver: nobody, baselines: 1}", nil, "x.yaml:2: storms[0].baselines: need at least 2 windows"},
+	} {
+		c, err := Parse("x.yaml", []byte("receivers: [{name: r, kind: stdout}]\n"+tc.yaml), Schema{})
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want %q", tc.yaml, err, tc.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.yaml, err)
+			continue
+		}
+		var got []time.Duration
+		for _, s := range c.Storms {
+			got = append(got, s.Window)
+		}
+		if !slices.Equal(got, tc.windows) || c.Storms[0].MinCount != 5 || c.Storms[0].Cooldown != 6*time.Hour {
+			t.Errorf("%q: %+v", tc.yaml, c.Storms)
+		}
+	}
 }
