@@ -115,12 +115,13 @@ func (n *Notifier) BuildDigest(ctx context.Context, ds DigestStore, d config.Dig
 		}
 		sla := Measure(evs, n.clock(d.Receiver), end)
 		late := sla.Overdue(ackWithin, resolveWithin)
-		c.Status = caseStatus(cs, evs, sla, d.Receiver, end)
+		heldBack := hasEvent(evs, "deferred", d.Receiver) && !hasEvent(evs, "notified", d.Receiver)
+		c.Status = caseStatus(cs, evs, sla, d.Receiver, heldBack)
 		if late != "" {
 			c.Status += "; OVERDUE: " + late
 			overdue++
 		}
-		if hasEvent(evs, "deferred", d.Receiver) && !hasEvent(evs, "notified", d.Receiver) {
+		if heldBack {
 			deferred++
 		}
 		counts[cs.State]++
@@ -182,7 +183,8 @@ func (n *Notifier) SendDigest(ctx context.Context, ds DigestStore, d config.Dige
 }
 
 // caseStatus says where a case stands for the receiver's staff.
-func caseStatus(cs storage.CaseState, evs []storage.CaseEvent, sla SLA, receiver string, now time.Time) string {
+// heldBack: the receiver's hourly limit deferred it to the digest.
+func caseStatus(cs storage.CaseState, evs []storage.CaseEvent, sla SLA, receiver string, heldBack bool) string {
 	var s string
 	switch cs.State {
 	case "open":
@@ -194,7 +196,7 @@ func caseStatus(cs storage.CaseState, evs []storage.CaseEvent, sla SLA, receiver
 	default:
 		s = cs.State
 	}
-	if hasEvent(evs, "deferred", receiver) && !hasEvent(evs, "notified", receiver) {
+	if heldBack {
 		s += "; not alerted (hourly limit)"
 	}
 	if hasEvent(evs, "inhibited", receiver) {

@@ -160,17 +160,29 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	defer n.flushMu.Unlock()
 	// Storms are checked here, before the queued cases go out, so that the
 	// cases a storm covers are inhibited instead of sent one by one.
-	if len(n.StormConfig) > 0 && n.Storms != nil && (force || n.now().Sub(n.stormCheckedAt) >= cmp.Or(n.StormEvery, 30*time.Second)) {
-		n.stormCheckedAt = n.now()
-		if _, err := n.CheckStorms(ctx); err != nil {
-			n.log().Warn("storm check", "err", err)
+	now := n.now()
+	var storms []storage.Storm
+	var stormErr error
+	if len(n.StormConfig) > 0 && n.Storms != nil {
+		if storms, stormErr = n.activeStorms(ctx, now); stormErr != nil {
+			n.log().Warn("storm check", "err", stormErr)
+		} else if force || now.Sub(n.stormCheckedAt) >= cmp.Or(n.StormEvery, 30*time.Second) {
+			n.stormCheckedAt = now
+			sent, err := n.checkStorms(ctx, now, storms)
+			if err != nil {
+				n.log().Warn("storm check", "err", err)
+			}
+			storms = append(storms, sent...)
 		}
 	}
 	pend, err := n.Store.PendingNotifications(ctx)
 	if err != nil || len(pend) == 0 {
 		return err
 	}
-	now := n.now()
+	if stormErr != nil {
+		return stormErr // without the active storms, inhibition cannot be decided
+	}
+	now = n.now()
 	hist, err := n.Store.SendHistory(ctx, now.Add(-48*time.Hour), now.Add(-time.Hour))
 	if err != nil {
 		return err
@@ -178,12 +190,6 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	type group struct {
 		receiver, key string
 		items         []storage.Pending
-	}
-	var storms []storage.Storm
-	if len(n.StormConfig) > 0 && n.Storms != nil {
-		if storms, err = n.activeStorms(ctx, now); err != nil {
-			return err
-		}
 	}
 	var order []*group
 	groups := map[string]*group{}

@@ -87,6 +87,11 @@ func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
 	if err != nil {
 		return nil, err
 	}
+	return n.checkStorms(ctx, now, active)
+}
+
+// checkStorms runs the detectors given the storms still active.
+func (n *Notifier) checkStorms(ctx context.Context, now time.Time, active []storage.Storm) ([]storage.Storm, error) {
 	covered := map[string]bool{} // cases an active storm already lists
 	for _, st := range active {
 		for _, id := range st.CaseIDs {

@@ -28,52 +28,43 @@ func (s *Store) NegativeBuckets(ctx context.Context, end time.Time, window time.
 	sec := uint32(window.Seconds())
 	start := end.Add(-time.Duration(n+1) * window)
 	out := map[StormKey][]int{}
-	add := func(k StormKey, b uint32, c uint64) {
-		v := out[k]
-		if v == nil {
-			v = make([]int, n+1)
-			out[k] = v
+	// The same count per brand and location, then per brand and aspect.
+	for _, by := range []struct {
+		name, from, column string
+		field              func(*StormKey) *string
+	}{
+		{"location", "mentions FINAL", "location", func(k *StormKey) *string { return &k.Location }},
+		{"aspect", "mentions FINAL ARRAY JOIN aspects AS aspect", "aspect", func(k *StormKey) *string { return &k.Aspect }},
+	} {
+		rows, err := s.conn.Query(ctx, `SELECT brand, `+by.column+`, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(`+when+`), ?)) AS b, count()
+FROM `+by.from+` WHERE negative = 1 AND `+when+` >= ? AND `+when+` < ?
+GROUP BY brand, `+by.column+`, b`, end.UTC(), sec, start.UTC(), end.UTC())
+		if err != nil {
+			return nil, fmt.Errorf("storm buckets by %s: %w", by.name, err)
 		}
-		if int(b) <= n {
-			v[b] += int(c)
+		for rows.Next() {
+			var k StormKey
+			var b uint32
+			var c uint64
+			if err := rows.Scan(&k.Brand, by.field(&k), &b, &c); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("storm buckets by %s: %w", by.name, err)
+			}
+			v := out[k]
+			if v == nil {
+				v = make([]int, n+1)
+				out[k] = v
+			}
+			if int(b) <= n {
+				v[b] += int(c)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("storm buckets by %s: %w", by.name, err)
 		}
 	}
-	q := `SELECT brand, location, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(` + when + `), ?)) AS b, count()
-FROM mentions FINAL WHERE negative = 1 AND ` + when + ` >= ? AND ` + when + ` < ?
-GROUP BY brand, location, b`
-	rows, err := s.conn.Query(ctx, q, end.UTC(), sec, start.UTC(), end.UTC())
-	if err != nil {
-		return nil, fmt.Errorf("storm buckets: %w", err)
-	}
-	for rows.Next() {
-		var k StormKey
-		var b uint32
-		var c uint64
-		if err := rows.Scan(&k.Brand, &k.Location, &b, &c); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("storm buckets: %w", err)
-		}
-		add(k, b, c)
-	}
-	rows.Close()
-	q = `SELECT brand, aspect, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(` + when + `), ?)) AS b, count()
-FROM mentions FINAL ARRAY JOIN aspects AS aspect WHERE negative = 1 AND ` + when + ` >= ? AND ` + when + ` < ?
-GROUP BY brand, aspect, b`
-	rows, err = s.conn.Query(ctx, q, end.UTC(), sec, start.UTC(), end.UTC())
-	if err != nil {
-		return nil, fmt.Errorf("storm buckets by aspect: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k StormKey
-		var b uint32
-		var c uint64
-		if err := rows.Scan(&k.Brand, &k.Aspect, &b, &c); err != nil {
-			return nil, fmt.Errorf("storm buckets by aspect: %w", err)
-		}
-		add(k, b, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // StormMentions returns up to limit ids of the negative mentions a storm

@@ -42,21 +42,29 @@ func benchFiles(b *testing.B) (jsonl, each string) {
 	return jsonl, each
 }
 
+// benchStore opens a migrated store in a fresh database of the package's
+// test server; it is closed when the benchmark ends.
+func benchStore(b *testing.B) (*storage.Store, *chtest.DB) {
+	b.Helper()
+	db := chtest.New(b)
+	st, err := storage.Open(context.Background(), db.DSN, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return st, db
+}
+
 // BenchmarkImport compares `earshot import` (parse, normalise, batch, insert
 // through clickhouse-go) with clickhouse-client inserting the same rows as
 // JSONEachRow, on the same server in the same run. rows/s is the figure.
 func BenchmarkImport(b *testing.B) {
-	db := chtest.New(b)
+	st, db := benchStore(b)
 	jsonl, each := benchFiles(b)
 	ctx := context.Background()
-	st, err := storage.Open(ctx, db.DSN, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	b.Run("earshot", func(b *testing.B) {
 		sp, err := storage.OpenSpool(b.TempDir())
 		if err != nil {

@@ -108,43 +108,19 @@ func (a *app) runCmd() *cobra.Command {
 			// Queued alerts go out when their group timers say so: checked
 			// every 5 s (group_wait is 30 s by default).
 			if n, ok := p.Alerter.(*alerts.Notifier); ok {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					t := time.NewTicker(5 * time.Second)
-					defer t.Stop()
-					for {
-						select {
-						case <-ctx.Done():
-							return
-						case <-t.C:
-							if err := n.Flush(ctx, false); err != nil {
-								a.log.Warn("alert flush", "err", err)
-							}
-						}
+				every(ctx, &wg, 5*time.Second, func() {
+					if err := n.Flush(ctx, false); err != nil {
+						a.log.Warn("alert flush", "err", err)
 					}
-				}()
-			}
-			// Escalation: every minute, open cases past their route's ack_within
-			// go up the escalate_to chain.
-			if n, ok := p.Alerter.(*alerts.Notifier); ok {
+				})
+				// Escalation: every minute, open cases past their route's
+				// ack_within go up the escalate_to chain.
 				if es, ok := p.Store.(alerts.EscalationStore); ok {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						t := time.NewTicker(time.Minute)
-						defer t.Stop()
-						for {
-							select {
-							case <-ctx.Done():
-								return
-							case <-t.C:
-								if sent, err := n.Escalate(ctx, es); err != nil || sent > 0 {
-									a.log.Info("escalation check", "sent", sent, "err", err)
-								}
-							}
+					every(ctx, &wg, time.Minute, func() {
+						if sent, err := n.Escalate(ctx, es); err != nil || sent > 0 {
+							a.log.Info("escalation check", "sent", sent, "err", err)
 						}
-					}()
+					})
 				}
 			}
 			// Digests: each on its own cron schedule, once per period.
@@ -177,6 +153,25 @@ func (a *app) runCmd() *cobra.Command {
 	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's share of the sources")
 	cmd.Flags().BoolVar(&once, "once", false, "run each source once and exit (for testing the daemon's wiring)")
 	return cmd
+}
+
+// every runs fn every d until ctx ends; one run at a time, a slow run
+// delays the next instead of overlapping it.
+func every(ctx context.Context, wg *sync.WaitGroup, d time.Duration, fn func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
 }
 
 // waitForPipeline builds the pipeline, waiting with backoff while ClickHouse

@@ -27,6 +27,16 @@ func (a *app) scorer(cfg *config.Config, hist scoring.History) (*scoring.Scorer,
 	return scoring.New(opts)
 }
 
+// configScorer is the scorer of the config, when there is one (its
+// languages and brand rules), else the default scorer.
+func (a *app) configScorer() (*scoring.Scorer, error) {
+	cfg, err := a.optionalConfig()
+	if err != nil {
+		return nil, err
+	}
+	return a.scorer(cfg, nil)
+}
+
 func (a *app) scoreCmd() *cobra.Command {
 	var lang, brand string
 	cmd := &cobra.Command{
@@ -38,11 +48,7 @@ per input: the mention fields it got plus sentiment, negative, severity, aspects
 signals, reasons and scorer_version. A bad input line is reported on stderr
 with its line number and skipped; the exit code is then 1.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.optionalConfig()
-			if err != nil {
-				return err
-			}
-			s, err := a.scorer(cfg, nil)
+			s, err := a.configScorer()
 			if err != nil {
 				return err
 			}
@@ -78,18 +84,15 @@ with its line number and skipped; the exit code is then 1.`,
 					continue
 				}
 				var m mention.Mention
-				if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+				err := json.Unmarshal(sc.Bytes(), &m)
+				if err == nil {
+					valid := m // validate a copy: the output keeps the fields as given
+					err = valid.Normalize(time.Now())
+				}
+				if err != nil {
 					bad++
 					fmt.Fprintf(a.stderr, "stdin:%d: skipped: %v\n", line, err)
 					continue
-				}
-				// Validate a copy: the output keeps the fields as given.
-				if c := m; true {
-					if err := c.Normalize(time.Now()); err != nil {
-						bad++
-						fmt.Fprintf(a.stderr, "stdin:%d: skipped: %v\n", line, err)
-						continue
-					}
 				}
 				if err := emit(&m); err != nil {
 					return err
@@ -116,11 +119,7 @@ func (a *app) evalCmd() *cobra.Command {
 		Short: "Score labelled JSONL sets (id, text, label) and print precision, recall and F1 of the negative class per language",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.optionalConfig()
-			if err != nil {
-				return err
-			}
-			s, err := a.scorer(cfg, nil)
+			s, err := a.configScorer()
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,6 @@ import (
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/pipeline"
 	"github.com/earshot/earshot/storage"
-	"github.com/earshot/earshot/storage/chtest"
 )
 
 // BenchmarkStreamLatency measures how long a post takes from being written
@@ -26,17 +25,9 @@ import (
 // bluesky-stream kind, the pipeline (flushing every second) and the writer.
 // Reports p50 and p99; the figure to beat is listening tools' 1-3 minutes.
 func BenchmarkStreamLatency(b *testing.B) {
-	db := chtest.New(b)
+	st, db := benchStore(b)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st, err := storage.Open(ctx, db.DSN, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	if _, err := st.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
 	posts := make(chan string)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := websocket.Accept(w, r, nil)
