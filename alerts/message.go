@@ -26,6 +26,10 @@ type Case struct {
 // Message is what a receiver gets at once: one case, or a group of cases
 // that share a route's group_by labels.
 type Message struct {
+	// ID is stable across retries and restarts for the same cases, receiver
+	// and step: receivers pass it on (webhook Idempotency-Key, SendGrid
+	// custom_args, Slack metadata) so the far side can drop a repeat.
+	ID       string
 	Receiver string
 	GroupKey string
 	Step     int // escalation step, 0 for the first notice
@@ -56,6 +60,10 @@ type Delivery struct {
 	HTTPStatus int           // 0 when no HTTP was involved
 	Retry      bool          // the failure is worth another attempt
 	RetryAfter time.Duration // what the receiver asked for, if anything
+	// Unknown: the request went out but no answer came back (timeout or a
+	// connection closed after the request was written). The receiver may
+	// have accepted it: a retry may duplicate, and is counted as such.
+	Unknown bool
 }
 
 // Receiver sends messages somewhere. Send reports whether a failure is
