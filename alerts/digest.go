@@ -176,7 +176,8 @@ func (n *Notifier) SendDigest(ctx context.Context, ds DigestStore, d config.Dige
 	if err != nil {
 		return false, fmt.Errorf("digest for %s: %w", d.Receiver, err)
 	}
-	if err := n.send(ctx, rcv, msg); err != nil {
+	msg.ID = "digest-" + digestKey(d, end)
+	if err := n.send(ctx, rcv, msg, false); err != nil {
 		return false, err
 	}
 	return true, nil

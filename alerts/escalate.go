@@ -26,6 +26,9 @@ type EscalationStore interface {
 // case opened on Friday evening escalates on Monday), else the wall clock.
 // Holding a case counts as acting on it: held cases do not escalate.
 func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, error) {
+	if !n.Tree.escalates() {
+		return 0, nil // no route escalates: nothing to read
+	}
 	open, err := store.Cases(ctx, "open", 100000)
 	if err != nil {
 		return 0, err
@@ -57,7 +60,8 @@ func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, er
 				cs := n.caseFor(m)
 				cs.ID = c.CaseID
 				msg := Message{Receiver: recv, GroupKey: r.GroupKey(LabelsOf(m)), Step: step, Cases: []Case{cs}}
-				if err := n.send(ctx, rcv, msg); err != nil {
+				msg.ID = MessageID(recv, step, msg.Cases)
+				if err := n.send(ctx, rcv, msg, false); err != nil {
 					if firstErr == nil {
 						firstErr = err
 					}

@@ -6,12 +6,17 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"crypto/sha256"
+	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/internal/wait"
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
@@ -22,9 +27,9 @@ type CaseStore interface {
 	AppendCaseEvents(ctx context.Context, evs []storage.CaseEvent) error
 	HasEvents(ctx context.Context, ids []string) (map[string]bool, error)
 	RecordDelivery(ctx context.Context, d storage.Delivery) error
-	PendingNotifications(ctx context.Context) ([]storage.Pending, error)
+	PendingNotifications(ctx context.Context, since time.Time) ([]storage.Pending, error)
 	SendHistory(ctx context.Context, since, countFrom time.Time) (storage.SendHistory, error)
-	Mention(ctx context.Context, id string) (mention.Mention, bool, error)
+	Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error)
 }
 
 // Notifier opens a case for each flagged story, routes it, sends it to each
@@ -32,15 +37,20 @@ type CaseStore interface {
 // (alert_deliveries) and every state change (case_events).
 //
 // Exactly once as staff see it: events have deterministic ids (case, event,
-// receiver, step), so a re-run pass, a restart or the same review collected
-// again finds "notified" recorded and sends nothing. The one window left is
-// a crash after a receiver accepted a message and before "notified" was
-// written: that message is sent again on the next pass (at-least-once).
+// receiver, step), so a re-run, a restart or the same review collected
+// again finds "routed" or "notified" recorded and sends nothing. Before a
+// message goes out, a "sending" event is recorded for its cases; a case
+// found with "sending" but no "notified" (the process died, or the
+// receiver took the request and never answered) is sent again, as a
+// possible duplicate: counted in alert_deliveries (duplicate = 1) and in
+// earshot_alerts_possible_duplicates_total, never hidden. Messages carry a
+// stable ID (webhook Idempotency-Key) so a receiver can drop the repeat.
 //
 // Delivery is two steps, so that the state lives in ClickHouse and any
-// worker can pick up where another stopped: Notify queues each new case for
-// the receivers its route names (a "queued" event carrying the group key),
-// and Flush sends what is due, one message per receiver and group:
+// worker can pick up where another stopped: Route opens and queues the
+// cases the case queue holds (a "queued" event per receiver carrying the
+// group key, and one "routed" event), and Flush sends what is due, one
+// message per receiver and group:
 //   - a new group waits group_wait for more cases, then one message lists
 //     them; later cases of the same group wait until group_interval has
 //     passed since its last message (Alertmanager's timers);
@@ -51,14 +61,12 @@ type CaseStore interface {
 //     event, a "throttled" delivery row);
 //   - a case an active storm covers is not sent on its own ("inhibited"
 //     event): the storm's message lists it (see CheckStorms);
-//   - critical cases skip the wait, quiet hours, the throttle and storms.
+//   - critical cases skip the wait, quiet hours, the throttle and storms;
+//   - a receiver that asked to wait (Retry-After beyond a few seconds) is
+//     left alone until then; the others are not held up by it.
 //
-// `earshot run` flushes every few seconds; a one-shot `earshot collect`
-// flushes with force at the end of its pass (group timers do not hold a
-// process that is about to exit; quiet hours and throttles still do).
-// Flushes are serialised within a process. Several workers (--shard) each
-// flush every queued case, so two may send the same group in the same
-// second: at-least-once, the same window as a crash between send and record.
+// The Dispatcher calls Route and Flush on its own loop, never from
+// collection, and only in the one process holding the dispatch lock.
 type Notifier struct {
 	flushMu sync.Mutex // one flush at a time: concurrent passes would send a group twice
 
@@ -72,19 +80,27 @@ type Notifier struct {
 	Storms      StormStore
 	StormEvery  time.Duration // least time between storm checks in Flush; default 30s
 
-	stormCheckedAt time.Time // under flushMu
+	stormCheckedAt time.Time            // under flushMu
+	pendingSince   time.Time            // under flushMu: oldest case Flush must still look at
+	blockedUntil   map[string]time.Time // under flushMu: receivers that asked to wait
 	Store          CaseStore
 	Links          func(caseID string) (ack, resolve string) // optional signed links
 	Contact        func(brand, location string) string       // who customers can reach, for the suggested reply
 	Retries        int                                       // extra attempts on retryable failures; default 3
 	Backoff        time.Duration                             // first wait; default 2s, doubling, jittered
-	Sleep          func(ctx context.Context, d time.Duration) error
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// MaxInlineWait is the longest retry wait Flush sleeps through; a
+	// receiver asking for more (Retry-After: 300) is retried by a later
+	// flush instead, so it never holds the others. Default 10s.
+	MaxInlineWait time.Duration
+	Sleep         func(ctx context.Context, d time.Duration) error
+	Now           func() time.Time
+	Logger        *slog.Logger
+	Metrics       *metrics.Metrics
 }
 
 // CaseID is the case of a mention: one per story, so the same review posted
-// on two sites is one case.
+// on two sites is one case. The case queue's materialized view computes
+// the same id in SQL (schemas/migrations/0010_case_queue.sql).
 func CaseID(m mention.Mention) string {
 	if m.StoryID != "" {
 		return "case:" + m.StoryID
@@ -92,17 +108,32 @@ func CaseID(m mention.Mention) string {
 	return "case:" + m.ID
 }
 
-// Notify implements pipeline.Alerter for new, stored mentions: it opens and
-// queues their cases, then sends whatever is due (see Flush).
+// Notify opens and queues the cases of stored mentions that have not been
+// routed yet, then sends whatever is due (see Flush). The dispatcher reads
+// cases from the case queue instead; Notify serves tests and tools that
+// hold the mentions already.
 func (n *Notifier) Notify(ctx context.Context, ms []mention.Mention) error {
-	var firstErr error
+	var ids []string
 	for _, m := range ms {
-		if !m.Negative {
-			continue
+		if m.Negative {
+			ids = append(ids, routedID(CaseID(m)))
 		}
-		if err := n.queue(ctx, m); err != nil && firstErr == nil {
-			firstErr = err
+	}
+	done, err := n.Store.HasEvents(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	var qs []storage.QueuedCase
+	byID := map[string]mention.Mention{}
+	for _, m := range ms {
+		if m.Negative && !done[routedID(CaseID(m))] {
+			qs = append(qs, storage.QueuedCase{CaseID: CaseID(m), MentionID: m.ID, OpenedAt: n.now()})
+			byID[m.ID] = m
 		}
+	}
+	var firstErr error
+	if err := n.Route(ctx, qs, byID); err != nil {
+		firstErr = err
 	}
 	if err := n.Flush(ctx, false); err != nil && firstErr == nil {
 		firstErr = err
@@ -110,47 +141,71 @@ func (n *Notifier) Notify(ctx context.Context, ms []mention.Mention) error {
 	return firstErr
 }
 
-// queue opens the case of m (once) and queues it for each matching route's
-// receiver (once per receiver).
-func (n *Notifier) queue(ctx context.Context, m mention.Mention) error {
-	caseID := CaseID(m)
-	labels := LabelsOf(m)
-	routes := n.Tree.Match(labels)
-	opened := caseID + ":opened"
-	ids := []string{opened}
-	for _, r := range routes {
-		ids = append(ids, queuedID(caseID, r.Receiver), notifiedID(caseID, r.Receiver, 0))
+// Route opens the given cases and queues each for the receivers its
+// routes name, in one insert: per case an "opened" event (at the time its
+// mention was stored), a "queued" event per receiver, and a "routed" event
+// that tells the router it is done. Ids are deterministic, so routing a
+// case twice (a crash before the router saw its insert succeed) collapses.
+// A case whose mention is not readable yet is left for the next round.
+func (n *Notifier) Route(ctx context.Context, qs []storage.QueuedCase, ms map[string]mention.Mention) error {
+	if len(qs) == 0 {
+		return nil
 	}
-	done, err := n.Store.HasEvents(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("case %s: history: %w", caseID, err)
-	}
-	base := storage.CaseEvent{CaseID: caseID, MentionID: m.ID, Brand: m.Brand, Location: m.Location, Severity: m.Severity,
-		State: "open", At: n.now(), Actor: "earshot"}
+	now := n.now()
 	var evs []storage.CaseEvent
-	if !done[opened] {
-		ev := base
-		ev.EventID, ev.Event = opened, "opened"
-		evs = append(evs, ev)
-	}
-	for _, r := range routes {
-		id := queuedID(caseID, r.Receiver)
-		if done[id] || done[notifiedID(caseID, r.Receiver, 0)] {
+	routed := 0
+	seen := map[string]bool{}
+	for _, q := range qs {
+		m, ok := ms[q.MentionID]
+		if !ok || seen[q.CaseID] {
 			continue
 		}
-		if _, ok := n.Receivers[r.Receiver]; !ok {
-			return fmt.Errorf("case %s: no receiver %q", caseID, r.Receiver)
+		seen[q.CaseID] = true
+		at := q.OpenedAt
+		if at.IsZero() {
+			at = now
 		}
+		labels := LabelsOf(m)
+		base := storage.CaseEvent{CaseID: q.CaseID, MentionID: m.ID, Brand: m.Brand, Location: m.Location, Severity: m.Severity,
+			State: "open", At: at, Actor: "earshot"}
 		ev := base
-		ev.EventID, ev.Event, ev.Receiver, ev.Note = id, "queued", r.Receiver, r.GroupKey(labels)
+		ev.EventID, ev.Event = q.CaseID+":opened", "opened"
 		evs = append(evs, ev)
-		done[id] = true // a second route to the same receiver queues once
+		var to []string
+		for _, r := range n.Tree.Match(labels) {
+			id := queuedID(q.CaseID, r.Receiver)
+			if slices.Contains(to, r.Receiver) {
+				continue // a second route to the same receiver queues once
+			}
+			if _, ok := n.Receivers[r.Receiver]; !ok {
+				return fmt.Errorf("case %s: no receiver %q", q.CaseID, r.Receiver)
+			}
+			to = append(to, r.Receiver)
+			ev := base
+			ev.EventID, ev.Event, ev.Receiver, ev.Note = id, "queued", r.Receiver, r.GroupKey(labels)
+			evs = append(evs, ev)
+		}
+		ev = base
+		ev.EventID, ev.Event, ev.At, ev.Note = routedID(q.CaseID), "routed", now, strings.Join(to, ",")
+		evs = append(evs, ev)
+		routed++
 	}
 	if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
-		return fmt.Errorf("case %s: %w", caseID, err)
+		return fmt.Errorf("route %d cases: %w", routed, err)
+	}
+	n.Metrics.CasesOpened(routed)
+	if routed > 0 {
+		n.log().Info("cases opened", "cases", routed)
 	}
 	return nil
 }
+
+func routedID(caseID string) string { return caseID + ":routed" }
+
+// pendingOverlap is how far before its last oldest-pending case Flush
+// looks again: cases become visible a little after their opened_at, and
+// clocks differ a little between earshot and ClickHouse.
+const pendingOverlap = 10 * time.Minute
 
 // Flush sends the queued cases that are due, grouped per receiver and group
 // key. force ignores group_wait and group_interval (a one-shot pass about to
@@ -175,9 +230,26 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 			storms = append(storms, sent...)
 		}
 	}
-	pend, err := n.Store.PendingNotifications(ctx)
-	if err != nil || len(pend) == 0 {
+	since := n.pendingSince
+	if since.IsZero() {
+		since = now.Add(-storage.PendingLookback)
+	}
+	done := n.Metrics.Query("pending_notifications")
+	pend, err := n.Store.PendingNotifications(ctx, since)
+	done()
+	if err != nil {
 		return err
+	}
+	// Next time, start from the oldest case still pending (or now).
+	next := now
+	for _, p := range pend {
+		if p.QueuedAt.Before(next) {
+			next = p.QueuedAt
+		}
+	}
+	n.pendingSince = next.Add(-pendingOverlap)
+	if len(pend) == 0 {
+		return nil
 	}
 	if stormErr != nil {
 		return stormErr // without the active storms, inhibition cannot be decided
@@ -190,6 +262,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	type group struct {
 		receiver, key string
 		items         []storage.Pending
+		due           bool
 	}
 	var order []*group
 	groups := map[string]*group{}
@@ -203,35 +276,115 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 		}
 		g.items = append(g.items, p)
 	}
-	var firstErr error
+	// Which mentions are needed: the due groups', the critical cases' (they
+	// skip the timers) and, while a storm is active, all (for inhibition).
+	// One read for all of them, by primary key.
+	var ids []string
 	for _, g := range order {
-		if err := n.flushGroup(ctx, g.receiver, g.key, g.items, &hist, storms, now, force); err != nil && firstErr == nil {
-			firstErr = err
+		if until, ok := n.blockedUntil[g.receiver]; ok && now.Before(until) {
+			continue
+		}
+		g.due = n.due(g.receiver, g.key, g.items, hist, now, force)
+		for _, p := range g.items {
+			if g.due || p.Severity == "critical" || len(storms) > 0 {
+				ids = append(ids, p.MentionID)
+			}
 		}
 	}
-	return firstErr
+	if len(ids) == 0 {
+		return nil
+	}
+	ms, err := n.Store.Mentions(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	// Receivers send side by side: a slow or hanging one delays only its
+	// own groups. Each gets its own slice of the send history.
+	byRecv := map[string][]*group{}
+	var recvs []string
+	for _, g := range order {
+		if _, ok := byRecv[g.receiver]; !ok {
+			recvs = append(recvs, g.receiver)
+		}
+		byRecv[g.receiver] = append(byRecv[g.receiver], g)
+	}
+	errs := make([]error, len(recvs))
+	var wg sync.WaitGroup
+	var blockMu sync.Mutex
+	for i, recv := range recvs {
+		h := storage.SendHistory{SentSince: map[string]int{recv: hist.SentSince[recv]}, LastSent: map[string]time.Time{}}
+		for _, g := range byRecv[recv] {
+			if t, ok := hist.LastSent[recv+"\x00"+g.key]; ok {
+				h.LastSent[recv+"\x00"+g.key] = t
+			}
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, g := range byRecv[recv] {
+				blockMu.Lock()
+				until, blocked := n.blockedUntil[recv]
+				blockMu.Unlock()
+				if blocked && n.now().Before(until) {
+					break
+				}
+				err := n.flushGroup(ctx, recv, g.key, g.items, ms, &h, storms, g.due, now)
+				var wait *waitError
+				if errors.As(err, &wait) {
+					blockMu.Lock()
+					if n.blockedUntil == nil {
+						n.blockedUntil = map[string]time.Time{}
+					}
+					n.blockedUntil[recv] = n.now().Add(wait.d)
+					blockMu.Unlock()
+				}
+				if err != nil && errs[i] == nil {
+					errs[i] = err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for recv, until := range n.blockedUntil {
+		if !n.now().Before(until) {
+			delete(n.blockedUntil, recv)
+		}
+	}
+	return errors.Join(errs...)
 }
 
-func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, hist *storage.SendHistory, storms []storage.Storm, now time.Time, force bool) error {
+// due reports whether a group's timers let it go now.
+func (n *Notifier) due(recv, key string, items []storage.Pending, hist storage.SendHistory, now time.Time, force bool) bool {
+	if force {
+		return true
+	}
+	var wait, interval time.Duration
+	if route := n.Tree.byReceiverKey(recv, key); route != nil {
+		wait, interval = route.GroupWait, route.GroupInterval
+	}
+	last, sentBefore := hist.LastSent[recv+"\x00"+key]
+	return !sentBefore && !items[0].QueuedAt.Add(wait).After(now) || sentBefore && !last.Add(interval).After(now)
+}
+
+func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, ms map[string]mention.Mention,
+	hist *storage.SendHistory, storms []storage.Storm, due bool, now time.Time) error {
 	rcv, ok := n.Receivers[recv]
 	if !ok {
 		return fmt.Errorf("queued cases for unknown receiver %q", recv)
 	}
 	var cases, critical []Case
-	var route *Route
+	var stored []time.Time
+	retry := map[string]bool{}
 	for _, p := range items {
-		m, found, err := n.Store.Mention(ctx, p.MentionID)
-		if err != nil {
-			return fmt.Errorf("group %s: %w", key, err)
-		}
+		m, found := ms[p.MentionID]
 		if !found {
-			continue // not stored yet (spooled): next flush
-		}
-		if route == nil {
-			route = n.routeFor(m, recv, key)
+			continue // not needed this round, or not stored yet (spooled): next flush
 		}
 		c := n.caseFor(m)
 		c.ID = p.CaseID
+		if p.Attempted {
+			retry[c.ID] = true
+		}
 		if m.Severity == "critical" {
 			critical = append(critical, c)
 		} else if st, ok := inhibitedBy(m, storms); ok {
@@ -239,13 +392,8 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		} else {
 			cases = append(cases, c)
 		}
+		stored = append(stored, p.QueuedAt)
 	}
-	var wait, interval time.Duration
-	if route != nil {
-		wait, interval = route.GroupWait, route.GroupInterval
-	}
-	last, sentBefore := hist.LastSent[recv+"\x00"+key]
-	due := force || !sentBefore && !items[0].QueuedAt.Add(wait).After(now) || sentBefore && !last.Add(interval).After(now)
 	pol := n.Policies[recv]
 	if !due || pol.Quiet(now) {
 		cases = nil // wait: for the group timer or the end of quiet hours
@@ -262,10 +410,26 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 			continue
 		}
 		msg := Message{Receiver: recv, GroupKey: key, Cases: batch}
-		if err := n.send(ctx, rcv, msg); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
+		msg.ID = MessageID(recv, 0, batch)
+		dup := false
+		for _, c := range batch {
+			dup = dup || retry[c.ID]
+		}
+		// The intent goes first: if this process dies after the receiver
+		// took the message, the next one knows a repeat may be a duplicate.
+		var intent []storage.CaseEvent
+		for _, c := range batch {
+			m := c.Mention
+			intent = append(intent, storage.CaseEvent{EventID: fmt.Sprintf("%s:sending:%s:0", c.ID, recv), CaseID: c.ID, MentionID: m.ID,
+				At: n.now(), Event: "sending", State: "open", Actor: "earshot", Receiver: recv, Brand: m.Brand, Location: m.Location,
+				Severity: m.Severity, Note: msg.ID})
+		}
+		if err := n.Store.AppendCaseEvents(ctx, intent); err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("group %s: record intent: %w", key, err))
+			continue // not sent: without the intent a crash would hide a duplicate
+		}
+		if err := n.send(ctx, rcv, msg, dup); err != nil {
+			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		hist.SentSince[recv]++
@@ -278,11 +442,42 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 				Severity: m.Severity, Note: key})
 		}
 		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
-			n.log().Error("notification not recorded; it may be sent again", "receiver", recv, "group", key, "err", err)
+			n.log().Error("notification not recorded; it may be sent again (counted as a possible duplicate)", "receiver", recv, "group", key, "err", err)
 		}
+		for _, t := range stored {
+			n.Metrics.Accepted(recv, n.now().Sub(t))
+		}
+		n.log().Info("alert sent", "receiver", recv, "group", key, "cases", len(batch), "message", msg.ID, "possible_duplicate", dup)
 	}
 	return firstErr
 }
+
+// MessageID is stable for the same receiver, step and cases, so a resend
+// after a crash or timeout carries the id of the first attempt.
+func MessageID(recv string, step int, cases []Case) string {
+	ids := make([]string, len(cases))
+	for i, c := range cases {
+		ids[i] = c.ID
+	}
+	slices.Sort(ids)
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%d", recv, step)
+	for _, id := range ids {
+		h.Write([]byte("\x00" + id))
+	}
+	return "msg-" + hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// waitError is a receiver's request to come back later than Flush waits.
+type waitError struct {
+	d   time.Duration
+	err error
+}
+
+func (e *waitError) Error() string {
+	return fmt.Sprintf("%v (retrying in %s)", e.err, e.d.Round(time.Second))
+}
+func (e *waitError) Unwrap() error { return e.err }
 
 // defer_ hands cases to the receiver's digest instead of a message.
 func (n *Notifier) defer_(ctx context.Context, rcv Receiver, key string, cases []Case, why string) error {
@@ -340,8 +535,11 @@ func queuedID(caseID, receiver string) string {
 }
 
 // send tries a message until it is delivered, the failure is final, or
-// the attempts run out, recording each attempt.
-func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message) error {
+// the attempts run out, recording each attempt. A receiver asking to wait
+// longer than MaxInlineWait gets a *waitError back: the group stays queued
+// for a later flush. dup marks a message an earlier attempt may already
+// have delivered.
+func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool) error {
 	retries, backoff := n.Retries, n.Backoff
 	if retries == 0 {
 		retries = 3
@@ -355,24 +553,38 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message) error {
 	}
 	for attempt := 1; ; attempt++ {
 		start := n.now()
+		// Each attempt gets a fresh deadline: a retry never inherits an
+		// expired one.
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		d, err := rcv.Send(actx, msg)
 		cancel()
 		rec := storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: msg.GroupKey, Receiver: rcv.Name(), Step: uint8(msg.Step),
-			Attempt: uint16(attempt), At: start, HTTPStatus: uint16(d.HTTPStatus), Latency: n.now().Sub(start), Status: "sent"}
+			Attempt: uint16(attempt), At: start, HTTPStatus: uint16(d.HTTPStatus), Latency: n.now().Sub(start), Status: "sent",
+			MessageID: msg.ID, Duplicate: dup}
 		final := err == nil || !d.Retry || attempt > retries
+		outcome := "sent"
 		if err != nil {
 			rec.Error = err.Error()
-			rec.Status = "retry"
+			rec.Status, outcome = "retry", "retried"
 			if final {
-				rec.Status = "failed"
+				rec.Status, outcome = "failed", "failed"
 			}
+			if d.Unknown {
+				// It may have arrived: the next attempt is a possible duplicate.
+				rec.Status, outcome = "unknown", "unknown"
+				dup = true
+			}
+		}
+		n.Metrics.Alert(rcv.Name(), outcome)
+		if err == nil && dup {
+			n.Metrics.PossibleDuplicate(rcv.Name())
 		}
 		if rerr := n.Store.RecordDelivery(ctx, rec); rerr != nil {
 			n.log().Error("delivery attempt not recorded", "receiver", rcv.Name(), "err", rerr)
 		}
 		if final {
 			if err != nil {
+				n.log().Warn("alert not delivered", "receiver", rcv.Name(), "attempts", attempt, "err", err)
 				return fmt.Errorf("alert to %s failed after %d attempts: %w", rcv.Name(), attempt, err)
 			}
 			return nil
@@ -381,7 +593,10 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message) error {
 		if wait <= 0 {
 			wait = backoff<<(attempt-1)/2 + time.Duration(rand.Int64N(int64(backoff<<(attempt-1))))
 		}
-		if err := n.sleep(ctx, min(wait, 5*time.Minute)); err != nil {
+		if wait > cmp.Or(n.MaxInlineWait, 10*time.Second) {
+			return &waitError{d: min(wait, time.Hour), err: fmt.Errorf("alert to %s: %w", rcv.Name(), err)}
+		}
+		if err := n.sleep(ctx, wait); err != nil {
 			return err
 		}
 	}

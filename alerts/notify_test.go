@@ -46,13 +46,28 @@ func (m *memCases) Mention(_ context.Context, id string) (mention.Mention, bool,
 	return x, ok, nil
 }
 
+func (m *memCases) Mentions(_ context.Context, ids []string) (map[string]mention.Mention, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]mention.Mention{}
+	for _, id := range ids {
+		if x, ok := m.mentions[id]; ok {
+			out[id] = x
+		}
+	}
+	return out, nil
+}
+
 // PendingNotifications mirrors the storage query.
-func (m *memCases) PendingNotifications(context.Context) ([]storage.Pending, error) {
+func (m *memCases) PendingNotifications(context.Context, time.Time) ([]storage.Pending, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	state := map[string]storage.CaseEvent{}
 	for _, e := range m.events {
-		if cur, ok := state[e.CaseID]; !ok || !e.At.Before(cur.At) {
+		if !slices.Contains([]string{"opened", "acknowledged", "held", "resumed", "resolved"}, e.Event) {
+			continue
+		}
+		if cur, ok := state[e.CaseID]; !ok || e.Event != "opened" && (cur.Event == "opened" || !e.At.Before(cur.At)) {
 			state[e.CaseID] = e
 		}
 	}
@@ -65,7 +80,9 @@ func (m *memCases) PendingNotifications(context.Context) ([]storage.Pending, err
 		_, deferred := m.events[e.CaseID+":deferred:"+e.Receiver]
 		_, inhibited := m.events[e.CaseID+":inhibited:"+e.Receiver]
 		if !notified && !deferred && !inhibited {
-			out = append(out, storage.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note, Severity: e.Severity, QueuedAt: e.At})
+			_, attempted := m.events[e.CaseID+":sending:"+e.Receiver+":0"]
+			out = append(out, storage.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note,
+				Severity: e.Severity, QueuedAt: e.At, Attempted: attempted})
 		}
 	}
 	slices.SortFunc(out, func(a, b storage.Pending) int {

@@ -8,6 +8,7 @@ package alerts
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -236,4 +237,43 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// byReceiverKey finds the route that queued a group from its receiver and
+// group key alone (the flush decides due-ness before reading any mention):
+// the nodes with that receiver and the key's group_by labels. When several
+// differ in their timers, the shortest group_wait wins, so a case is never
+// held longer than any route asked.
+func (r *Route) byReceiverKey(recv, key string) *Route {
+	parts := strings.Split(key, "|")
+	var labels []string
+	for _, p := range parts[1:] {
+		name, _, _ := strings.Cut(p, "=")
+		labels = append(labels, name)
+	}
+	var best *Route
+	var walk func(n *Route)
+	walk = func(n *Route) {
+		if n.Receiver == recv && slices.Equal(n.GroupBy, labels) && (best == nil || n.GroupWait < best.GroupWait) {
+			best = n
+		}
+		for _, c := range n.Routes {
+			walk(c)
+		}
+	}
+	walk(r)
+	return best
+}
+
+// escalates reports whether any route has an escalation chain.
+func (r *Route) escalates() bool {
+	if r.AckWithin > 0 && len(r.EscalateTo) > 0 {
+		return true
+	}
+	for _, c := range r.Routes {
+		if c.escalates() {
+			return true
+		}
+	}
+	return false
 }

@@ -179,9 +179,14 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 		}
 		var cases []Case
 		fresh := 0
+		ms, err := n.Store.Mentions(ctx, ids)
+		if err != nil {
+			firstErr = cmp.Or(firstErr, err)
+			continue
+		}
 		for _, id := range ids {
-			m, found, err := n.Store.Mention(ctx, id)
-			if err != nil || !found {
+			m, found := ms[id]
+			if !found {
 				continue
 			}
 			c := n.caseFor(m)
@@ -199,7 +204,8 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 			st.CaseIDs = append(st.CaseIDs, c.ID)
 		}
 		msg := stormMessage(st, spike, *o, cases)
-		if err := n.send(ctx, rcv, msg); err != nil {
+		msg.ID = st.ID
+		if err := n.send(ctx, rcv, msg, false); err != nil {
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}

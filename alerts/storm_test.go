@@ -224,7 +224,7 @@ func TestStormAlertsOnceAndInhibits(t *testing.T) {
 	if inhibited != 8 {
 		t.Errorf("%d inhibited events, want 8 (9 minus the critical one)", inhibited)
 	}
-	if p, _ := g.store.PendingNotifications(ctx); len(p) != 0 {
+	if p, _ := g.store.PendingNotifications(ctx, time.Time{}); len(p) != 0 {
 		t.Errorf("still pending after inhibition: %+v", p)
 	}
 
@@ -253,7 +253,7 @@ func TestStormAlertsOnceAndInhibits(t *testing.T) {
 	// The first case went out after group_wait, before the storm was
 	// visible; the next ones waited for group_interval and were inhibited.
 	g.expect("desk", 1, 1, 1)
-	if p, _ := g.store.PendingNotifications(ctx); len(p) != 0 {
+	if p, _ := g.store.PendingNotifications(ctx, time.Time{}); len(p) != 0 {
 		t.Errorf("still pending: %+v", p)
 	}
 }

@@ -67,6 +67,9 @@ type Defaults struct {
 	// Columns maps mention fields to the file's own column (or key) names,
 	// for exports whose names neither match the fields nor a known alias.
 	Columns map[string]string
+	// Validate, when set, refuses rows (reported as bad with their line),
+	// e.g. a brand or location the config does not know.
+	Validate func(mention.Mention) error
 }
 
 // IsField reports whether name is a mention field a file may fill.
@@ -93,6 +96,9 @@ func Read(ctx context.Context, r io.Reader, f Format, def Defaults, emit func(me
 			}
 		}
 		m, err := rec.mention(def)
+		if err == nil && def.Validate != nil {
+			err = def.Validate(m)
+		}
 		if err != nil {
 			bad(RowError{Line: line, Err: err})
 			return nil

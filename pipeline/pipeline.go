@@ -1,21 +1,26 @@
 // Package pipeline runs collection passes: collect, normalise, dedup, score,
-// store, alert. Scoring and alerting plug in through small interfaces; until
-// those stages land, mentions are stored unscored and nothing is sent.
+// store. Alerts are not sent from here: a negative mention's case is queued
+// by ClickHouse in the same INSERT that stores it (the case_queue view), and
+// the alerts.Dispatcher sends it on its own loop, so collection never waits
+// on a receiver and no crash between storing and alerting loses a case.
 package pipeline
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
 )
@@ -25,9 +30,18 @@ type Scorer interface {
 	Score(ctx context.Context, ms []mention.Mention) error
 }
 
-// Alerter acts on new, scored, stored mentions (issue 5).
-type Alerter interface {
-	Notify(ctx context.Context, ms []mention.Mention) error
+// Rescorer repeats the history part of scoring for mentions scored while
+// the history was unavailable; *scoring.Scorer is one.
+type Rescorer interface {
+	Rescore(ctx context.Context, ms []mention.Mention) ([]mention.Mention, error)
+}
+
+// deferredScore is the error of a Scorer that scored some mentions without
+// their history (*scoring.HistoryError): they are stored anyway and queued
+// for Rescore.
+type deferredScore interface {
+	error
+	DeferredIDs() []string
 }
 
 // Store is what a pass needs from storage; *storage.Store is one.
@@ -45,15 +59,20 @@ type Writer interface {
 	Flush(ctx context.Context) error
 }
 
-// Pipeline holds the stages. Scorer and Alerter may be nil.
+// Pipeline holds the stages. Scorer may be nil (mentions are stored
+// unscored and open no case).
 type Pipeline struct {
 	Config   *config.Config
 	Registry collectors.Registry
 	Store    Store
 	Writer   Writer
 	Scorer   Scorer
-	Alerter  Alerter
 	Logger   *slog.Logger
+	Metrics  *metrics.Metrics
+	// StateDir holds the run journal (passes in flight, so that a killed
+	// one is recorded as interrupted) and the rescore list; "" turns both
+	// off.
+	StateDir string
 	Worker   string // recorded in collection_runs; default hostname
 	Now      func() time.Time
 	// ChunkSize is how many mentions are deduplicated and written at once.
@@ -63,6 +82,10 @@ type Pipeline struct {
 	// stream (default 5m).
 	FlushEvery time.Duration
 	RunWindow  time.Duration
+
+	healthMu sync.Mutex
+	failures map[string]int // source -> consecutive failed passes
+	rescore  sync.Mutex     // one writer of the rescore list at a time
 }
 
 // Shard selects a subset of sources so that several workers can split them:
@@ -134,6 +157,8 @@ func (p *Pipeline) Collect(ctx context.Context, src *config.Source) storage.Run 
 	now := p.now()
 	run := storage.Run{ID: newID(), Source: src.Name, Kind: src.Kind, StartedAt: now, Worker: p.worker()}
 	log := p.log().With("source", src.Name, "run", run.ID)
+	release := p.journal(run, log)
+	defer release()
 	err := p.collect(ctx, src, &run, log)
 	run.FinishedAt = p.now()
 	switch {
@@ -151,9 +176,44 @@ func (p *Pipeline) Collect(ctx context.Context, src *config.Source) storage.Run 
 	if rerr := p.Store.RecordRun(rctx, run); rerr != nil {
 		log.Error("collection run not recorded", "err", rerr, "status", run.Status, "fetched", run.Fetched, "new", run.New)
 	}
-	log.Info("collection pass", "status", run.Status, "fetched", run.Fetched, "new", run.New, "errors", run.Errors,
-		"took", run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), "last_error", run.LastError)
+	took := run.FinishedAt.Sub(run.StartedAt)
+	p.Metrics.Pass(src.Name, run.Status, int(run.Fetched), int(run.New), int(run.Errors), took)
+	p.noteHealth(src.Name, run.Status == "failed")
+	level := slog.LevelInfo
+	if run.Status == "failed" {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "collection pass", "status", run.Status, "fetched", run.Fetched, "new", run.New, "errors", run.Errors,
+		"took", took.Round(time.Millisecond), "last_error", run.LastError)
 	return run
+}
+
+// noteHealth counts consecutive failed passes per source (for /readyz).
+func (p *Pipeline) noteHealth(source string, failed bool) {
+	p.healthMu.Lock()
+	defer p.healthMu.Unlock()
+	if p.failures == nil {
+		p.failures = map[string]int{}
+	}
+	if failed {
+		p.failures[source]++
+	} else {
+		delete(p.failures, source)
+	}
+}
+
+// Failing lists the sources whose last n passes (or more) all failed.
+func (p *Pipeline) Failing(n int) []string {
+	p.healthMu.Lock()
+	defer p.healthMu.Unlock()
+	var out []string
+	for s, c := range p.failures {
+		if c >= n {
+			out = append(out, s)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // build makes the source's collector.
@@ -282,6 +342,7 @@ func (p *Pipeline) Stream(ctx context.Context, src *config.Source) error {
 		if err := p.Store.RecordRun(rctx, run); err != nil {
 			log.Error("stream window not recorded", "err", err)
 		}
+		p.Metrics.Pass(src.Name, run.Status, int(run.Fetched), int(run.New), int(run.Errors), run.FinishedAt.Sub(run.StartedAt))
 	}
 
 	done := make(chan struct{})
@@ -409,7 +470,11 @@ func (s *sink) AddError(err error) {
 	s.log.Warn("collect", "err", err)
 }
 
-// flush drops what is already stored, scores the rest, stores it and alerts.
+// flush drops what is already stored, scores the rest and hands it to the
+// writer. Scoring never blocks storing: mentions the scorer could not check
+// against their author's history are stored and queued for rescoring. A
+// writer error means the rows are neither stored nor spooled yet (the
+// writer keeps them): the pass fails and its cursor does not move.
 func (s *sink) flush(ctx context.Context) error {
 	s.mu.Lock()
 	batch, ratings := s.pending, s.ratings
@@ -431,7 +496,7 @@ func (s *sink) flush(ctx context.Context) error {
 	stored, err := s.p.Store.Seen(ctx, ids)
 	if err != nil {
 		// ClickHouse is down: treat all as new. Storage collapses repeats by
-		// id, and alerts key cases by mention id, so nothing doubles.
+		// id, and the case queue's router skips cases already routed.
 		s.log.Warn("dedup check unavailable; treating mentions as new", "err", err)
 	}
 	fresh := batch[:0]
@@ -445,23 +510,28 @@ func (s *sink) flush(ctx context.Context) error {
 	}
 	if s.p.Scorer != nil {
 		if err := s.p.Scorer.Score(ctx, fresh); err != nil {
-			return fmt.Errorf("score: %w", err)
+			var d deferredScore
+			if errors.As(err, &d) {
+				s.log.Warn("scored without history; stored and queued for rescoring", "mentions", len(d.DeferredIDs()), "err", err)
+				s.p.deferRescore(d.DeferredIDs(), s.log)
+			} else {
+				s.log.Warn("scoring failed; storing what was scored", "err", err)
+			}
+		}
+	}
+	neg := 0
+	for _, m := range fresh {
+		if m.Negative {
+			neg++
 		}
 	}
 	if err := s.p.Writer.Add(ctx, fresh...); err != nil {
 		return err
 	}
+	s.p.Metrics.Negatives(s.src.Name, neg)
 	s.mu.Lock()
 	s.run.New += uint32(len(fresh))
 	s.mu.Unlock()
-	if s.p.Alerter != nil {
-		if err := s.p.Writer.Flush(ctx); err != nil {
-			return err
-		}
-		if err := s.p.Alerter.Notify(ctx, fresh); err != nil {
-			s.AddError(fmt.Errorf("alert: %w", err))
-		}
-	}
 	return nil
 }
 

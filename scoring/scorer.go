@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -147,17 +148,64 @@ func phraseTokens(p string) []string {
 	return out
 }
 
+// NoHistory is appended to scorer_version when the repeat-complaint lookup
+// failed: the mention was scored without its author's history, stored
+// anyway, and is rescored (Rescore) once the history answers.
+const NoHistory = "+nohistory"
+
 // Score implements pipeline.Scorer: it fills the score fields of every
-// mention, then marks repeat complaints from History.
+// mention, then marks repeat complaints from History. Scoring never blocks
+// storing: when History fails, the mentions it would have checked are
+// scored without it and marked (NoHistory, and a reason saying so); the
+// error is returned as a *HistoryError for the caller to log and to queue
+// the marked mentions for Rescore.
 func (s *Scorer) Score(ctx context.Context, ms []mention.Mention) error {
 	for i := range ms {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		s.ScoreMention(&ms[i])
 	}
 	return s.markRepeats(ctx, ms)
 }
+
+// HistoryError reports mentions scored without their author's history.
+type HistoryError struct {
+	IDs []string
+	Err error
+}
+
+func (e *HistoryError) Error() string {
+	return fmt.Sprintf("repeat-complaint history unavailable; %d mentions scored without it: %v", len(e.IDs), e.Err)
+}
+func (e *HistoryError) Unwrap() error { return e.Err }
+
+// DeferredIDs are the mentions to rescore.
+func (e *HistoryError) DeferredIDs() []string { return e.IDs }
+
+// Rescore repeats the repeat-complaint check of mentions marked NoHistory
+// (their text scores stand). It returns the mentions whose check now
+// succeeded, unmarked and with a newer Version, to be stored again.
+func (s *Scorer) Rescore(ctx context.Context, ms []mention.Mention) ([]mention.Mention, error) {
+	var out []mention.Mention
+	for _, m := range ms {
+		if v, ok := strings.CutSuffix(m.ScorerVersion, NoHistory); ok {
+			m.ScorerVersion = v
+			m.Reasons = slices.DeleteFunc(slices.Clone(m.Reasons), func(r string) bool { return r == noHistoryReason })
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if err := s.markRepeats(ctx, out); err != nil {
+		return nil, err
+	}
+	v := uint64(s.opts.Now().UnixNano())
+	for i := range out {
+		out[i].Version = max(v, out[i].Version+1)
+	}
+	return out, nil
+}
+
+const noHistoryReason = "repeat complaints not checked: history unavailable (rescored later)"
 
 // markRepeats adds repeat_customer to flagged mentions whose author
 // complained about the same brand before (in this batch or in History).
@@ -181,11 +229,15 @@ func (s *Scorer) markRepeats(ctx context.Context, ms []mention.Mention) error {
 		}
 	}
 	prior := map[key]int{}
+	var histErr error
+	failed := map[string]bool{}
 	if s.opts.History != nil {
 		for brand, authors := range byBrand {
 			n, err := s.opts.History.PriorNegatives(ctx, brand, authors, oldest)
 			if err != nil {
-				return fmt.Errorf("score: repeat lookup for %s: %w", brand, err)
+				histErr = errors.Join(histErr, fmt.Errorf("repeat lookup for %s: %w", brand, err))
+				failed[brand] = true
+				continue
 			}
 			for a, c := range n {
 				prior[key{brand, a}] = c
@@ -198,12 +250,25 @@ func (s *Scorer) markRepeats(ctx context.Context, ms []mention.Mention) error {
 			continue
 		}
 		k := key{m.Brand, m.Author}
+		if failed[m.Brand] && !strings.HasSuffix(m.ScorerVersion, NoHistory) {
+			m.ScorerVersion += NoHistory
+			m.Reasons = append(m.Reasons, noHistoryReason)
+		}
 		n := prior[k] + seen[k] - 1
 		if n > 0 && !slices.Contains(m.Signals, "repeat_customer") {
 			m.Signals = append(m.Signals, "repeat_customer")
 			m.Reasons = append(m.Reasons, fmt.Sprintf("repeat complaint: %d earlier from this author", n))
 			m.Severity = raise(m.Severity, 1)
 		}
+	}
+	if histErr != nil {
+		he := &HistoryError{Err: histErr}
+		for _, m := range ms {
+			if strings.HasSuffix(m.ScorerVersion, NoHistory) {
+				he.IDs = append(he.IDs, m.ID)
+			}
+		}
+		return he
 	}
 	return nil
 }

@@ -91,10 +91,13 @@ type CaseState struct {
 // reopen a case that someone acknowledged meanwhile.
 const StateEvents = `event IN ('opened', 'acknowledged', 'held', 'resumed', 'resolved')`
 
-// stateKey orders state events: by time, then (events in the same second,
-// as at is a DateTime) by how far along the workflow the state is, so an
-// acknowledge and a resolve in one second end resolved.
-const stateKey = `(at, toUInt8(state))`
+// stateKey orders state events: "opened" below every other (a case is
+// opened once, but its row may be written again later by a retried
+// routing, and must never reopen a case someone acknowledged); then by
+// time; then (events in the same second, as at is a DateTime) by how far
+// along the workflow the state is, so an acknowledge and a resolve in one
+// second end resolved.
+const stateKey = `(event != 'opened', at, toUInt8(state))`
 
 // caseSelect derives each case's current state from its events; a WHERE
 // or HAVING clause and ordering are appended by the callers.
@@ -141,17 +144,19 @@ type Delivery struct {
 	Step       uint8
 	Attempt    uint16
 	At         time.Time
-	Status     string // sent, retry, failed, throttled, suppressed
+	Status     string // sent, retry, failed, throttled, suppressed, unknown (sent, no answer)
 	HTTPStatus uint16
 	Latency    time.Duration
 	Error      string
+	MessageID  string // stable across resends of the same message
+	Duplicate  bool   // an earlier attempt may already have delivered it
 }
 
 // RecordDelivery appends a delivery attempt.
 func (s *Store) RecordDelivery(ctx context.Context, d Delivery) error {
 	if err := s.insertRow(ctx, `INSERT INTO alert_deliveries (delivery_id, case_ids, group_key, receiver, step, attempt, at,
-		status, http_status, latency_ms, error)`, d.ID, nonNil(d.CaseIDs), d.GroupKey, d.Receiver, d.Step, d.Attempt, d.At.UTC(),
-		d.Status, d.HTTPStatus, uint32(d.Latency.Milliseconds()), d.Error); err != nil {
+		status, http_status, latency_ms, error, message_id, duplicate)`, d.ID, nonNil(d.CaseIDs), d.GroupKey, d.Receiver, d.Step, d.Attempt, d.At.UTC(),
+		d.Status, d.HTTPStatus, uint32(d.Latency.Milliseconds()), d.Error, d.MessageID, boolU8(d.Duplicate)); err != nil {
 		return fmt.Errorf("record delivery: %w", err)
 	}
 	return nil
@@ -168,25 +173,10 @@ func (s *Store) Case(ctx context.Context, id string) (CaseState, bool, error) {
 
 // Mention returns the stored mention with id (its newest version).
 func (s *Store) Mention(ctx context.Context, id string) (mention.Mention, bool, error) {
-	var m mention.Mention
-	rows, err := s.conn.Query(ctx, `SELECT id, source, kind, brand, location, url, author, title, text, rating, rating_max, lang,
-		published_at, collected_at, likes, shares, replies, followers, parent_id, story_id, app_version,
-		sentiment, negative, toString(severity), aspects, signals, reasons, scorer_version
-		FROM mentions FINAL WHERE id = ?`, id)
+	ms, err := s.Mentions(ctx, []string{id})
 	if err != nil {
-		return m, false, fmt.Errorf("mention %s: %w", id, err)
+		return mention.Mention{}, false, fmt.Errorf("mention %s: %w", id, err)
 	}
-	defer rows.Close()
-	if !rows.Next() {
-		return m, false, rows.Err()
-	}
-	var rating, ratingMax, sentiment float32
-	var negative uint8
-	if err := rows.Scan(&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.URL, &m.Author, &m.Title, &m.Text, &rating, &ratingMax, &m.Lang,
-		&m.PublishedAt, &m.CollectedAt, &m.Likes, &m.Shares, &m.Replies, &m.Followers, &m.ParentID, &m.StoryID, &m.AppVersion,
-		&sentiment, &negative, &m.Severity, &m.Aspects, &m.Signals, &m.Reasons, &m.ScorerVersion); err != nil {
-		return m, false, fmt.Errorf("mention %s: %w", id, err)
-	}
-	m.Rating, m.RatingMax, m.Sentiment, m.Negative = float64(rating), float64(ratingMax), float64(sentiment), negative == 1
-	return m, true, nil
+	m, ok := ms[id]
+	return m, ok, nil
 }

@@ -19,6 +19,10 @@ type Pending struct {
 	GroupKey  string
 	Severity  string
 	QueuedAt  time.Time
+	// Attempted: a message for this case and receiver was about to go out
+	// before ("sending" event) and was never recorded as notified. Sending
+	// again may duplicate it.
+	Attempted bool
 }
 
 // PendingNotifications lists what the notifier still has to send: "queued"
@@ -26,20 +30,25 @@ type Pending struct {
 // receiver, nor an "inhibited" one (a storm's message covers it), for cases
 // whose current state is open. Oldest first.
 //
-// Only cases queued in the last PendingLookback are considered: the
-// aggregation then reads those cases' events, found through the primary
-// key, instead of the whole history (100,000 older cases cost 490 ms a
-// flush before, see BenchmarkAlertLatency). An alert that could not be
-// delivered for that long is no longer retried; its case stays open, in
-// `earshot cases list` and in the receiver's digest.
-func (s *Store) PendingNotifications(ctx context.Context) ([]Pending, error) {
-	since := time.Now().Add(-PendingLookback).UTC()
-	const recent = `case_id IN (SELECT case_id FROM case_events WHERE event = 'queued' AND at >= ?)`
-	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at
+// Only cases opened since `since` (at most PendingLookback ago) are
+// considered: the case queue finds them by its primary key (opened_at), and
+// the aggregation reads only those cases' events, by case_events' key
+// prefix, instead of the whole history. The dispatcher moves `since` up to
+// its oldest undelivered case, so a store with years of delivered cases
+// costs the same as an empty one. An alert that could not be delivered for
+// PendingLookback is no longer retried; its case stays open, in `earshot
+// cases list` and in the receiver's digest.
+func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pending, error) {
+	if floor := time.Now().Add(-PendingLookback); since.Before(floor) {
+		since = floor
+	}
+	since = since.UTC()
+	const recent = `case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
+	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted
 FROM (
   SELECT case_id, receiver, anyIf(mention_id, event = 'queued') AS mention_id, anyIf(note, event = 'queued') AS group_key,
     max(severity) AS severity, minIf(at, event = 'queued') AS queued_at,
-    countIf(event IN ('notified', 'deferred', 'inhibited')) AS done, countIf(event = 'queued') AS queued
+    countIf(event IN ('notified', 'deferred', 'inhibited')) AS done, countIf(event = 'queued') AS queued, countIf(event = 'sending') > 0 AS attempted
   FROM case_events FINAL
   WHERE receiver != '' AND step = 0 AND `+recent+`
   GROUP BY case_id, receiver
@@ -56,9 +65,11 @@ ORDER BY queued_at, case_id`, since, since)
 	var out []Pending
 	for rows.Next() {
 		var p Pending
-		if err := rows.Scan(&p.CaseID, &p.MentionID, &p.Receiver, &p.GroupKey, &p.Severity, &p.QueuedAt); err != nil {
+		var attempted uint8
+		if err := rows.Scan(&p.CaseID, &p.MentionID, &p.Receiver, &p.GroupKey, &p.Severity, &p.QueuedAt, &attempted); err != nil {
 			return nil, fmt.Errorf("pending notifications: %w", err)
 		}
+		p.Attempted = attempted == 1
 		out = append(out, p)
 	}
 	return out, rows.Err()

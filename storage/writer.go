@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/mention"
 )
 
@@ -22,6 +23,7 @@ type WriterOptions struct {
 	FlushInterval time.Duration // flush rows older than this; default 2s
 	Spool         *Spool        // where batches go while ClickHouse is down; nil: errors are returned
 	Logger        *slog.Logger
+	Metrics       *metrics.Metrics
 }
 
 // WriterStats counts rows by where they went.
@@ -83,35 +85,40 @@ func (w *Writer) loop() {
 }
 
 // Add queues mentions, flushing when a batch is full. A full flush blocks
-// the caller: that is the backpressure on collectors.
+// the caller: that is the backpressure on collectors. On error the rows
+// stay in the writer's buffer (neither stored nor spooled yet) and go out
+// with a later flush; the caller must not move its cursor past them.
 func (w *Writer) Add(ctx context.Context, ms ...mention.Mention) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.buf = append(w.buf, ms...)
 	for len(w.buf) >= w.opt.BatchSize {
 		batch := w.buf[:w.opt.BatchSize:w.opt.BatchSize]
-		w.buf = w.buf[w.opt.BatchSize:]
 		if err := w.write(ctx, batch); err != nil {
 			return err
 		}
+		w.buf = w.buf[w.opt.BatchSize:]
 	}
 	return nil
 }
 
-// Flush writes whatever waits, and replays the spool if it can.
+// Flush writes whatever waits, and replays the spool if it can. It returns
+// nil only when every row added so far is stored or spooled.
 func (w *Writer) Flush(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	batch := w.buf
-	w.buf = nil
-	if len(batch) == 0 {
+	if len(w.buf) == 0 {
 		_, err := w.replay(ctx)
 		if err != nil && IsUnavailable(err) {
 			return nil // still down; the rows are safe on disk
 		}
 		return err
 	}
-	return w.write(ctx, batch)
+	if err := w.write(ctx, w.buf); err != nil {
+		return err
+	}
+	w.buf = nil
+	return nil
 }
 
 // Close flushes and stops the timer. Rows that cannot reach ClickHouse stay
@@ -154,6 +161,7 @@ func (w *Writer) write(ctx context.Context, batch []mention.Mention) error {
 	switch {
 	case err == nil:
 		w.st.Written += uint64(len(batch))
+		w.opt.Metrics.Written("written", len(batch))
 		return nil
 	case w.opt.Spool == nil:
 		return err
@@ -166,6 +174,7 @@ func (w *Writer) write(ctx context.Context, batch []mention.Mention) error {
 			return errors.Join(err, rerr)
 		}
 		w.st.Rejected += uint64(len(batch))
+		w.opt.Metrics.Written("rejected", len(batch))
 		return fmt.Errorf("%w (batch kept in %s)", err, path)
 	}
 }
@@ -176,6 +185,8 @@ func (w *Writer) toSpool(batch []mention.Mention, cause error) error {
 		return errors.Join(cause, err)
 	}
 	w.st.Spooled += uint64(len(batch))
+	w.opt.Metrics.Written("spooled", len(batch))
+	w.opt.Metrics.SpoolDepth(w.opt.Spool.Len())
 	w.log.Warn("clickhouse unreachable; batch spooled", "rows", len(batch), "file", name, "err", cause)
 	return nil
 }
@@ -225,6 +236,8 @@ func (w *Writer) replay(ctx context.Context) (int, error) {
 		}
 		total += len(batch)
 		w.st.Replayed += uint64(len(batch))
+		w.opt.Metrics.Written("replayed", len(batch))
+		w.opt.Metrics.SpoolDepth(sp.Len())
 		w.log.Info("spooled batch replayed", "file", name, "rows", len(batch))
 	}
 	return total, nil

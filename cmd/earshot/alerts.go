@@ -168,16 +168,11 @@ func (a *app) stormsCmd() *cobra.Command {
 // notifier builds the pipeline and returns its notifier, for the alerts
 // commands that act like `earshot run` would.
 func (a *app) notifier(ctx context.Context) (*alerts.Notifier, *pipeline.Pipeline, func(), error) {
-	p, _, done, err := a.pipeline(ctx)
+	s, err := a.pipeline(ctx, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	n, ok := p.Alerter.(*alerts.Notifier)
-	if !ok {
-		done()
-		return nil, nil, nil, fmt.Errorf("alerts are not configured")
-	}
-	return n, p, done, nil
+	return s.n, s.p, s.close, nil
 }
 
 // digestCmd previews or sends a receiver's digest now.

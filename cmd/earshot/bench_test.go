@@ -77,7 +77,7 @@ func BenchmarkImport(b *testing.B) {
 				b.Fatal(err)
 			}
 			w := storage.NewWriter(st, storage.WriterOptions{BatchSize: 10000, Spool: sp})
-			res, err := importFile(ctx, f, jsonl, importer.JSONL, importer.Defaults{}, w, io.Discard, false)
+			res, err := importFile(ctx, f, jsonl, importer.JSONL, importer.Defaults{}, w, nil, nil, io.Discard, false)
 			if cerr := w.Close(ctx); err == nil {
 				err = cerr
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,7 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
@@ -24,6 +28,8 @@ import (
 	"github.com/earshot/earshot/collectors/selector"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/importer"
+	"github.com/earshot/earshot/internal/flock"
+	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/pipeline"
 	"github.com/earshot/earshot/storage"
@@ -79,16 +85,20 @@ func (a *app) configCmd() *cobra.Command {
 }
 
 func (a *app) importCmd() *cobra.Command {
-	var format, source, brand string
-	var strict bool
+	var format, source, brand, location string
+	var strict, noScore bool
 	cmd := &cobra.Command{
 		Use:   "import FILE",
-		Short: "Load CSV or JSONL mentions (exports from other tools) into ClickHouse",
+		Short: "Load CSV or JSONL mentions (exports from other tools): score, store, open cases, alert",
 		Long: "Columns or keys are the mention fields (id, text, rating, author, published_at, ...) or common\n" +
 			"aliases (review, body, stars, date, user, link, ...). Bad rows are reported with their line number\n" +
-			"and skipped. Importing a file twice adds nothing: rows collapse by id.",
+			"and skipped; with a config, so are rows whose brand or location it does not name. Importing a file\n" +
+			"twice adds nothing: rows collapse by id.\n\n" +
+			"Rows are scored like collected mentions: negative ones open cases, and their alerts are sent at the\n" +
+			"end (or by the running daemon). --no-score stores them as they are, for a silent bulk back-fill.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
 			path := args[0]
 			f := importer.Format(format)
 			if f == "" {
@@ -108,25 +118,54 @@ func (a *app) importCmd() *cobra.Command {
 				return fmt.Errorf("import: %w", err)
 			}
 			defer file.Close()
-			st, done, err := a.openReady(cmd.Context(), cfg)
-			if err != nil {
-				return err
+			def := importer.Defaults{Source: source, Brand: brand, Location: location, Validate: knownPlace(cfg)}
+			var s *stack
+			if cfg != nil {
+				if s, err = a.pipeline(ctx, nil); err != nil {
+					return err
+				}
+			} else {
+				st, done, err := a.openReady(ctx, cfg)
+				if err != nil {
+					return err
+				}
+				w, err := a.writer(st, cfg, nil)
+				if err != nil {
+					done()
+					return err
+				}
+				s = &stack{st: st, w: w, stateDir: "var/spool", p: &pipeline.Pipeline{StateDir: "var/spool", Logger: a.log},
+					close: func() { _ = w.Close(context.WithoutCancel(ctx)); done() }}
+				if !noScore {
+					sc, err := a.scorer(nil, st)
+					if err != nil {
+						s.close()
+						return err
+					}
+					s.p.Scorer = sc
+				}
 			}
-			defer done()
-			w, err := a.writer(st, cfg)
-			if err != nil {
-				return err
+			defer s.close()
+			var scorer pipeline.Scorer
+			if !noScore {
+				scorer = s.p.Scorer
 			}
-			res, err := importFile(cmd.Context(), file, path, f, importer.Defaults{Source: source, Brand: brand}, w, cmd.ErrOrStderr(), a.isTerminal())
-			if cerr := w.Close(context.WithoutCancel(cmd.Context())); err == nil {
-				err = cerr
+			res, err := importFile(ctx, file, path, f, def, s.w, scorer, func(ids []string) { s.p.DeferRescore(ids, a.log) },
+				cmd.ErrOrStderr(), a.isTerminal())
+			if ferr := s.w.Flush(context.WithoutCancel(ctx)); err == nil {
+				err = ferr
 			}
-			stats := w.Stats()
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d rows read in %s (%.0f rows/s): %d stored, %d spooled for later, %d bad rows skipped\n",
+			stats := s.w.Stats()
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d rows read in %s (%.0f rows/s): %d stored, %d spooled for later, %d bad rows skipped, %d negative\n",
 				path, res.rows, res.took.Round(time.Millisecond), float64(res.rows)/max(res.took.Seconds(), 1e-9),
-				stats.Written+stats.Replayed, stats.Spooled-stats.Replayed, res.bad)
+				stats.Written+stats.Replayed, stats.Spooled-stats.Replayed, res.bad, res.negative)
 			if err != nil {
 				return err
+			}
+			if scorer != nil && res.negative > 0 && s.d != nil {
+				if err := a.dispatchOnce(ctx, s, "import", 2*time.Minute); err != nil {
+					return fmt.Errorf("import: alerts: %w", err)
+				}
 			}
 			if strict && res.bad > 0 {
 				return fmt.Errorf("import: %d bad rows (--strict)", res.bad)
@@ -137,16 +176,48 @@ func (a *app) importCmd() *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "", "csv or jsonl (default: from the file extension)")
 	cmd.Flags().StringVar(&source, "source", "import", "source name for rows without one")
 	cmd.Flags().StringVar(&brand, "brand", "", "brand for rows without one")
+	cmd.Flags().StringVar(&location, "location", "", "location for rows without one")
 	cmd.Flags().BoolVar(&strict, "strict", false, "exit 1 when any row was bad")
+	cmd.Flags().BoolVar(&noScore, "no-score", false, "store rows unscored: no cases, no alerts (a silent bulk back-fill)")
 	return cmd
 }
 
-type importResult struct {
-	rows, bad int
-	took      time.Duration
+// knownPlace refuses rows whose brand or location the config does not name
+// (nil without a config or brands: anything goes).
+func knownPlace(cfg *config.Config) func(mention.Mention) error {
+	if cfg == nil || len(cfg.Brands) == 0 {
+		return nil
+	}
+	return func(m mention.Mention) error {
+		if m.Brand == "" {
+			return errors.New("no brand (set a brand column or --brand)")
+		}
+		b := cfg.BrandByName(m.Brand)
+		if b == nil {
+			return fmt.Errorf("brand %q is not in %s", m.Brand, cfg.File())
+		}
+		if m.Location == "" || len(b.Locations) == 0 {
+			return nil
+		}
+		for _, l := range b.Locations {
+			if l.Name == m.Location {
+				return nil
+			}
+		}
+		return fmt.Errorf("location %q is not a location of brand %q in %s", m.Location, m.Brand, cfg.File())
+	}
 }
 
-func importFile(ctx context.Context, r io.Reader, name string, f importer.Format, def importer.Defaults, w *storage.Writer, stderr io.Writer, tty bool) (importResult, error) {
+type importResult struct {
+	rows, bad, negative int
+	took                time.Duration
+}
+
+// importChunk is how many rows are scored and handed to the writer at once.
+const importChunk = 2000
+
+func importFile(ctx context.Context, r io.Reader, name string, f importer.Format, def importer.Defaults, w *storage.Writer,
+	scorer pipeline.Scorer, deferRescore func([]string), stderr io.Writer, tty bool) (importResult, error) {
 	var res importResult
 	start := time.Now()
 	in := r
@@ -162,38 +233,84 @@ func importFile(ctx context.Context, r io.Reader, name string, f importer.Format
 		reader := progressbar.NewReader(r, bar)
 		in = &reader
 	}
-	// Parse in one goroutine while the writer inserts in this one, so the
-	// JSON/CSV decoding overlaps the server's work on the previous batch.
+	// The parser fills chunks; scorers (one per core) score them while the
+	// writer inserts the previous ones in this goroutine.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rows := make(chan mention.Mention, 4096)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	chunks := make(chan []mention.Mention, workers)
+	scored := make(chan []mention.Mention, workers)
 	parsed := make(chan error, 1)
+	var bad atomic.Int64
 	go func() {
-		defer close(rows)
-		parsed <- importer.Read(ctx, in, f, def,
+		defer close(chunks)
+		cur := make([]mention.Mention, 0, importChunk)
+		send := func() error {
+			select {
+			case chunks <- cur:
+				cur = make([]mention.Mention, 0, importChunk)
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		err := importer.Read(ctx, in, f, def,
 			func(m mention.Mention) error {
-				select {
-				case rows <- m:
-					return nil
-				case <-ctx.Done():
-					return ctx.Err()
+				cur = append(cur, m)
+				if len(cur) == importChunk {
+					return send()
 				}
+				return nil
 			},
 			func(e importer.RowError) {
-				res.bad++
+				bad.Add(1)
 				fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", name, e.Line, e.Err)
 			})
+		if err == nil && len(cur) > 0 {
+			err = send()
+		}
+		parsed <- err
 	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range chunks {
+				if scorer != nil {
+					if err := scorer.Score(ctx, c); err != nil {
+						var d interface{ DeferredIDs() []string }
+						if errors.As(err, &d) && deferRescore != nil {
+							deferRescore(d.DeferredIDs())
+						}
+						fmt.Fprintf(stderr, "%s: %v\n", name, err)
+					}
+				}
+				select {
+				case scored <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(scored) }()
 	var werr error
-	for m := range rows {
-		res.rows++
+	for c := range scored {
+		res.rows += len(c)
+		for i := range c {
+			if c[i].Negative {
+				res.negative++
+			}
+		}
 		if werr == nil {
-			if werr = w.Add(ctx, m); werr != nil {
+			if werr = w.Add(ctx, c...); werr != nil {
 				cancel() // stop the parser; drain what it already sent
 			}
 		}
 	}
 	err := <-parsed
+	res.bad = int(bad.Load())
 	res.rows += res.bad
 	if werr != nil {
 		err = werr
@@ -207,7 +324,7 @@ func (a *app) isTerminal() bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func (a *app) writer(st *storage.Store, cfg *config.Config) (*storage.Writer, error) {
+func (a *app) writer(st *storage.Store, cfg *config.Config, m *metrics.Metrics) (*storage.Writer, error) {
 	ch := config.ClickHouse{SpoolDir: "var/spool", BatchSize: 1000, FlushInterval: 2 * time.Second}
 	if cfg != nil {
 		ch = cfg.ClickHouse
@@ -216,46 +333,69 @@ func (a *app) writer(st *storage.Store, cfg *config.Config) (*storage.Writer, er
 	if err != nil {
 		return nil, err
 	}
-	w := storage.NewWriter(st, storage.WriterOptions{BatchSize: ch.BatchSize, FlushInterval: ch.FlushInterval, Spool: sp, Logger: a.log})
+	w := storage.NewWriter(st, storage.WriterOptions{BatchSize: ch.BatchSize, FlushInterval: ch.FlushInterval, Spool: sp, Logger: a.log, Metrics: m})
 	// Batches a previous process spooled go in first, before anything new.
 	if n := sp.Len(); n > 0 {
 		rows, err := w.Replay(context.Background())
 		a.log.Info("replayed spooled batches", "batches", n, "rows", rows, "dir", sp.Dir(), "err", err)
 	}
+	m.SpoolDepth(sp.Len())
 	return w, nil
 }
 
-// pipeline builds the pipeline and returns a close function.
-func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store, func(), error) {
+// stack is everything a collecting or dispatching command works with.
+type stack struct {
+	p        *pipeline.Pipeline
+	st       *storage.Store
+	w        *storage.Writer
+	n        *alerts.Notifier
+	d        *alerts.Dispatcher
+	metrics  *metrics.Metrics
+	spool    *storage.Spool
+	stateDir string // the spool directory: run journal, rescore list, dispatch lock
+	close    func()
+
+	dispatching atomic.Bool // this process holds the dispatch lock (run)
+}
+
+// lockPath is the dispatch lock: one process per machine sends alerts.
+func (s *stack) lockPath() string { return filepath.Join(s.stateDir, "dispatch.lock") }
+
+// pipeline builds the pipeline, the notifier and the dispatcher; m may be
+// nil (no /metrics).
+func (a *app) pipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	st, done, err := a.openReady(ctx, cfg)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
-	w, err := a.writer(st, cfg)
+	w, err := a.writer(st, cfg, m)
 	if err != nil {
 		done()
-		return nil, nil, nil, err
+		return nil, err
+	}
+	fail := func(err error) (*stack, error) {
+		_ = w.Close(context.WithoutCancel(ctx))
+		done()
+		return nil, err
 	}
 	tree, err := alerts.Tree(cfg)
 	if err != nil {
-		done()
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	policies, err := alerts.Policies(cfg)
 	if err != nil {
-		done()
-		return nil, nil, nil, err
+		return fail(err)
 	}
 	clocks, err := alerts.Clocks(cfg)
 	if err != nil {
-		done()
-		return nil, nil, nil, err
+		return fail(err)
 	}
-	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Clocks: clocks, Store: st, Logger: a.log}
+	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Clocks: clocks, Store: st,
+		Logger: a.log, Metrics: m}
 	if len(cfg.Storms) > 0 {
 		notifier.StormConfig, notifier.Storms = cfg.Storms, st
 	}
@@ -274,53 +414,94 @@ func (a *app) pipeline(ctx context.Context) (*pipeline.Pipeline, *storage.Store,
 	}
 	scorer, err := a.scorer(cfg, st)
 	if err != nil {
-		done()
-		return nil, nil, nil, err
+		return fail(err)
 	}
-	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scorer, Alerter: notifier, Logger: a.log}
-	return p, st, func() {
+	stateDir := cfg.ClickHouse.SpoolDir
+	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scorer, Logger: a.log, Metrics: m,
+		StateDir: stateDir}
+	d := &alerts.Dispatcher{Notifier: notifier, Queue: st, Escalation: st, Logger: a.log, Metrics: m}
+	sp, _ := storage.OpenSpool(cfg.ClickHouse.SpoolDir)
+	return &stack{p: p, st: st, w: w, n: notifier, d: d, metrics: m, spool: sp, stateDir: stateDir, close: func() {
 		if err := w.Close(context.WithoutCancel(ctx)); err != nil {
 			a.log.Error("final flush", "err", err)
 		}
 		done()
-	}, nil
+	}}, nil
 }
 
-// flushAlerts checks for storms and sends every queued alert now (group
-// timers ignored).
-func flushAlerts(ctx context.Context, p *pipeline.Pipeline) error {
-	if n, ok := p.Alerter.(*alerts.Notifier); ok {
-		if err := n.Flush(ctx, true); err != nil {
+// dispatchOnce is how one-shot commands (collect, import) send the alerts
+// of the cases they stored: under the dispatch lock, all that is queued,
+// group timers ignored. A daemon holding the lock sends them itself; another
+// one-shot command holding it is waited for (up to wait), so an overlapping
+// cron job neither sends a case twice nor leaves its own cases unsent.
+func (a *app) dispatchOnce(ctx context.Context, s *stack, command string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for logged := false; ; {
+		l, holder, err := flock.TryLock(s.lockPath(), command)
+		if err == nil {
+			defer l.Release()
+			return s.d.Round(ctx, true)
+		}
+		if !errors.Is(err, flock.ErrHeld) {
 			return fmt.Errorf("alerts: %w", err)
 		}
+		if holder.Command == "run" {
+			a.log.Info("alerts are sent by the daemon holding the dispatch lock; this process only collected", "holder", holder.String())
+			return nil
+		}
+		if time.Now().After(deadline) {
+			a.log.Warn("dispatch lock still held; the queued cases are sent by the next dispatcher", "holder", holder.String())
+			return nil
+		}
+		if !logged {
+			a.log.Info("waiting for the dispatch lock", "holder", holder.String())
+			logged = true
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
-	return nil
 }
 
 func (a *app) collectCmd() *cobra.Command {
 	var source, shard string
 	cmd := &cobra.Command{
 		Use:   "collect",
-		Short: "One collection pass: collect, score, store, alert (whatever of those has landed)",
+		Short: "One collection pass: collect, score, store, then send the alerts of the cases it opened",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sh, err := pipeline.ParseShard(shard)
 			if err != nil {
 				return usageError{err}
 			}
-			p, st, done, err := a.pipeline(cmd.Context())
+			s, err := a.pipeline(cmd.Context(), nil)
 			if err != nil {
 				return err
 			}
-			defer done()
+			defer s.close()
+			p, st := s.p, s.st
 			sources, err := p.Sources(source, sh)
 			if err != nil {
 				return usageError{err}
 			}
+			if n, err := p.RecoverInterrupted(cmd.Context()); err != nil {
+				a.log.Warn("interrupted passes not recorded", "err", err)
+			} else if n > 0 {
+				a.log.Warn("recorded passes a killed process left unfinished", "runs", n)
+			}
+			if _, err := p.Rescore(cmd.Context(), st); err != nil {
+				a.log.Warn("rescore", "err", err)
+			}
 			runs := p.CollectAll(cmd.Context(), sources)
-			// A one-shot pass sends what it queued before it exits, grouped;
+			// Everything stored is in ClickHouse (or the spool) now; a
+			// one-shot pass sends what it queued before it exits, grouped;
 			// quiet hours and throttles still hold.
-			flushErr := flushAlerts(cmd.Context(), p)
+			flushErr := s.w.Flush(cmd.Context())
+			if err := a.dispatchOnce(cmd.Context(), s, "collect", 2*time.Minute); err != nil {
+				flushErr = cmp.Or(flushErr, fmt.Errorf("alerts: %w", err))
+			}
 			failed := 0
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%-24s %-10s %-8s %8s %6s %7s  %s\n", "SOURCE", "KIND", "STATUS", "FETCHED", "NEW", "ERRORS", "LAST ERROR")

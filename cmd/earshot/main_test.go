@@ -193,7 +193,7 @@ func TestImportSurvivesClickHouseStop(t *testing.T) {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w, err := a.writer(st, cfg)
+	w, err := a.writer(st, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestImportSurvivesClickHouseStop(t *testing.T) {
 	defer f.Close()
 	info, _ := f.Stat()
 	r := &killAfter{r: f, n: int(info.Size() / 3), kill: db.Srv.Kill}
-	res, err := importFile(ctx, r, file, importer.JSONL, importer.Defaults{}, w, io.Discard, false)
+	res, err := importFile(ctx, r, file, importer.JSONL, importer.Defaults{}, w, nil, nil, io.Discard, false)
 	if err != nil {
 		t.Fatalf("import with server down: %v", err)
 	}
@@ -214,7 +214,7 @@ func TestImportSurvivesClickHouseStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A later process replays the spool when it opens its writer.
-	w2, err := a.writer(st, cfg)
+	w2, err := a.writer(st, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/internal/flock"
+	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/pipeline"
 )
 
@@ -26,7 +29,10 @@ func (a *app) runCmd() *cobra.Command {
 		Long: "Runs each source once at start, then on its schedule (cron syntax or @every 15m; default\n" +
 			"collect.default_schedule). A pass still running when its next turn comes is skipped, not doubled.\n" +
 			"Push sources (bluesky-stream) are followed continuously and resume from their cursor.\n" +
-			"Serves /healthz on server.listen, and the one-click acknowledge/resolve links when server.link_key is set.",
+			"Alerts are sent by a dispatcher on its own loop, in the one earshot process per machine holding the dispatch\n" +
+			"lock (<spool_dir>/dispatch.lock); a second daemon collects only and takes over when the first stops.\n" +
+			"Serves /healthz, /readyz (503 with reasons), /metrics (Prometheus) on server.listen, and the one-click\n" +
+			"acknowledge/resolve links when server.link_key is set.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sh, err := pipeline.ParseShard(shard)
@@ -34,14 +40,21 @@ func (a *app) runCmd() *cobra.Command {
 				return usageError{err}
 			}
 			ctx := cmd.Context()
-			p, done, err := a.waitForPipeline(ctx)
+			m := metrics.New()
+			stk, err := a.waitForPipeline(ctx, m)
 			if err != nil {
 				return err
 			}
-			defer done()
+			defer stk.close()
+			p := stk.p
 			sources, err := p.Sources("", sh)
 			if err != nil {
 				return err
+			}
+			if n, err := p.RecoverInterrupted(ctx); err != nil {
+				a.log.Warn("interrupted passes not recorded", "err", err)
+			} else if n > 0 {
+				a.log.Warn("recorded passes a killed process left unfinished", "runs", n)
 			}
 			l, err := net.Listen("tcp", p.Config.Server.Listen)
 			if err != nil {
@@ -49,10 +62,10 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			mux := http.NewServeMux()
 			mux.Handle("/healthz", health())
+			mux.Handle("/readyz", readiness(stk))
+			mux.Handle("/metrics", m.Handler())
 			if s := signer(p.Config); s != nil {
-				if book, ok := p.Store.(alerts.CaseBook); ok {
-					mux.Handle("/case/", alerts.Handler(book, s))
-				}
+				mux.Handle("/case/", alerts.Handler(stk.st, s))
 			}
 			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
 			go func() {
@@ -103,44 +116,42 @@ func (a *app) runCmd() *cobra.Command {
 			a.log.Info("earshot running", "sources", len(sources), "streams", streams, "listen", l.Addr().String())
 			if once {
 				wg.Wait()
-				return flushAlerts(ctx, p)
-			}
-			// Queued alerts go out when their group timers say so: checked
-			// every 5 s (group_wait is 30 s by default).
-			if n, ok := p.Alerter.(*alerts.Notifier); ok {
-				every(ctx, &wg, 5*time.Second, func() {
-					if err := n.Flush(ctx, false); err != nil {
-						a.log.Warn("alert flush", "err", err)
-					}
-				})
-				// Escalation: every minute, open cases past their route's
-				// ack_within go up the escalate_to chain.
-				if es, ok := p.Store.(alerts.EscalationStore); ok {
-					every(ctx, &wg, time.Minute, func() {
-						if sent, err := n.Escalate(ctx, es); err != nil || sent > 0 {
-							a.log.Info("escalation check", "sent", sent, "err", err)
-						}
-					})
+				if err := stk.w.Flush(ctx); err != nil {
+					return err
 				}
+				return a.dispatchOnce(ctx, stk, "run --once", time.Minute)
 			}
-			// Digests: each on its own cron schedule, once per period.
-			if n, ok := p.Alerter.(*alerts.Notifier); ok {
-				if ds, ok := p.Store.(alerts.DigestStore); ok {
-					for _, d := range p.Config.Digests {
-						sched, err := config.ParseSchedule(d.Schedule)
-						if err != nil {
-							return fmt.Errorf("digest for %s: schedule %q: %w", d.Receiver, d.Schedule, err)
-						}
-						c.Schedule(sched, cron.FuncJob(func() {
-							sent, err := n.SendDigest(ctx, ds, d, time.Now().Truncate(time.Minute))
-							if err != nil {
-								a.log.Error("digest", "receiver", d.Receiver, "err", err)
-							} else if sent {
-								a.log.Info("digest sent", "receiver", d.Receiver, "period", d.Period)
-							}
-						}))
-					}
+			// Alerts: a dispatcher on its own loop, in the one process that
+			// holds the dispatch lock; the others collect only.
+			wg.Add(1)
+			go func() { defer wg.Done(); a.dispatchLoop(ctx, stk) }()
+			// Scores that missed the author's history are redone when it answers.
+			every(ctx, &wg, time.Minute, func() {
+				if n, err := p.Rescore(ctx, stk.st); err != nil {
+					a.log.Warn("rescore", "err", err)
+				} else if n > 0 {
+					a.log.Info("rescored mentions with their history", "mentions", n)
 				}
+			})
+			every(ctx, &wg, 5*time.Second, func() { m.SpoolDepth(stk.spool.Len()) })
+			// Digests: each on its own cron schedule, once per period, by the
+			// dispatcher only.
+			for _, d := range p.Config.Digests {
+				sched, err := config.ParseSchedule(d.Schedule)
+				if err != nil {
+					return fmt.Errorf("digest for %s: schedule %q: %w", d.Receiver, d.Schedule, err)
+				}
+				c.Schedule(sched, cron.FuncJob(func() {
+					if !stk.dispatching.Load() {
+						return
+					}
+					sent, err := stk.n.SendDigest(ctx, stk.st, d, time.Now().Truncate(time.Minute))
+					if err != nil {
+						a.log.Error("digest", "receiver", d.Receiver, "err", err)
+					} else if sent {
+						a.log.Info("digest sent", "receiver", d.Receiver, "period", d.Period)
+					}
+				}))
 			}
 			c.Start()
 			<-ctx.Done()
@@ -174,25 +185,53 @@ func every(ctx context.Context, wg *sync.WaitGroup, d time.Duration, fn func()) 
 	}()
 }
 
+// dispatchLoop takes the dispatch lock (waiting while another process
+// holds it, so a second daemon takes over when the first dies) and runs
+// the dispatcher until ctx ends.
+func (a *app) dispatchLoop(ctx context.Context, s *stack) {
+	var logged flock.Holder
+	for {
+		l, holder, err := flock.TryLock(s.lockPath(), "run")
+		if err == nil {
+			a.log.Info("this process sends the alerts (dispatch lock taken)", "lock", s.lockPath())
+			s.dispatching.Store(true)
+			s.d.Run(ctx)
+			s.dispatching.Store(false)
+			l.Release()
+			return
+		}
+		if holder != logged {
+			a.log.Warn("another earshot process sends the alerts; this one collects only until it stops",
+				"holder", holder.String(), "lock", s.lockPath(), "err", err)
+			logged = holder
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
 // waitForPipeline builds the pipeline, waiting with backoff while ClickHouse
 // is unreachable: a daemon started before its database should wait for it,
 // not crash-loop. Config errors still fail at once.
-func (a *app) waitForPipeline(ctx context.Context) (*pipeline.Pipeline, func(), error) {
+func (a *app) waitForPipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) {
 	delay := time.Second
 	for {
-		p, _, done, err := a.pipeline(ctx)
+		s, err := a.pipeline(ctx, m)
 		if err == nil {
-			return p, done, nil
+			return s, nil
 		}
 		var cfgErrs config.Errors
 		var ue usageError
 		if errors.As(err, &cfgErrs) || errors.As(err, &ue) || ctx.Err() != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		a.log.Warn("clickhouse not ready; retrying", "err", err, "in", delay)
 		select {
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, time.Minute)
@@ -206,4 +245,37 @@ func health() http.Handler {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	return mux
+}
+
+// readiness answers 200 when the daemon can do its work, else 503 with
+// the reasons as JSON: ClickHouse unreachable, the spool growing (batches
+// waiting that the last flush could not replay), a source whose last 3
+// passes failed.
+func readiness(s *stack) http.Handler {
+	var mu sync.Mutex
+	lastSpool := 0
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		reasons := []string{}
+		if err := s.st.Ping(ctx); err != nil {
+			reasons = append(reasons, "clickhouse unreachable: "+err.Error())
+		}
+		depth := s.spool.Len()
+		mu.Lock()
+		if depth > 0 && depth >= lastSpool {
+			reasons = append(reasons, fmt.Sprintf("spool holds %d batches waiting for clickhouse", depth))
+		}
+		lastSpool = depth
+		mu.Unlock()
+		for _, src := range s.p.Failing(3) {
+			reasons = append(reasons, fmt.Sprintf("source %s failed its last 3 passes", src))
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if len(reasons) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"ready": len(reasons) == 0, "reasons": reasons,
+			"dispatching": s.dispatching.Load()})
+	})
 }

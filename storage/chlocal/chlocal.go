@@ -325,3 +325,36 @@ func Shutdown(ctx context.Context, dir string) (bool, error) {
 	}
 	return true, fmt.Errorf("clickhouse-server %d did not stop within 30s", s.PID)
 }
+
+// Supervise restarts the server whenever it exits until ctx ends: a daemon
+// that manages its own ClickHouse brings it back after a crash or an OOM
+// kill (the spool holds what arrives meanwhile). It returns when ctx ends;
+// call Stop only after it returned.
+func (s *Server) Supervise(ctx context.Context) {
+	if s == nil || s.cmd == nil {
+		return
+	}
+	for {
+		done := s.done
+		select {
+		case <-ctx.Done():
+			return
+		case err := <-done:
+			done <- err // Stop and Kill read it too
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("local clickhouse-server exited; restarting it", "err", err, "dir", s.Dir)
+			if rerr := s.Restart(ctx); rerr != nil {
+				s.log.Error("local clickhouse-server did not restart; retrying in 5s", "err", rerr)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(5 * time.Second):
+				}
+				continue
+			}
+			s.log.Info("local clickhouse-server restarted", "pid", s.PID, "tcp_port", s.TCPPort)
+		}
+	}
+}

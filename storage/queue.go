@@ -1,0 +1,122 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/earshot/earshot/mention"
+)
+
+// QueuedCase is a case the case queue holds (table case_queue, filled by a
+// materialized view in the same INSERT as its negative mention) and the
+// router has not routed yet.
+type QueuedCase struct {
+	CaseID    string
+	MentionID string
+	OpenedAt  time.Time
+}
+
+// Unrouted lists up to limit queued cases opened at or after since that
+// have no "routed" event, oldest first, and the server's clock (the
+// router's watermark is in the server's time, as opened_at is).
+//
+// Cost is bounded by the window, not the history: case_queue is ordered by
+// (opened_at, case_id), so the time filter is a primary-key range, and the
+// routed check looks case_events up by its key prefix, case_id.
+func (s *Store) Unrouted(ctx context.Context, since time.Time, limit int) ([]QueuedCase, time.Time, error) {
+	var now time.Time
+	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
+		return nil, now, fmt.Errorf("unrouted cases: %w", err)
+	}
+	since = clampTime(since)
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT case_id, any(mention_id), min(opened_at) AS first FROM case_queue
+WHERE opened_at >= ? AND case_id NOT IN (
+  SELECT case_id FROM case_events
+  WHERE event = 'routed' AND case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?))
+GROUP BY case_id
+ORDER BY first, case_id
+LIMIT %d`, max(limit, 1)), since, since)
+	if err != nil {
+		return nil, now, fmt.Errorf("unrouted cases: %w", err)
+	}
+	defer rows.Close()
+	var out []QueuedCase
+	for rows.Next() {
+		var q QueuedCase
+		if err := rows.Scan(&q.CaseID, &q.MentionID, &q.OpenedAt); err != nil {
+			return nil, now, fmt.Errorf("unrouted cases: %w", err)
+		}
+		out = append(out, q)
+	}
+	return out, now, rows.Err()
+}
+
+// mentionColumns is the read-back column list, in mentionScan's order.
+const mentionColumns = `id, source, kind, brand, location, url, author, title, text, rating, rating_max, lang,
+	published_at, collected_at, likes, shares, replies, followers, parent_id, story_id, app_version,
+	sentiment, negative, toString(severity), aspects, signals, reasons, entities, scorer_version, truncated, version`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanMention(r scanner) (mention.Mention, error) {
+	var m mention.Mention
+	var rating, ratingMax, sentiment float32
+	var negative, truncated uint8
+	err := r.Scan(&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.URL, &m.Author, &m.Title, &m.Text, &rating, &ratingMax, &m.Lang,
+		&m.PublishedAt, &m.CollectedAt, &m.Likes, &m.Shares, &m.Replies, &m.Followers, &m.ParentID, &m.StoryID, &m.AppVersion,
+		&sentiment, &negative, &m.Severity, &m.Aspects, &m.Signals, &m.Reasons, &m.Entities, &m.ScorerVersion, &truncated, &m.Version)
+	m.Rating, m.RatingMax, m.Sentiment, m.Negative, m.Truncated = float64(rating), float64(ratingMax), float64(sentiment), negative == 1, truncated == 1
+	return m, err
+}
+
+// Mentions returns the newest stored version of each id found, in one
+// query per 1,000 ids (a primary-key lookup: mentions are ordered by id).
+func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
+	out := make(map[string]mention.Mention, len(ids))
+	const chunk = 1000
+	for start := 0; start < len(ids); start += chunk {
+		part := ids[start:min(start+chunk, len(ids))]
+		args := make([]any, len(part))
+		for i, id := range part {
+			args[i] = id
+		}
+		rows, err := s.conn.Query(ctx, "SELECT "+mentionColumns+" FROM mentions FINAL WHERE id IN ("+
+			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("mentions: %w", err)
+		}
+		for rows.Next() {
+			m, err := scanMention(rows)
+			if err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("mentions: %w", err)
+			}
+			out[m.ID] = m
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("mentions: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// OldestOpen returns when the oldest case opened since `since` that is
+// still open (nobody acknowledged, held or resolved it) was opened.
+func (s *Store) OldestOpen(ctx context.Context, since time.Time) (time.Time, bool, error) {
+	var t time.Time
+	var n uint64
+	err := s.conn.QueryRow(ctx, `SELECT min(opened), count() FROM (
+  SELECT case_id, min(at) AS opened, argMaxIf(state, `+stateKey+`, `+StateEvents+`) AS current
+  FROM case_events FINAL
+  WHERE case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)
+  GROUP BY case_id
+) WHERE current = 'open'`, clampTime(since)).Scan(&t, &n)
+	if err != nil {
+		return t, false, fmt.Errorf("oldest open case: %w", err)
+	}
+	return t, n > 0, nil
+}
