@@ -36,13 +36,23 @@ func (s *Signer) now() time.Time {
 	return time.Now()
 }
 
+// DefaultLinkTTL is how long a link works when Signer.TTL is zero.
+const DefaultLinkTTL = 7 * 24 * time.Hour
+
+// ClockSkew is how far ahead of this process's clock a token's expiry may
+// be beyond the TTL: another worker with a slightly fast clock signed it.
+const ClockSkew = 5 * time.Minute
+
+func (s *Signer) ttl() time.Duration {
+	if s.TTL <= 0 {
+		return DefaultLinkTTL
+	}
+	return s.TTL
+}
+
 // Token signs caseID and action.
 func (s *Signer) Token(caseID, action string) string {
-	ttl := s.TTL
-	if ttl == 0 {
-		ttl = 7 * 24 * time.Hour
-	}
-	payload := caseID + "|" + action + "|" + strconv.FormatInt(s.now().Add(ttl).Unix(), 10)
+	payload := caseID + "|" + action + "|" + strconv.FormatInt(s.now().Add(s.ttl()).Unix(), 10)
 	return base64.RawURLEncoding.EncodeToString([]byte(payload)) + "." + s.mac(payload)
 }
 
@@ -52,7 +62,10 @@ func (s *Signer) mac(payload string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-// Verify returns the case and action of a valid, unexpired token.
+// Verify returns the case and action of a valid, unexpired token. A token
+// that expires later than a token signed now would is refused too: no
+// signer of ours made it (or the TTL has been shortened since), and a
+// forged or leaked far-future token must not work for ever.
 func (s *Signer) Verify(token string) (caseID, action string, err error) {
 	p, sig, ok := strings.Cut(token, ".")
 	if !ok {
@@ -70,8 +83,12 @@ func (s *Signer) Verify(token string) (caseID, action string, err error) {
 	if err != nil {
 		return "", "", ErrBadToken
 	}
-	if s.now().Unix() > exp {
+	now := s.now()
+	if now.Unix() > exp {
 		return "", "", ErrExpired
+	}
+	if exp > now.Add(s.ttl()+ClockSkew).Unix() {
+		return "", "", ErrBadToken
 	}
 	return parts[0], parts[1], nil
 }

@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/earshot/earshot/internal/textsafe"
 	"github.com/earshot/earshot/mention"
 )
 
@@ -101,7 +102,10 @@ func Subject(m Message) string {
 	return oneLine(s, 200)
 }
 
-// Text renders the plain-text body.
+// Text renders the plain-text body. Review text is quoted ("> " before
+// every line) and anything else a stranger wrote is kept to one line after
+// a label, so a review cannot plant a line such as "Acknowledge: <url>"
+// that reads like one of ours.
 func Text(m Message) string {
 	var b strings.Builder
 	if m.Step > 0 {
@@ -110,7 +114,7 @@ func Text(m Message) string {
 	if m.Title != "" {
 		fmt.Fprintf(&b, "%s\n\n", oneLine(m.Title, 300))
 		for _, l := range m.Summary {
-			fmt.Fprintf(&b, "%s\n", l)
+			fmt.Fprintf(&b, "%s\n", textsafe.Line(l))
 		}
 		if len(m.Cases) > 0 {
 			b.WriteString("\n")
@@ -123,11 +127,11 @@ func Text(m Message) string {
 			if v.Status != "" {
 				fmt.Fprintf(&b, " - %s", v.Status)
 			}
-			fmt.Fprintf(&b, "\n  %s\n  Original: %s", oneLine(v.Text, compactText+2), orNone(v.URL))
+			fmt.Fprintf(&b, "\n  > %s\n  Original: %s", oneLine(v.Text, compactText+2), orNone(v.URL))
 			if c.AckURL != "" {
 				fmt.Fprintf(&b, " | Acknowledge: %s | Resolve: %s", c.AckURL, c.ResolveURL)
 			}
-			fmt.Fprintf(&b, "\n  Case %s\n\n", c.ID)
+			fmt.Fprintf(&b, "\n  Case %s\n\n", v.ID)
 		}
 		return b.String()
 	}
@@ -138,15 +142,17 @@ func Text(m Message) string {
 		v := view(c)
 		fmt.Fprintf(&b, "%s%s - %s\n", v.Brand, at(v.Location), strings.ToUpper(v.Severity))
 		fmt.Fprintf(&b, "%s by %s, %s%s\n", v.Source, orNone(v.Author), v.When, v.Rating)
+		// The title and text are the review's: quoted together.
+		quoted := v.Text
 		if v.Title != "" {
-			fmt.Fprintf(&b, "\n%s\n", v.Title)
+			quoted = v.Title + "\n\n" + v.Text
 		}
-		fmt.Fprintf(&b, "\n%s\n", v.Text)
+		fmt.Fprintf(&b, "\n%s\n", textsafe.Quote(quoted, "> "))
 		if v.Cut {
 			fmt.Fprintf(&b, "[... cut; the whole text is at the link]\n")
 		}
 		for _, line := range v.Facts {
-			fmt.Fprintf(&b, "\n%s", line)
+			fmt.Fprintf(&b, "\n%s", textsafe.Line(line)) // reasons may quote the review's words
 		}
 		if v.Reply != "" {
 			fmt.Fprintf(&b, "\nSuggested reply (edit before sending):\n%s\n", v.Reply)
@@ -155,13 +161,14 @@ func Text(m Message) string {
 		if c.AckURL != "" {
 			fmt.Fprintf(&b, "Acknowledge: %s\nResolve: %s\n", c.AckURL, c.ResolveURL)
 		}
-		fmt.Fprintf(&b, "Case %s\n", c.ID)
+		fmt.Fprintf(&b, "Case %s\n", v.ID)
 	}
 	return b.String()
 }
 
-// caseView is a case prepared for display: review text is cut, made valid
-// UTF-8 and kept as text; each renderer escapes it for its medium.
+// caseView is a case prepared for display: review text is cut, cleaned of
+// control characters (textsafe.Clean) and kept as text; each renderer
+// escapes or quotes it for its medium. Short fields are one line each.
 type caseView struct {
 	ID, Brand, Location, Source, Author, Title, Text, URL, Severity, When, Rating, Lang string
 	Cut                                                                                 bool
@@ -180,14 +187,16 @@ func compactView(c Case) caseView {
 
 func view(c Case) caseView {
 	m := c.Mention
-	text := strings.ToValidUTF8(m.Text, "\uFFFD")
+	text := textsafe.Clean(m.Text)
 	cut := false
 	if utf8.RuneCountInString(text) > maxText {
 		text, cut = string([]rune(text)[:maxText])+" …", true
 	}
-	v := caseView{ID: c.ID, Brand: m.Brand, Location: m.Location, Source: m.Source, Author: oneLine(m.Author, 100),
-		Title: oneLine(m.Title, 300), Text: text, URL: SafeURL(m.URL), Severity: orNone(m.Severity), Cut: cut, Lang: m.Lang,
-		AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: c.Reply, Status: oneLine(c.Status, 200)}
+	// Brand, location and source can come from an import file: one line
+	// each, like the author, so none can start a line of its own.
+	v := caseView{ID: oneLine(c.ID, 300), Brand: oneLine(m.Brand, 200), Location: oneLine(m.Location, 200), Source: oneLine(m.Source, 200),
+		Author: oneLine(m.Author, 100), Title: oneLine(m.Title, 300), Text: text, URL: SafeURL(m.URL), Severity: orNone(oneLine(m.Severity, 20)),
+		Cut: cut, Lang: oneLine(m.Lang, 20), AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: textsafe.Clean(c.Reply), Status: oneLine(c.Status, 200)}
 	if !m.PublishedAt.IsZero() {
 		v.When = m.PublishedAt.UTC().Format("2006-01-02 15:04 UTC")
 	} else {
@@ -196,8 +205,8 @@ func view(c Case) caseView {
 	if m.Rating > 0 {
 		v.Rating = fmt.Sprintf(", rated %g/%g", m.Rating, m.RatingMax)
 	}
-	if m.Lang != "" {
-		v.Facts = append(v.Facts, "Language: "+m.Lang)
+	if v.Lang != "" {
+		v.Facts = append(v.Facts, "Language: "+v.Lang)
 	}
 	if len(m.Reasons) > 0 {
 		v.Facts = append(v.Facts, "Why: "+strings.Join(m.Reasons, "; "))
@@ -270,16 +279,10 @@ func HTML(m Message) (string, error) {
 	return buf.String(), nil
 }
 
-// oneLine turns control characters into spaces, collapses space and cuts.
+// oneLine removes escape sequences, control and bidi override characters,
+// turns line breaks into spaces, collapses space and cuts.
 func oneLine(s string, max int) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
+	s = textsafe.Line(s)
 	if utf8.RuneCountInString(s) > max {
 		s = string([]rune(s)[:max-1]) + "…"
 	}
@@ -287,13 +290,19 @@ func oneLine(s string, max int) string {
 }
 
 // SafeURL keeps http(s) links only: a javascript: URL from a hostile page
-// must not become a clickable link.
+// must not become a clickable link. A URL with white space, control or bidi
+// characters inside is dropped too: valid URLs have none, and a line break
+// would let it plant a line of its own in a text body.
 func SafeURL(u string) string {
-	l := strings.ToLower(strings.TrimSpace(u))
-	if strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
-		return strings.TrimSpace(u)
+	u = strings.TrimSpace(u)
+	l := strings.ToLower(u)
+	if !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
+		return ""
 	}
-	return ""
+	if strings.ContainsFunc(u, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || textsafe.IsBidiControl(r) }) {
+		return ""
+	}
+	return u
 }
 
 func at(loc string) string {

@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 	crand "crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"slices"
@@ -374,7 +374,7 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 	}
 	var cases, critical []Case
 	var stored []time.Time
-	retry := map[string]bool{}
+	retry := map[string]string{} // case -> id of the message an earlier attempt may have delivered
 	for _, p := range items {
 		m, found := ms[p.MentionID]
 		if !found {
@@ -383,7 +383,7 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		c := n.caseFor(m)
 		c.ID = p.CaseID
 		if p.Attempted {
-			retry[c.ID] = true
+			retry[c.ID] = cmp.Or(p.AttemptID, "unknown")
 		}
 		if m.Severity == "critical" {
 			critical = append(critical, c)
@@ -405,16 +405,9 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		cases = nil
 	}
 	var firstErr error
-	for _, batch := range [][]Case{critical, cases} {
-		if len(batch) == 0 {
-			continue
-		}
-		msg := Message{Receiver: recv, GroupKey: key, Cases: batch}
-		msg.ID = MessageID(recv, 0, batch)
-		dup := false
-		for _, c := range batch {
-			dup = dup || retry[c.ID]
-		}
+	for _, out := range append(splitRetries(critical, retry, recv), splitRetries(cases, retry, recv)...) {
+		batch, dup := out.cases, out.dup
+		msg := Message{ID: out.id, Receiver: recv, GroupKey: key, Cases: batch}
 		// The intent goes first: if this process dies after the receiver
 		// took the message, the next one knows a repeat may be a duplicate.
 		var intent []storage.CaseEvent
@@ -450,6 +443,45 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		n.log().Info("alert sent", "receiver", recv, "group", key, "cases", len(batch), "message", msg.ID, "possible_duplicate", dup)
 	}
 	return firstErr
+}
+
+// outgoing is one message to send: a resend keeps the id of the attempt it
+// repeats, so a receiver that took the first can drop it by that id.
+type outgoing struct {
+	id    string
+	cases []Case
+	dup   bool
+}
+
+// splitRetries separates the cases an earlier attempt may have delivered,
+// one message per earlier message id, from the new ones.
+func splitRetries(cases []Case, retry map[string]string, recv string) []outgoing {
+	var out []outgoing
+	byID := map[string]int{}
+	var fresh []Case
+	for _, c := range cases {
+		id, ok := retry[c.ID]
+		if !ok {
+			fresh = append(fresh, c)
+			continue
+		}
+		i, seen := byID[id]
+		if !seen {
+			i = len(out)
+			byID[id] = i
+			out = append(out, outgoing{id: id, dup: true})
+		}
+		out[i].cases = append(out[i].cases, c)
+	}
+	for i := range out {
+		if out[i].id == "unknown" {
+			out[i].id = MessageID(recv, 0, out[i].cases)
+		}
+	}
+	if len(fresh) > 0 {
+		out = append(out, outgoing{id: MessageID(recv, 0, fresh), cases: fresh})
+	}
+	return out
 }
 
 // MessageID is stable for the same receiver, step and cases, so a resend
@@ -553,6 +585,16 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool
 	}
 	for attempt := 1; ; attempt++ {
 		start := n.now()
+		if dup {
+			// A possible duplicate is counted before it goes out: if this
+			// process dies during the attempt, the count still holds it.
+			n.Metrics.PossibleDuplicate(rcv.Name())
+			if err := n.Store.RecordDelivery(ctx, storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: msg.GroupKey, Receiver: rcv.Name(),
+				Step: uint8(msg.Step), Attempt: uint16(attempt), At: start, Status: "attempt", MessageID: msg.ID, Duplicate: true,
+				Error: "an earlier attempt may have delivered this message"}); err != nil {
+				return fmt.Errorf("alert to %s: record possible duplicate: %w", rcv.Name(), err)
+			}
+		}
 		// Each attempt gets a fresh deadline: a retry never inherits an
 		// expired one.
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -576,9 +618,6 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool
 			}
 		}
 		n.Metrics.Alert(rcv.Name(), outcome)
-		if err == nil && dup {
-			n.Metrics.PossibleDuplicate(rcv.Name())
-		}
 		if rerr := n.Store.RecordDelivery(ctx, rec); rerr != nil {
 			n.log().Error("delivery attempt not recorded", "receiver", rcv.Name(), "err", rerr)
 		}

@@ -80,9 +80,9 @@ func (m *memCases) PendingNotifications(context.Context, time.Time) ([]storage.P
 		_, deferred := m.events[e.CaseID+":deferred:"+e.Receiver]
 		_, inhibited := m.events[e.CaseID+":inhibited:"+e.Receiver]
 		if !notified && !deferred && !inhibited {
-			_, attempted := m.events[e.CaseID+":sending:"+e.Receiver+":0"]
+			sending, attempted := m.events[e.CaseID+":sending:"+e.Receiver+":0"]
 			out = append(out, storage.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note,
-				Severity: e.Severity, QueuedAt: e.At, Attempted: attempted})
+				Severity: e.Severity, QueuedAt: e.At, Attempted: attempted, AttemptID: sending.Note})
 		}
 	}
 	slices.SortFunc(out, func(a, b storage.Pending) int {

@@ -94,6 +94,11 @@ type Collect struct {
 	Concurrency     int           `yaml:"concurrency"`
 	IgnoreRobots    bool          `yaml:"ignore_robots_txt"`
 	DefaultSchedule string        `yaml:"default_schedule"`
+	// AllowPrivateNetworks lets collectors connect to loopback, private
+	// (RFC 1918, fc00::/7), link-local (169.254.169.254, the cloud metadata
+	// service) and other non-public addresses; off, a page or redirect
+	// cannot turn a collector against the machine's own network.
+	AllowPrivateNetworks bool `yaml:"allow_private_networks"`
 }
 
 // Brand is a business Earshot listens for.
@@ -218,7 +223,8 @@ type Server struct {
 	Listen  string `yaml:"listen"`
 	BaseURL string `yaml:"base_url"`
 	// LinkKey signs the acknowledge/resolve links in alerts; without it,
-	// alerts carry no links (use `earshot cases` instead).
+	// alerts carry no links (use `earshot cases` instead). At least
+	// MinLinkKeyBytes random bytes: `openssl rand -base64 48`.
 	LinkKey Secret        `yaml:"link_key"`
 	LinkTTL time.Duration `yaml:"link_ttl"`
 }
@@ -239,7 +245,7 @@ type (
 	WebhookOptions struct {
 		URL     string            `yaml:"url"`
 		Secret  Secret            `yaml:"secret"`
-		Headers map[string]string `yaml:"headers"`
+		Headers map[string]string `yaml:"headers"` // credential headers only as ${VAR} (validateHeaders)
 	}
 	OutboxOptions struct {
 		Dir string `yaml:"dir"`
@@ -545,6 +551,37 @@ func (c *Config) validate(d *decoder, schema Schema) {
 			d.at(fmt.Sprintf("scoring.rules[%d].brand", i), "unknown brand %q", r.Brand)
 		}
 	}
+	c.validateServer(d)
+}
+
+// MinLinkKeyBytes is the shortest server.link_key accepted: the key is all
+// that stands between a guessed HMAC and a forged ack/resolve link, so it
+// needs the full strength of HMAC-SHA256 (a 1-character key let a forged
+// token resolve a case).
+const MinLinkKeyBytes = 32
+
+// linkKeyHint says how to make a good key.
+const linkKeyHint = "generate one with `openssl rand -base64 48` and set it in the environment"
+
+func (c *Config) validateServer(d *decoder) {
+	k := c.Server.LinkKey.Reveal()
+	if k == "" {
+		return // no key: alerts carry no links
+	}
+	if len(k) < MinLinkKeyBytes {
+		d.at("server.link_key", "too short (%d bytes): need at least %d random bytes; %s", len(k), MinLinkKeyBytes, linkKeyHint)
+		return
+	}
+	// Length alone lets "changemechangemechangemechangeme" through; a
+	// random key of 32 bytes or more (raw, hex or base64) all but never has
+	// fewer than 8 distinct bytes.
+	distinct := map[byte]bool{}
+	for i := 0; i < len(k); i++ {
+		distinct[k[i]] = true
+	}
+	if len(distinct) < 8 {
+		d.at("server.link_key", "not random (only %d distinct characters); %s", len(distinct), linkKeyHint)
+	}
 }
 
 func (c *Config) validateReceiver(d *decoder, p string, r *Receiver) {
@@ -572,9 +609,60 @@ func (c *Config) validateReceiver(d *decoder, p string, r *Receiver) {
 		if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
 			d.at(p+".url", "required: an http(s) URL")
 		}
+		validateHeaders(d, p, r.Raw)
 	case *StdoutOptions:
 		if o.Format != "" && o.Format != "text" && o.Format != "json" {
 			d.at(p+".format", "text or json, got %q", o.Format)
+		}
+	}
+}
+
+// credentialHeaderName matches header names whose values are credentials
+// (Authorization, Proxy-Authorization, X-Api-Key, X-Auth-Token, Cookie ...).
+var credentialHeaderName = regexp.MustCompile(`(?i)auth|token|secret|key|passw|cookie|session`)
+
+// credentialValue matches values that carry an auth scheme whatever the
+// header is called.
+var credentialValue = regexp.MustCompile(`(?i)^\s*(bearer|basic|token|digest|apikey)\b`)
+
+// headerSecretRef is how a credential header may be written: ${VAR}, or an
+// auth scheme followed by ${VAR} ("Bearer ${TOKEN}"); no ${VAR:-default},
+// whose default would be a secret written in the file.
+var headerSecretRef = regexp.MustCompile(`(?i)^\s*(?:(?:bearer|basic|token|digest|apikey|api-key|key|ssws|splunk|geniekey|hmac)\s+)?\$\{[A-Za-z_][A-Za-z0-9_]*\}\s*$`)
+
+// validateHeaders makes a webhook's credential headers come from the
+// environment like every other secret. It reads the raw YAML (raw holds the
+// receiver's kind-specific keys), because only the text before ${VAR}
+// expansion tells whether the value was written into the file.
+func validateHeaders(d *decoder, p string, raw *yaml.Node) {
+	if raw == nil || raw.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(raw.Content); i += 2 {
+		if raw.Content[i].Value != "headers" {
+			continue
+		}
+		h := raw.Content[i+1]
+		if h.Kind == yaml.AliasNode {
+			h = h.Alias
+		}
+		if h == nil || h.Kind != yaml.MappingNode {
+			return // the decoder has reported it
+		}
+		for j := 0; j+1 < len(h.Content); j += 2 {
+			name, val := h.Content[j].Value, h.Content[j+1]
+			if val.Kind == yaml.AliasNode {
+				val = val.Alias
+			}
+			if val == nil || val.Kind != yaml.ScalarNode {
+				continue
+			}
+			if !credentialHeaderName.MatchString(name) && !credentialValue.MatchString(val.Value) {
+				continue
+			}
+			if !headerSecretRef.MatchString(val.Value) {
+				d.at(p+".headers."+name, "looks like a credential: secrets must come from the environment; write ${SOME_VAR} or e.g. \"Bearer ${SOME_VAR}\", not the value")
+			}
 		}
 	}
 }

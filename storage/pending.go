@@ -23,6 +23,7 @@ type Pending struct {
 	// before ("sending" event) and was never recorded as notified. Sending
 	// again may duplicate it.
 	Attempted bool
+	AttemptID string // the message id of that attempt
 }
 
 // PendingNotifications lists what the notifier still has to send: "queued"
@@ -44,11 +45,11 @@ func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pe
 	}
 	since = since.UTC()
 	const recent = `case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
-	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted
+	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted, attempt_id
 FROM (
   SELECT case_id, receiver, anyIf(mention_id, event = 'queued') AS mention_id, anyIf(note, event = 'queued') AS group_key,
     max(severity) AS severity, minIf(at, event = 'queued') AS queued_at,
-    countIf(event IN ('notified', 'deferred', 'inhibited')) AS done, countIf(event = 'queued') AS queued, countIf(event = 'sending') > 0 AS attempted
+    countIf(event IN ('notified', 'deferred', 'inhibited')) AS done, countIf(event = 'queued') AS queued, countIf(event = 'sending') > 0 AS attempted, anyIf(note, event = 'sending') AS attempt_id
   FROM case_events FINAL
   WHERE receiver != '' AND step = 0 AND `+recent+`
   GROUP BY case_id, receiver
@@ -66,7 +67,7 @@ ORDER BY queued_at, case_id`, since, since)
 	for rows.Next() {
 		var p Pending
 		var attempted uint8
-		if err := rows.Scan(&p.CaseID, &p.MentionID, &p.Receiver, &p.GroupKey, &p.Severity, &p.QueuedAt, &attempted); err != nil {
+		if err := rows.Scan(&p.CaseID, &p.MentionID, &p.Receiver, &p.GroupKey, &p.Severity, &p.QueuedAt, &attempted, &p.AttemptID); err != nil {
 			return nil, fmt.Errorf("pending notifications: %w", err)
 		}
 		p.Attempted = attempted == 1

@@ -1,7 +1,24 @@
 // Package sendgrid is the e-mail receiver: SendGrid's v3 mail send through
 // sendgrid-go, HTML and plain text (or a dynamic template), the case ids in
-// custom_args. 429 and 5xx are retryable, honouring Retry-After or the
-// rate-limit reset time; other 4xx are final.
+// custom_args (with the message id, for deduplicating events). 429 and 5xx
+// are retryable, honouring Retry-After or the rate-limit reset time; other
+// 4xx are final.
+//
+// What sendgrid-go v3.16.1 and sendgrid/rest v2.6.9 do, read from their
+// source: MakeRequestWithContext is a single attempt (rest.Client.
+// SendWithContext: BuildRequestObject, req.WithContext(ctx), one Do, the
+// whole body read), so it neither retries nor reuses a context.
+// MakeRequestRetryWithContext and the Async variants do retry 429, up to 6
+// times with the same context, sleeping (time.Sleep, deaf to the context)
+// until X-RateLimit-Reset: never used here, the notifier retries with a
+// fresh context per attempt. The default client is package-level state
+// shared with every other user of the library (sendgrid.DefaultClient ==
+// rest.DefaultClient, an http.Client without a timeout), and it cannot
+// tell whether the request was written before a failure. So sendgrid-go
+// still builds the request (GetRequest: URL and headers; mail.
+// GetRequestBody: the body; rest.BuildRequestObject: the http.Request),
+// and the receiver's own http.Client sends it once, through
+// alerts.SendHTTP.
 package sendgrid
 
 import (
@@ -14,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sendgrid/rest"
 	sg "github.com/sendgrid/sendgrid-go"
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
@@ -28,6 +46,7 @@ const DefaultBaseURL = "https://api.sendgrid.com"
 type Receiver struct {
 	name string
 	o    config.SendGridOptions
+	hc   *http.Client
 	now  func() time.Time
 }
 
@@ -36,7 +55,9 @@ func New(name string, o config.SendGridOptions) *Receiver {
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}
-	return &Receiver{name: name, o: o, now: time.Now}
+	// Our own client, not sendgrid-go's shared default; the timeout bounds
+	// a caller without a deadline, as for the other receivers.
+	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: 15 * time.Second}, now: time.Now}
 }
 
 // Name implements alerts.Receiver.
@@ -59,6 +80,11 @@ func (r *Receiver) Body(m alerts.Message) ([]byte, error) {
 	// event webhook, tying opens and bounces to cases.
 	p.SetCustomArg("case_ids", strings.Join(ids, ","))
 	p.SetCustomArg("step", strconv.Itoa(m.Step))
+	if m.ID != "" {
+		// The same on every retry: SendGrid does not deduplicate sends, but
+		// event webhook consumers can tell a repeated message by it.
+		p.SetCustomArg("message_id", m.ID)
+	}
 	html, err := alerts.HTML(m)
 	if err != nil {
 		return nil, err
@@ -91,36 +117,32 @@ func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery,
 	if err != nil {
 		return alerts.Delivery{}, err
 	}
-	req := sg.GetRequest(r.o.APIKey.Reveal(), "/v3/mail/send", strings.TrimRight(r.o.BaseURL, "/"))
-	req.Method = "POST"
-	req.Body = body
-	resp, err := sg.MakeRequestWithContext(ctx, req)
+	sr := sg.GetRequest(r.o.APIKey.Reveal(), "/v3/mail/send", strings.TrimRight(r.o.BaseURL, "/"))
+	sr.Method = rest.Post
+	sr.Body = body
+	req, err := rest.BuildRequestObject(sr)
 	if err != nil {
-		return alerts.Delivery{Retry: ctx.Err() == nil}, fmt.Errorf("sendgrid %s: %w", r.name, err)
+		return alerts.Delivery{}, fmt.Errorf("sendgrid %s: build request: %w", r.name, err)
 	}
-	d := alerts.Delivery{HTTPStatus: resp.StatusCode}
-	switch {
-	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+	// This attempt's context, and only this attempt's.
+	reply, d, err := alerts.SendHTTP(r.hc, req.WithContext(ctx), 64<<10)
+	if err != nil {
+		return d, fmt.Errorf("sendgrid %s: %w", r.name, err)
+	}
+	if reply.Status >= 200 && reply.Status < 300 {
 		return d, nil
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		d.Retry = true
-		d.RetryAfter = r.retryAfter(resp.Headers)
 	}
-	return d, fmt.Errorf("sendgrid %s: HTTP %d: %s", r.name, resp.StatusCode, errorText(resp.Body))
+	d = alerts.HTTPDelivery(reply, r.now())
+	if d.Retry && d.RetryAfter == 0 {
+		d.RetryAfter = r.rateLimitReset(reply.Header)
+	}
+	return d, fmt.Errorf("sendgrid %s: HTTP %d: %s", r.name, reply.Status, errorText(string(reply.Body)))
 }
 
-// retryAfter reads Retry-After (seconds) or X-RateLimit-Reset (Unix time).
-func (r *Receiver) retryAfter(h map[string][]string) time.Duration {
-	get := func(k string) string {
-		if v := http.Header(h).Get(k); v != "" {
-			return v
-		}
-		return ""
-	}
-	if s, err := strconv.Atoi(get("Retry-After")); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := strconv.ParseInt(get("X-RateLimit-Reset"), 10, 64); err == nil {
+// rateLimitReset reads X-RateLimit-Reset (Unix time), which SendGrid
+// sends on 429 when it gives no Retry-After.
+func (r *Receiver) rateLimitReset(h http.Header) time.Duration {
+	if t, err := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); err == nil {
 		if d := time.Unix(t, 0).Sub(r.now()); d > 0 {
 			return d
 		}

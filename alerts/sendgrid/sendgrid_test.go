@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -128,5 +130,67 @@ func TestDigestWithInlineChart(t *testing.T) {
 		if strings.Contains(html, bad) {
 			t.Errorf("HTML contains %q", bad)
 		}
+	}
+}
+
+func TestMessageIDInCustomArgs(t *testing.T) {
+	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
+	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	m := hostile()
+	m.ID = "msg-0123abcd"
+	if d, err := r.Send(context.Background(), m); err != nil || d.HTTPStatus != 202 {
+		t.Fatalf("send: %v %+v (schema violations: %v)", err, d, srv.Invalid)
+	}
+	args := srv.Accepted()[0]["personalizations"].([]any)[0].(map[string]any)["custom_args"].(map[string]any)
+	if args["message_id"] != "msg-0123abcd" || args["case_ids"] != "case-1" {
+		t.Errorf("custom_args %v", args)
+	}
+}
+
+// TestEachAttemptOwnContext: one Send is one request, in the context it
+// was given: no retry inside sendgrid-go, none with an expired context,
+// and a request that got no answer is reported as of unknown outcome.
+func TestEachAttemptOwnContext(t *testing.T) {
+	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
+	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	r.now = func() time.Time { return now }
+
+	// 429 comes back to the caller at once (sendgrid-go's retrying helpers
+	// would sleep and resend), its Retry-After read in the HTTP-date form.
+	srv.Script(sendgridtest.Reply{Status: http.StatusTooManyRequests, Headers: map[string]string{"Retry-After": "Mon, 23 Nov 2026 12:00:20 GMT"}})
+	if d, err := r.Send(context.Background(), hostile()); err == nil || !d.Retry || d.Unknown || d.RetryAfter != 20*time.Second || srv.Valid() != 1 {
+		t.Errorf("429: %+v %v, %d requests; want one request, retry after 20s", d, err, srv.Valid())
+	}
+
+	// The request reached SendGrid, the deadline passed without an answer.
+	srv.Script(sendgridtest.Reply{Hang: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	d, err := r.Send(ctx, hostile())
+	cancel()
+	if err == nil || !d.Unknown || !d.Retry || !errors.Is(err, alerts.ErrOutcomeUnknown) || !errors.Is(err, context.DeadlineExceeded) || srv.Valid() != 2 {
+		t.Errorf("no answer: %+v %v, %d requests; want Unknown and Retry after one request", d, err, srv.Valid())
+	}
+
+	// An expired context sends nothing: not unknown, and not retried here.
+	if d, err := r.Send(ctx, hostile()); err == nil || d.Unknown || !d.Retry || srv.Valid() != 2 {
+		t.Errorf("expired context: %+v %v, %d requests; want nothing sent", d, err, srv.Valid())
+	}
+
+	// The next attempt, with a fresh context, goes through.
+	if d, err := r.Send(context.Background(), hostile()); err != nil || d.HTTPStatus != 202 || srv.Valid() != 3 {
+		t.Errorf("fresh context: %+v %v", d, err)
+	}
+
+	// Nothing listening: nothing was sent.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String()
+	l.Close()
+	down := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: "http://" + closed})
+	if d, err := down.Send(context.Background(), hostile()); err == nil || d.Unknown || !d.Retry {
+		t.Errorf("closed port: %+v %v; want Retry, not Unknown", d, err)
 	}
 }

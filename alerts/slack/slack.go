@@ -8,9 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -23,11 +21,12 @@ type Receiver struct {
 	name string
 	o    config.SlackOptions
 	hc   *http.Client
+	now  func() time.Time
 }
 
 // New returns a receiver; it does no I/O.
 func New(name string, o config.SlackOptions) *Receiver {
-	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: 15 * time.Second}}
+	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: 15 * time.Second}, now: time.Now}
 }
 
 // Name implements alerts.Receiver.
@@ -146,6 +145,13 @@ func (r *Receiver) Payload(m alerts.Message) map[string]any {
 	if r.o.Channel != "" {
 		p["channel"] = r.o.Channel
 	}
+	if m.ID != "" {
+		// Incoming webhooks take message metadata like chat.postMessage
+		// (Slack's SDKs send it through webhooks too); Slack itself does
+		// not deduplicate, but an app reading the channel can spot a
+		// repeat by its message_id.
+		p["metadata"] = map[string]any{"event_type": "earshot_alert", "event_payload": map[string]any{"message_id": m.ID}}
+	}
 	return p
 }
 
@@ -160,23 +166,15 @@ func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery,
 		return alerts.Delivery{}, fmt.Errorf("slack %s: bad webhook URL", r.name) // never print the secret URL
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := r.hc.Do(req)
+	// SendHTTP's errors name the host only, never the secret URL path.
+	reply, d, err := alerts.SendHTTP(r.hc, req, 4096)
 	if err != nil {
-		return alerts.Delivery{Retry: ctx.Err() == nil}, fmt.Errorf("slack %s: request failed", r.name)
+		return d, fmt.Errorf("slack %s: %w", r.name, err)
 	}
-	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	d := alerts.Delivery{HTTPStatus: resp.StatusCode}
-	if resp.StatusCode == http.StatusOK {
+	if reply.Status == http.StatusOK {
 		return d, nil
 	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		d.Retry = true
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			d.RetryAfter = time.Duration(s) * time.Second
-		}
-	}
-	return d, fmt.Errorf("slack %s: HTTP %d: %s", r.name, resp.StatusCode, strings.TrimSpace(string(reply)))
+	return alerts.HTTPDelivery(reply, r.now()), fmt.Errorf("slack %s: HTTP %d: %s", r.name, reply.Status, strings.TrimSpace(string(reply.Body)))
 }
 
 func prefix(p, s string) string {

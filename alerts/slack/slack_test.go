@@ -3,12 +3,14 @@ package slack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/alerts/alertstest"
@@ -93,6 +95,70 @@ func TestLongListsFitSlackLimits(t *testing.T) {
 			if txt, ok := b.(map[string]any)["text"].(map[string]any); ok && len([]rune(txt["text"].(string))) > 3000 {
 				t.Errorf("a block's text is over 3000 characters")
 			}
+		}
+	}
+}
+
+func TestMetadataCarriesMessageID(t *testing.T) {
+	r := New("managers", config.SlackOptions{WebhookURL: "http://127.0.0.1:1/hook"})
+	m := alertstest.Hostile()
+	m.ID = "msg-0123abcd"
+	b, _ := json.Marshal(r.Payload(m))
+	var p struct {
+		Metadata struct {
+			EventType    string         `json:"event_type"`
+			EventPayload map[string]any `json:"event_payload"`
+		} `json:"metadata"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Metadata.EventType != "earshot_alert" || p.Metadata.EventPayload["message_id"] != "msg-0123abcd" {
+		t.Errorf("metadata %+v", p.Metadata)
+	}
+	m.ID = ""
+	if _, ok := r.Payload(m)["metadata"]; ok {
+		t.Errorf("metadata without a message id")
+	}
+}
+
+func TestOutcomeUnknownHidesSecret(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		<-r.Context().Done() // took it, never answers
+	}))
+	defer srv.Close()
+	r := New("managers", config.SlackOptions{WebhookURL: config.Secret(srv.URL + "/services/T000/B000/SECRETPART")})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	d, err := r.Send(ctx, alertstest.Hostile())
+	if err == nil || !d.Unknown || !d.Retry || !errors.Is(err, alerts.ErrOutcomeUnknown) {
+		t.Errorf("no answer: %+v %v; want Unknown and Retry", d, err)
+	}
+	if err != nil && strings.Contains(err.Error(), "SECRETPART") {
+		t.Errorf("error leaks the webhook URL: %v", err)
+	}
+	// Port 1 on loopback refuses: nothing was sent.
+	r = New("managers", config.SlackOptions{WebhookURL: "http://127.0.0.1:1/services/T000/B000/SECRETPART"})
+	if d, err := r.Send(context.Background(), alertstest.Hostile()); err == nil || d.Unknown || !d.Retry {
+		t.Errorf("refused: %+v %v; want Retry, not Unknown", d, err)
+	}
+}
+
+func TestRetryAfterForms(t *testing.T) {
+	retryAfter := ""
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", retryAfter)
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte("rate_limited"))
+	}))
+	defer srv.Close()
+	r := New("managers", config.SlackOptions{WebhookURL: config.Secret(srv.URL + "/hook")})
+	r.now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
+	for v, want := range map[string]time.Duration{"30": 30 * time.Second, "Mon, 23 Nov 2026 12:00:45 GMT": 45 * time.Second} {
+		retryAfter = v
+		if d, err := r.Send(context.Background(), alertstest.Hostile()); err == nil || !d.Retry || d.RetryAfter != want || d.HTTPStatus != 429 {
+			t.Errorf("Retry-After %q: %+v %v; want retry after %v", v, d, err, want)
 		}
 	}
 }

@@ -3,15 +3,16 @@
 package stdout
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"sync"
-	"unicode"
 
 	"github.com/earshot/earshot/alerts"
+	"github.com/earshot/earshot/internal/textsafe"
 )
 
 // Receiver writes to w.
@@ -39,15 +40,21 @@ func (r *Receiver) Send(_ context.Context, m alerts.Message) (alerts.Delivery, e
 	defer r.mu.Unlock()
 	var err error
 	if r.format == "json" {
-		err = json.NewEncoder(r.w).Encode(struct {
+		var buf bytes.Buffer
+		err = json.NewEncoder(&buf).Encode(struct {
 			Receiver string        `json:"receiver"`
 			Subject  string        `json:"subject"`
 			Step     int           `json:"step"`
 			Summary  []string      `json:"summary,omitempty"`
 			Cases    []alerts.Case `json:"cases"`
 		}{r.name, alerts.Subject(m), m.Step, m.Summary, m.Cases})
+		if err == nil {
+			_, err = r.w.Write(jsonTerminalSafe(buf.Bytes()))
+		}
 	} else {
-		_, err = fmt.Fprintf(r.w, "=== %s\n%s\n", alerts.Subject(m), terminalSafe(alerts.Text(m)))
+		// alerts.Text quotes the review; Clean keeps escape sequences from
+		// moving the cursor, recolouring or retitling the reader's terminal.
+		_, err = fmt.Fprintf(r.w, "=== %s\n%s\n", textsafe.Line(alerts.Subject(m)), textsafe.Clean(alerts.Text(m)))
 	}
 	if err != nil {
 		return alerts.Delivery{}, fmt.Errorf("stdout %s: %w", r.name, err)
@@ -55,17 +62,25 @@ func (r *Receiver) Send(_ context.Context, m alerts.Message) (alerts.Delivery, e
 	return alerts.Delivery{}, nil
 }
 
-// terminalSafe drops control characters other than newline and tab: a
-// review must not move the cursor, recolour or retitle the terminal
-// (ESC sequences) of whoever reads the alerts.
-func terminalSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' {
-			return r
+// jsonTerminalSafe escapes what encoding/json leaves raw but a terminal
+// may act on (DEL, C1 controls, bidi overrides) as \uXXXX: the same JSON
+// value, safe to read in `docker logs`. Outside strings JSON is ASCII, so
+// every such rune is inside a string, where the escape is valid.
+func jsonTerminalSafe(b []byte) []byte {
+	if !bytes.ContainsFunc(b, unsafeInJSON) {
+		return b
+	}
+	var out strings.Builder
+	for _, r := range string(b) {
+		if unsafeInJSON(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
 		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
-			return -1
-		}
-		return r
-	}, s)
+		out.WriteRune(r)
+	}
+	return []byte(out.String())
+}
+
+func unsafeInJSON(r rune) bool {
+	return (r >= 0x7f && r <= 0x9f) || textsafe.IsBidiControl(r)
 }

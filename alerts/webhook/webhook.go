@@ -4,6 +4,10 @@
 //
 //	X-Earshot-Timestamp: 1795435200
 //	X-Earshot-Signature: sha256=<hex>
+//
+// A message with an ID carries it as Idempotency-Key and as "id" in the
+// body: a retry after an unknown outcome repeats it, so the receiver can
+// drop the duplicate.
 package webhook
 
 import (
@@ -14,7 +18,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -42,6 +45,7 @@ func (r *Receiver) Name() string { return r.name }
 
 // Payload is the JSON body.
 type Payload struct {
+	ID       string        `json:"id,omitempty"` // the same on every retry of the message
 	Receiver string        `json:"receiver"`
 	GroupKey string        `json:"group_key"`
 	Step     int           `json:"step"`
@@ -79,7 +83,7 @@ func Sign(secret, ts string, body []byte) string {
 
 // Send implements alerts.Receiver.
 func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery, error) {
-	p := Payload{Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary,
+	p := Payload{ID: m.ID, Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary,
 		Cases: []PayloadCase{}}
 	for _, c := range m.Cases {
 		p.Cases = append(p.Cases, PayloadCase{ID: c.ID, AckURL: c.AckURL, ResolveURL: c.ResolveURL, Status: c.Status, Mention: c.Mention})
@@ -105,21 +109,19 @@ func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery,
 	if s := r.o.Secret.Reveal(); s != "" {
 		req.Header.Set("X-Earshot-Signature", Sign(s, ts, body))
 	}
-	resp, err := r.hc.Do(req)
-	if err != nil {
-		return alerts.Delivery{Retry: ctx.Err() == nil}, fmt.Errorf("webhook %s: %w", r.name, err)
+	if m.ID != "" {
+		// Set after the configured headers: the key must be the message's.
+		// It also makes net/http treat the POST as replayable, resending it
+		// on its own when a reused connection turns out closed; the
+		// receiver's dedup covers that too.
+		req.Header.Set("Idempotency-Key", m.ID)
 	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	d := alerts.Delivery{HTTPStatus: resp.StatusCode}
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	reply, d, err := alerts.SendHTTP(r.hc, req, 4096)
+	if err != nil {
+		return d, fmt.Errorf("webhook %s: %w", r.name, err)
+	}
+	if reply.Status >= 200 && reply.Status < 300 {
 		return d, nil
 	}
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		d.Retry = true
-		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
-			d.RetryAfter = time.Duration(s) * time.Second
-		}
-	}
-	return d, fmt.Errorf("webhook %s: HTTP %d", r.name, resp.StatusCode)
+	return alerts.HTTPDelivery(reply, r.now()), fmt.Errorf("webhook %s: HTTP %d", r.name, reply.Status)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -46,11 +47,7 @@ func (a *app) casesCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%-52s %-13s %-9s %-18s %-12s %-16s %s\n", "CASE", "STATE", "SEVERITY", "BRAND", "LOCATION", "OPENED", "SLA")
-			for _, c := range cs {
-				fmt.Fprintf(out, "%-52s %-13s %-9s %-18s %-12s %-16s %s\n", c.CaseID, c.State, c.Severity, c.Brand, orDash(c.Location),
-					c.OpenedAt.UTC().Format("2006-01-02 15:04"), orDash(sla[c.CaseID]))
-			}
+			printCases(out, cs, sla)
 			return nil
 		},
 	}
@@ -73,14 +70,14 @@ func (a *app) casesCmd() *cobra.Command {
 				c, err := alerts.Act(cmd.Context(), st, args[0], action, by, outcome, note, time.Now())
 				switch {
 				case errors.Is(err, alerts.ErrAlready):
-					fmt.Fprintf(cmd.ErrOrStderr(), "%v: nothing to do\n", err)
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: nothing to do\n", cell(err.Error()))
 					return nil
 				case errors.Is(err, alerts.ErrNoCase):
 					return usageError{err}
 				case err != nil:
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s by %s\n", c.CaseID, c.State, c.Actor)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s by %s\n", cell(c.CaseID), cell(c.State), cell(c.Actor))
 				return nil
 			},
 		}
@@ -92,6 +89,16 @@ func (a *app) casesCmd() *cobra.Command {
 		cmd.AddCommand(c)
 	}
 	return cmd
+}
+
+// printCases writes the case table. Every cell goes through cell: brands,
+// locations and ids come from collected pages and import files.
+func printCases(w io.Writer, cs []storage.CaseState, sla map[string]string) {
+	fmt.Fprintf(w, "%-52s %-13s %-9s %-18s %-12s %-16s %s\n", "CASE", "STATE", "SEVERITY", "BRAND", "LOCATION", "OPENED", "SLA")
+	for _, c := range cs {
+		fmt.Fprintf(w, "%-52s %-13s %-9s %-18s %-12s %-16s %s\n", cell(c.CaseID), cell(c.State), cell(c.Severity), cell(c.Brand),
+			orDash(cell(c.Location)), c.OpenedAt.UTC().Format("2006-01-02 15:04"), orDash(cell(sla[c.CaseID])))
+	}
 }
 
 // slaOf says where each case stands on its route's SLA clock (see

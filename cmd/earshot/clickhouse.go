@@ -19,6 +19,11 @@ import (
 // stopped again by the returned close function.
 func (a *app) openStore(ctx context.Context, cfg *config.Config) (*storage.Store, func(), error) {
 	dsn := a.dsn
+	if dsn == "" {
+		// Read here, not as the flag's default: --help prints defaults,
+		// and this one may hold a password.
+		dsn = os.Getenv("EARSHOT_CLICKHOUSE")
+	}
 	if dsn == "" && cfg != nil {
 		dsn = cfg.ClickHouse.DSN
 	}
@@ -33,7 +38,9 @@ func (a *app) openStore(ctx context.Context, cfg *config.Config) (*storage.Store
 	st, err := storage.Open(ctx, dsn, a.log)
 	if err != nil {
 		_ = srv.Stop()
-		return nil, nil, err
+		// The driver's errors can echo the DSN, or the piece of a password
+		// that broke its parsing.
+		return nil, nil, storage.RedactError(err, dsn)
 	}
 	return st, func() {
 		st.Close()

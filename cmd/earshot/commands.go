@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -554,7 +555,17 @@ func (a *app) extractCmd() *cobra.Command {
 			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetEscapeHTML(false)
-			client := httpx.FromConfig(collect)
+			// The operator typed these URLs: they may be on a private or
+			// loopback address (a staging site, a saved page served
+			// locally), but redirects stay on the servers named.
+			collect.AllowPrivateNetworks = true
+			var hosts []string
+			for _, arg := range args {
+				if u, err := url.Parse(arg); err == nil && u.Host != "" {
+					hosts = append(hosts, httpx.HostPort(u))
+				}
+			}
+			client := httpx.FromConfig(collect, hosts...)
 			failed := 0
 			for _, arg := range args {
 				ms, err := extractOne(cmd.Context(), client, arg, rules)

@@ -30,7 +30,7 @@ func TestEndToEnd(t *testing.T) {
 	links := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	defer links.Close()
 	t.Setenv("SENDGRID_API_KEY", "SG.e2e")
-	t.Setenv("EARSHOT_LINK_KEY", "e2e-link-key")
+	t.Setenv("EARSHOT_LINK_KEY", "e2e-link-key-7Gq2Vx9LmR4tZp8WcK3nHs6Y")
 
 	dir := t.TempDir()
 	base, err := os.ReadFile(testConfig(t, db))
@@ -70,7 +70,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	handler = alerts.Handler(st, &alerts.Signer{Key: []byte("e2e-link-key")})
+	handler = alerts.Handler(st, &alerts.Signer{Key: []byte("e2e-link-key-7Gq2Vx9LmR4tZp8WcK3nHs6Y")})
 	resp, err := http.Get(ackURL)
 	if err != nil {
 		t.Fatal(err)

@@ -128,7 +128,7 @@ func (a *app) root() *cobra.Command {
 	}
 	f := root.PersistentFlags()
 	f.StringVar(&a.configPath, "config", "earshot.yaml", "config file")
-	f.StringVar(&a.dsn, "clickhouse", os.Getenv("EARSHOT_CLICKHOUSE"), "ClickHouse DSN, e.g. clickhouse://host:9000/earshot (env EARSHOT_CLICKHOUSE; empty: a local server under clickhouse.local_dir)")
+	f.StringVar(&a.dsn, "clickhouse", "", "ClickHouse DSN, e.g. clickhouse://host:9000/earshot (env EARSHOT_CLICKHOUSE; empty: a local server under clickhouse.local_dir)")
 	f.StringVar(&a.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&a.logFormat, "log-format", "text", "text or json")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/internal/textsafe"
 	"github.com/earshot/earshot/storage"
 )
 
@@ -134,22 +135,28 @@ func printReport(w io.Writer, r *report) {
 	fmt.Fprintf(w, "Trends since %s\n\n", r.Since.Format("2006-01-02"))
 	fmt.Fprintf(w, "%-26s %-12s %9s %9s %7s %7s\n", "BRAND", "LOCATION", "MENTIONS", "NEGATIVE", "SHARE", "SEVERE")
 	for _, t := range r.Locations {
-		fmt.Fprintf(w, "%-26s %-12s %9d %9d %6.0f%% %7d\n", t.Brand, orDash(t.Location), t.Mentions, t.Negatives, 100*t.NegShare, t.Severe)
+		fmt.Fprintf(w, "%-26s %-12s %9d %9d %6.0f%% %7d\n", cell(t.Brand), orDash(cell(t.Location)), t.Mentions, t.Negatives, 100*t.NegShare, t.Severe)
 	}
 	if len(r.Locations) == 0 {
 		fmt.Fprintln(w, "(no mentions in this period)")
 	}
 	fmt.Fprintf(w, "\n%-6s %9s %9s\n", "LANG", "MENTIONS", "NEGATIVE")
 	for _, l := range r.Languages {
-		fmt.Fprintf(w, "%-6s %9d %9d\n", orDash(l.Lang), l.Mentions, l.Negatives)
+		fmt.Fprintf(w, "%-6s %9d %9d\n", orDash(cell(l.Lang)), l.Mentions, l.Negatives)
 	}
 	if len(r.Aspects) > 0 {
 		fmt.Fprintf(w, "\nTop aspects of negative mentions\n")
 		for _, x := range r.Aspects {
-			fmt.Fprintf(w, "  %-16s %d\n", x.Aspect, x.Negatives)
+			fmt.Fprintf(w, "  %-16s %d\n", cell(x.Aspect), x.Negatives)
 		}
 	}
 }
+
+// cell makes stored text safe for one cell of a terminal table: brands,
+// locations and languages come from collected pages and import files, and
+// an escape sequence in one could clear, recolour or retitle the analyst's
+// terminal, a line break forge rows, a bidi override reorder a line.
+func cell(s string) string { return textsafe.Line(s) }
 
 func orDash(s string) string {
 	if s == "" {

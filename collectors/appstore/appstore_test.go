@@ -52,7 +52,7 @@ func TestCollect(t *testing.T) {
 		t.Fatal(errs)
 	}
 	c, err := Kind().New(collectors.Env{Source: config.Source{Name: "xcode"}, Options: o,
-		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestConformance(t *testing.T) {
 	defer srv.Close()
 	collectortest.Conformance(t, func() collectors.Collector {
 		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "x"}, Options: &Options{AppID: "497799835", Countries: []string{"fr"}, BaseURL: srv.URL},
-			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}})
 		if err != nil {
 			t.Fatal(err)
 		}

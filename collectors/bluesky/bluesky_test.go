@@ -38,7 +38,7 @@ func TestSearch(t *testing.T) {
 	}))
 	defer srv.Close()
 	env := collectors.Env{Source: config.Source{Name: "bsky"}, Brand: &config.Brand{Keywords: []string{"redistricting"}},
-		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: &Options{BaseURL: srv.URL}}
+		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}, Options: &Options{BaseURL: srv.URL}}
 	c, err := Kind().New(env)
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func TestConformance(t *testing.T) {
 	defer srv.Close()
 	collectortest.Conformance(t, func() collectors.Collector {
 		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "b"}, Brand: &config.Brand{Keywords: []string{"redistricting"}},
-			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: &Options{BaseURL: srv.URL}})
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}, Options: &Options{BaseURL: srv.URL}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,17 +1,21 @@
 // Package crawl is the page crawler the schemaorg and selector kinds share,
 // built on gocolly/colly: start URLs and their pagination (rel=next or a
 // configured selector) up to a page limit, robots.txt, a per-host delay,
-// body-size caps and timeouts, and only the configured hosts (redirects
-// included). What a page holds is read by the kind's Extractor.
+// body-size caps (after decompression) and timeouts, only the configured
+// hosts and ports (redirects included), and no private network addresses
+// unless allowed. What a page holds is read by the kind's Extractor.
 package crawl
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,7 +34,10 @@ type Options struct {
 	URLs         []string `yaml:"urls"`
 	MaxPages     int      `yaml:"max_pages"`     // per start URL; default 20
 	NextSelector string   `yaml:"next_selector"` // default: link[rel=next], a[rel=next]
-	AllowedHosts []string `yaml:"allowed_hosts"` // default: the hosts of urls
+	// Host or host:port entries (see httpx.Hosts; without a port, the
+	// scheme's default port). The start URLs' own host:port are always
+	// allowed; default: only those.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Validate checks the options at config load.
@@ -69,10 +76,16 @@ type Collector struct {
 	extract Extractor
 	now     func() time.Time
 	sleep   func(context.Context, time.Duration) error // nil: real waits
+	addrs   []netip.AddrPort                           // dialable even when private
 }
 
 // SetSleep replaces the waits between retries (tests).
 func (c *Collector) SetSleep(f func(context.Context, time.Duration) error) { c.sleep = f }
+
+// AllowAddr lets the crawl connect to ap even when private networks are not
+// allowed: for a server the caller started itself (the demo site). Host
+// checks still apply.
+func (c *Collector) AllowAddr(ap netip.AddrPort) { c.addrs = append(c.addrs, ap) }
 
 // New returns a collector; it does no I/O.
 func New(env collectors.Env, o Options, extract Extractor) *Collector {
@@ -116,25 +129,51 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	prev := parseState(cursor)
 	since := prev.Since
 	next := state{Pages: map[string]validators{}}
-	hosts := c.opts.AllowedHosts
-	if len(hosts) == 0 {
-		for _, u := range c.opts.URLs {
-			if p, err := url.Parse(u); err == nil {
-				hosts = append(hosts, p.Hostname())
-			}
+	// Our own host:port check instead of colly.AllowedDomains, which
+	// compares host names only and so lets a page send the crawler to any
+	// other port of an allowed host.
+	hosts := httpx.Hosts(slices.Clone(c.opts.AllowedHosts))
+	for _, u := range c.opts.URLs {
+		if p, err := url.Parse(u); err == nil {
+			hosts = append(hosts, httpx.HostPort(p))
 		}
 	}
+	allowed := func(raw string) error {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return fmt.Errorf("%q: %w", raw, err)
+		}
+		if !hosts.Allows(u) {
+			return fmt.Errorf("%s: %w", httpx.HostPort(u), httpx.ErrHost)
+		}
+		return nil
+	}
 	h := c.env.HTTP
+	h.MaxBodySize = cmp.Or(h.MaxBodySize, 5<<20) // an Env built without it: still capped
 	col := colly.NewCollector(
 		colly.StdlibContext(ctx),
 		colly.UserAgent(h.UserAgent),
-		colly.AllowedDomains(hosts...),
 		colly.MaxBodySize(int(h.MaxBodySize)),
 	)
 	col.IgnoreRobotsTxt = h.IgnoreRobots
-	// 429 and 5xx are retried with backoff, honouring Retry-After.
-	col.WithTransport(&httpx.RetryTransport{Sleep: c.sleep})
+	// 429 and 5xx are retried with backoff, honouring Retry-After; dials
+	// refuse private addresses; bodies are capped after decompression,
+	// robots.txt included (colly reads it with no limit).
+	transport := httpx.NewTransport(httpx.Guard{AllowPrivate: h.AllowPrivateNetworks, Allow: c.addrs}, int64(h.MaxBodySize))
+	defer transport.CloseIdleConnections() // made for this pass
+	col.WithTransport(&httpx.RetryTransport{Base: transport, Sleep: c.sleep})
 	col.SetRequestTimeout(h.Timeout)
+	// Replaces colly's own handler (and its limit of 10 redirects); colly
+	// still refuses redirects to pages already visited before calling it.
+	col.SetRedirectHandler(func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("too many redirects")
+		}
+		if err := allowed(req.URL.String()); err != nil {
+			return fmt.Errorf("redirect to %w", err)
+		}
+		return nil
+	})
 	if err := col.Limit(&colly.LimitRule{DomainGlob: "*", Delay: h.HostDelay, Parallelism: 1}); err != nil {
 		return cursor, fmt.Errorf("crawl: rate limit: %w", err)
 	}
@@ -144,6 +183,7 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 		newest     = since
 		pages      = map[string]int{}  // start URL -> pages visited
 		unchanged  = map[string]bool{} // start URLs that answered 304
+		reported   = map[string]bool{} // start URLs whose error OnError counted
 		ratedItems = map[string]bool{}
 		addErr     error
 		visited    int
@@ -224,7 +264,14 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 		}
 		ctx := colly.NewContext()
 		ctx.Put("start", start)
-		if err := col.Request("GET", e.Request.AbsoluteURL(next), nil, ctx, nil); err != nil && !isBenign(err) {
+		link := e.Request.AbsoluteURL(next)
+		// Checked here, not in OnRequest: colly fetches the link's
+		// robots.txt before OnRequest runs.
+		if err := allowed(link); err != nil {
+			sink.AddError(fmt.Errorf("[url=%s] next page: %w", page, err))
+			return
+		}
+		if err := col.Request("GET", link, nil, ctx, nil); err != nil && !isBenign(err) {
 			sink.AddError(fmt.Errorf("[url=%s] next page: %w", page, err))
 		}
 	})
@@ -241,6 +288,11 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 		status := ""
 		if r != nil && r.StatusCode != 0 {
 			status = fmt.Sprintf(" (HTTP %d)", r.StatusCode)
+		}
+		if r.Ctx.Get("first") == "1" {
+			mu.Lock()
+			reported[r.Ctx.Get("start")] = true // col.Request returns it too: count it once
+			mu.Unlock()
 		}
 		sink.AddError(fmt.Errorf("[url=%s]%s: %w", r.Request.URL, status, err))
 	})
@@ -261,9 +313,12 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 		err := col.Request("GET", u, nil, cctx, hdr)
 		mu.Lock()
 		notModified := unchanged[u] // colly returns 304 as an error too
+		counted := reported[u]
 		mu.Unlock()
 		if err != nil && !isBenign(err) && !notModified {
-			sink.AddError(fmt.Errorf("[url=%s]: %w", u, err))
+			if !counted {
+				sink.AddError(fmt.Errorf("[url=%s]: %w", u, err))
+			}
 			if firstErr == nil {
 				firstErr = err
 			}

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"strings"
 	"time"
@@ -98,5 +99,13 @@ func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.
 	env := c.env
 	// Our own loopback server: no need to wait between requests.
 	env.HTTP.HostDelay = 0
-	return schemaorg.New(env, schemaorg.Options{URLs: []string{base + "/" + c.site + "/"}}).Collect(ctx, cursor, sink)
+	crawler := schemaorg.New(env, schemaorg.Options{URLs: []string{base + "/" + c.site + "/"}})
+	// Let the crawl dial this server, and no other loopback or private
+	// address, without collect.allow_private_networks.
+	ap, err := netip.ParseAddrPort(strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		return cursor, fmt.Errorf("demo site address %s: %w", base, err)
+	}
+	crawler.AllowAddr(ap)
+	return crawler.Collect(ctx, cursor, sink)
 }

@@ -43,7 +43,7 @@ func TestFeeds(t *testing.T) {
 		t.Fatal(errs)
 	}
 	c, err := Kind().New(collectors.Env{Source: config.Source{Name: "f"}, Brand: &config.Brand{Keywords: []string{"slack"}},
-		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: o})
+		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}, Options: o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestConformance(t *testing.T) {
 	defer srv.Close()
 	collectortest.Conformance(t, func() collectors.Collector {
 		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "f"}, Options: &Options{URLs: []string{srv.URL + "/rss"}},
-			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,7 +44,7 @@ func serve(t *testing.T, fixture string) (*httptest.Server, *[]string) {
 func collector(t *testing.T, base string, o Options) collectors.Collector {
 	o.BaseURL = base
 	env := collectors.Env{Source: config.Source{Name: "hn"}, Brand: &config.Brand{Name: "Apple", Keywords: []string{"apple"}},
-		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: &o}
+		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}, Options: &o}
 	c, err := Kind().New(env)
 	if err != nil {
 		t.Fatal(err)

@@ -1,8 +1,9 @@
 // Package httpx is the polite HTTP client the API and feed collectors share:
 // an honest User-Agent, robots.txt, a minimum delay between requests to one
-// host, a cap on body size and time, redirects only to allowed hosts,
-// conditional requests (ETag / Last-Modified), and retries with backoff and
-// jitter on 429 and 5xx that honour Retry-After.
+// host, a cap on body size (after decompression) and time, redirects only to
+// allowed hosts and ports, no connections to private networks unless
+// allowed, conditional requests (ETag / Last-Modified), and retries with
+// backoff and jitter on 429 and 5xx that honour Retry-After.
 package httpx
 
 import (
@@ -26,16 +27,24 @@ import (
 
 // Options configure a client.
 type Options struct {
-	UserAgent    string
-	Timeout      time.Duration // per attempt; default 20s
-	MaxBody      int64         // bytes; default 5 MiB; larger bodies are an error
-	HostDelay    time.Duration // minimum time between requests to one host
-	AllowedHosts []string      // empty: any host (the caller chose the URLs)
+	UserAgent string
+	Timeout   time.Duration // per attempt; default 20s
+	MaxBody   int64         // bytes after decompression; default 5 MiB; larger bodies are an error
+	HostDelay time.Duration // minimum time between requests to one host
+	// AllowedHosts are the hosts the caller may ask for and redirects may
+	// lead to, in the forms of Hosts; empty: any host (the caller chose the
+	// URLs). A redirect may also stay on the server of the URL asked for.
+	AllowedHosts []string
 	IgnoreRobots bool
-	Retries      int           // extra attempts on 429, 5xx and network errors; default 3
-	BaseBackoff  time.Duration // first backoff; default 1s, doubling, with full jitter
-	MaxWait      time.Duration // cap on one wait, Retry-After included; default 2m
-	Transport    http.RoundTripper
+	// AllowPrivateNetworks lets connections reach loopback, private,
+	// link-local and other non-public addresses (see Guard).
+	AllowPrivateNetworks bool
+	Retries              int           // extra attempts on 429, 5xx and network errors; default 3
+	BaseBackoff          time.Duration // first backoff; default 1s, doubling, with full jitter
+	MaxWait              time.Duration // cap on one wait, Retry-After included; default 2m
+	// Transport replaces the guarded one (Guard.Transport), and with it the
+	// private-network check; bodies stay capped.
+	Transport http.RoundTripper
 	// Header is sent with every request except robots.txt (e.g. an
 	// Authorization token the source needs).
 	Header http.Header
@@ -90,15 +99,21 @@ func New(o Options) *Client {
 	if o.UserAgent == "" {
 		o.UserAgent = "Earshot/0.1"
 	}
+	base := o.Transport
+	if base == nil {
+		base = Guard{AllowPrivate: o.AllowPrivateNetworks}.Transport()
+	}
 	c := &Client{o: o, next: map[string]time.Time{}, robots: map[string]*robotstxt.Group{}}
 	c.hc = &http.Client{
-		Transport: o.Transport,
+		Transport: &LimitTransport{Base: base, Max: o.MaxBody},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("too many redirects")
 			}
-			if !c.allowed(req.URL.Hostname()) {
-				return fmt.Errorf("redirect to %s: %w", req.URL.Host, ErrHost)
+			// Host and port: another port of an allowed host is another
+			// service (an admin panel, a database), not the same site.
+			if len(c.o.AllowedHosts) > 0 && !Hosts(c.o.AllowedHosts).Allows(req.URL) && HostPort(req.URL) != HostPort(via[0].URL) {
+				return fmt.Errorf("redirect to %s: %w", HostPort(req.URL), ErrHost)
 			}
 			return nil
 		},
@@ -132,7 +147,7 @@ func (c *Client) Get(ctx context.Context, rawURL string, cond Conditional) (*Res
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, fmt.Errorf("GET %s: not an http(s) URL", rawURL)
 	}
-	if !c.allowed(u.Hostname()) {
+	if len(c.o.AllowedHosts) > 0 && !Hosts(c.o.AllowedHosts).allowsName(u) {
 		return nil, fmt.Errorf("GET %s: %w", rawURL, ErrHost)
 	}
 	if !c.o.IgnoreRobots {
@@ -190,7 +205,7 @@ func (c *Client) try(ctx context.Context, u *url.URL, cond Conditional) (*Respon
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if errors.Is(err, ErrHost) || ctx.Err() != nil {
+		if errors.Is(err, ErrHost) || errors.Is(err, ErrPrivateAddress) || ctx.Err() != nil {
 			return nil, -1, fmt.Errorf("GET %s: %w", u, err)
 		}
 		return nil, 0, fmt.Errorf("GET %s: %w", u, err)
@@ -211,6 +226,9 @@ func (c *Client) try(ctx context.Context, u *url.URL, cond Conditional) (*Respon
 		return nil, -1, fmt.Errorf("GET %s: %d bytes: %w (limit %d)", u, resp.ContentLength, ErrTooLarge, c.o.MaxBody)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, c.o.MaxBody+1))
+	if errors.Is(err, ErrTooLarge) {
+		return nil, -1, fmt.Errorf("GET %s: %w", u, err)
+	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("GET %s: read body: %w", u, err)
 	}
@@ -235,18 +253,6 @@ func (c *Client) pace(ctx context.Context, host string) error {
 		return c.o.Sleep(ctx, d)
 	}
 	return nil
-}
-
-func (c *Client) allowed(host string) bool {
-	if len(c.o.AllowedHosts) == 0 {
-		return true
-	}
-	for _, h := range c.o.AllowedHosts {
-		if strings.EqualFold(h, host) || strings.HasPrefix(h, "*.") && strings.HasSuffix(strings.ToLower(host), strings.ToLower(h[1:])) {
-			return true
-		}
-	}
-	return false
 }
 
 // robotsAllow fetches and caches the host's robots.txt. Following the
@@ -330,7 +336,7 @@ func (t *RetryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		resp, err := base.RoundTrip(req)
-		retryable := err != nil && req.Context().Err() == nil ||
+		retryable := err != nil && req.Context().Err() == nil && !errors.Is(err, ErrPrivateAddress) ||
 			err == nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500)
 		if !retryable || attempt == retries {
 			return resp, err
@@ -362,10 +368,11 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	return 0
 }
 
-// FromConfig returns a client with the shared collect settings, limited to hosts.
+// FromConfig returns a client with the shared collect settings, limited to
+// hosts (in the forms of Hosts).
 func FromConfig(c config.Collect, hosts ...string) *Client {
 	return New(Options{UserAgent: c.UserAgent, Timeout: c.Timeout, MaxBody: int64(c.MaxBodySize), HostDelay: c.HostDelay,
-		IgnoreRobots: c.IgnoreRobots, AllowedHosts: hosts})
+		IgnoreRobots: c.IgnoreRobots, AllowPrivateNetworks: c.AllowPrivateNetworks, AllowedHosts: hosts})
 }
 
 // WithHeader returns a new client like c that also sends h.

@@ -83,7 +83,7 @@ func TestRetries(t *testing.T) {
 				fmt.Fprint(w, "body")
 			})
 			wt := &waits{}
-			c := New(Options{BaseBackoff: 100 * time.Millisecond, MaxWait: time.Minute, Sleep: wt.sleep})
+			c := New(Options{AllowPrivateNetworks: true, BaseBackoff: 100 * time.Millisecond, MaxWait: time.Minute, Sleep: wt.sleep})
 			resp, err := c.Get(context.Background(), srv.URL+"/x", Conditional{})
 			var se *StatusError
 			switch {
@@ -131,7 +131,7 @@ func TestPoliteness(t *testing.T) {
 	})
 	wt := &waits{}
 	host := strings.TrimPrefix(srv.URL, "http://")
-	c := New(Options{UserAgent: "earshot-test/1", MaxBody: 1000, HostDelay: 2 * time.Second, Sleep: wt.sleep,
+	c := New(Options{AllowPrivateNetworks: true, UserAgent: "earshot-test/1", MaxBody: 1000, HostDelay: 2 * time.Second, Sleep: wt.sleep,
 		AllowedHosts: []string{strings.Split(host, ":")[0]}})
 	ctx := context.Background()
 
@@ -142,7 +142,7 @@ func TestPoliteness(t *testing.T) {
 		t.Errorf("big body: %v", err)
 	}
 	// The other server listens on the same loopback IP: allow by host name only.
-	c2 := New(Options{UserAgent: "earshot-test/1", Sleep: wt.sleep, AllowedHosts: []string{"localhost"}})
+	c2 := New(Options{AllowPrivateNetworks: true, UserAgent: "earshot-test/1", Sleep: wt.sleep, AllowedHosts: []string{"localhost"}})
 	if _, err := c2.Get(ctx, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/away", Conditional{}); !errors.Is(err, ErrHost) {
 		t.Errorf("off-host redirect: %v", err)
 	}

@@ -51,7 +51,7 @@ func TestTimelines(t *testing.T) {
 		t.Fatal(errs)
 	}
 	c, err := Kind().New(collectors.Env{Source: config.Source{Name: "m"}, Brand: &config.Brand{Keywords: []string{"toot"}},
-		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: o})
+		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}, Options: o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestConformance(t *testing.T) {
 	defer srv.Close()
 	collectortest.Conformance(t, func() collectors.Collector {
 		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "m"}, Options: &Options{Instance: srv.URL, Hashtags: []string{"mastodon"}, MaxPages: 1},
-			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -68,7 +68,7 @@ func TestHashtagStream(t *testing.T) {
 		t.Fatal(errs)
 	}
 	c, err := StreamKind().New(collectors.Env{Source: config.Source{Name: "ms"}, Options: o,
-		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func TestSearch(t *testing.T) {
 			t.Fatal(errs)
 		}
 		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "r"}, Brand: &config.Brand{Keywords: []string{"praw"}},
-			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: o})
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}, Options: o})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +103,7 @@ func TestConformance(t *testing.T) {
 	defer srv.Close()
 	collectortest.Conformance(t, func() collectors.Collector {
 		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "r"}, Brand: &config.Brand{Keywords: []string{"praw"}},
-			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}, Options: &Options{BaseURL: srv.URL}})
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}, Options: &Options{BaseURL: srv.URL}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -86,7 +86,7 @@ func newSite(t *testing.T) (*site, *httptest.Server) {
 
 func testEnv() collectors.Env {
 	return collectors.Env{Source: config.Source{Name: "test"}, HTTP: config.Collect{
-		UserAgent: "earshot-test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}}
+		UserAgent: "earshot-test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}}
 }
 
 func TestCrawlPaginationRobotsAndCursor(t *testing.T) {

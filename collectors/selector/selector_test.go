@@ -44,7 +44,7 @@ func TestSelectorCrawl(t *testing.T) {
 		t.Fatal(errs)
 	}
 	c, err := Kind().New(collectors.Env{Source: config.Source{Name: "sel"}, Options: o,
-		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+		HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestConformance(t *testing.T) {
 	o := &Options{URLs: []string{srv.URL + "/"}, Review: "div.rv", Text: "p", Date: "time", IDAttr: "data-id"}
 	collectortest.Conformance(t, func() collectors.Collector {
 		c, err := Kind().New(collectors.Env{Source: config.Source{Name: "s"}, Options: o,
-			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20}})
+			HTTP: config.Collect{UserAgent: "test", Timeout: 5 * time.Second, MaxBodySize: 1 << 20, AllowPrivateNetworks: true}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,7 +1,8 @@
 // Package sendgridtest is a local SendGrid v3 mail-send endpoint for tests:
 // it checks the API key, validates every request body against SendGrid's
 // published OpenAPI schema (answering 400 with SendGrid-style errors when
-// it does not conform), and answers 202, 429 or 500 on demand.
+// it does not conform), and answers 202, 429 or 500 on demand, or nothing
+// at all (Hang) to stand for a request whose outcome the sender cannot know.
 package sendgridtest
 
 import (
@@ -22,6 +23,9 @@ import (
 type Reply struct {
 	Status  int
 	Headers map[string]string
+	// Hang: read the request, then answer nothing until the client gives
+	// up (its deadline) or the server closes.
+	Hang bool
 }
 
 // Server is the fake endpoint.
@@ -34,6 +38,7 @@ type Server struct {
 	script   []Reply
 	Requests [][]byte // bodies of accepted (202) requests
 	Invalid  []error  // schema violations seen
+	valid    int      // valid requests seen, whatever the answer
 }
 
 // New starts a server that validates against the OpenAPI file at specPath
@@ -72,6 +77,15 @@ func (s *Server) Script(replies ...Reply) {
 	s.script = append(s.script, replies...)
 }
 
+// Valid counts the valid requests seen, whatever the answer: the attempts
+// that would have reached SendGrid. Locked: a hanging request's handler
+// may still be running when the client has given up on it.
+func (s *Server) Valid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.valid
+}
+
 // Accepted returns the accepted bodies, decoded.
 func (s *Server) Accepted() []map[string]any {
 	s.mu.Lock()
@@ -104,21 +118,31 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		err = s.schema.Validate(inst)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err != nil {
 		s.Invalid = append(s.Invalid, err)
+		s.mu.Unlock()
 		writeErr(w, http.StatusBadRequest, "", fmt.Sprintf("request does not match the OpenAPI schema: %v", err))
 		return
 	}
+	s.valid++
 	reply := Reply{Status: http.StatusAccepted}
 	if len(s.script) > 0 {
 		reply, s.script = s.script[0], s.script[1:]
+	}
+	if reply.Status == http.StatusAccepted && !reply.Hang {
+		s.Requests = append(s.Requests, body)
+	}
+	s.mu.Unlock()
+	if reply.Hang {
+		// Outside the lock. It ends when the client drops the connection
+		// (its deadline passed); Close waits for it.
+		<-r.Context().Done()
+		return
 	}
 	for k, v := range reply.Headers {
 		w.Header().Set(k, v)
 	}
 	if reply.Status == http.StatusAccepted {
-		s.Requests = append(s.Requests, body)
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}

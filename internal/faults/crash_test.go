@@ -1,0 +1,137 @@
+package faults
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestCrashMatrix kills `earshot collect` with SIGKILL at random points of
+// its pass (while collecting, scoring, storing, routing, sending,
+// recording) and, every fourth time, exactly while the receiver holds a
+// message it is about to accept (the documented window), with new exports
+// arriving meanwhile; then one pass runs to completion. Nothing may be
+// lost or doubled, every negative mention must have exactly one case, and
+// every case one accepted alert, a repeat allowed only where it was
+// counted as a possible duplicate.
+func TestCrashMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts earshot processes")
+	}
+	s := newSetup(t, configOpts{groupBy: "[location]"})
+	kills, perFile := 22, 600
+	if long() {
+		kills, perFile = 80, 1500
+	}
+	rng := rand.New(rand.NewPCG(42, 1))
+	total, negatives := 0, 0
+	window, midStore := 0, 0
+	for i := 0; i < kills; i++ {
+		negatives += writeReviews(t, filepath.Join(s.inbox, fmt.Sprintf("export-%03d.jsonl", i)), fmt.Sprintf("r%d", i), perFile, 60, uint64(i))
+		total += perFile
+		before := s.count("SELECT count() FROM mentions")
+		p := s.start("collect")
+		switch i % 4 {
+		case 1:
+			// Kill between two batches of one pass: some rows stored, the
+			// rest, the cursor and the run record not.
+			ended := false
+			waitFor(t, time.Minute, "a first batch stored", func() bool {
+				select {
+				case err := <-p.done:
+					p.done <- err
+					ended = true
+					return true
+				default:
+				}
+				return s.count("SELECT count() FROM mentions") > before
+			})
+			if !ended {
+				midStore++
+			}
+		case 2:
+			// Kill while the receiver has the request and before it answers:
+			// the receiver accepts a message the sender never hears about.
+			hit := make(chan struct{})
+			s.sink.set(func(k *sink) {
+				k.onRequest = func() {
+					select {
+					case <-hit:
+					default:
+						close(hit)
+						p.kill()
+					}
+				}
+			})
+			select {
+			case <-hit:
+				window++
+			case err := <-p.done:
+				p.done <- err
+				select {
+				case <-hit: // killed by the hook: the two raced
+					window++
+				default: // nothing to send this time
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatalf("pass %d neither sent nor ended:\n%s", i, p.output())
+			}
+			s.sink.set(func(k *sink) { k.onRequest = nil })
+		default:
+			time.Sleep(time.Duration(rng.IntN(3000)) * time.Millisecond)
+		}
+		p.kill()
+	}
+	if out, err := s.run(3*time.Minute, "collect"); err != nil {
+		t.Fatalf("final pass: %v\n%s", err, out)
+	}
+	v := s.check()
+	t.Logf("%d kills (%d between batches, %d inside the send window): %d mentions, %d negative; %d cases delivered twice, %d counted as possible duplicates, %d unknown outcomes",
+		kills, midStore, window, v.mentions, v.negatives, v.casesDeliveredTwice, v.countedDuplicates, v.unknownOutcomes)
+	if v.mentions != uint64(total) || v.negatives != uint64(negatives) {
+		t.Errorf("stored %d mentions (%d negative), want %d (%d)", v.mentions, v.negatives, total, negatives)
+	}
+	if v.duplicateRows != 0 {
+		t.Errorf("%d duplicate rows after FINAL", v.duplicateRows)
+	}
+	if v.negativesWithoutCase != 0 {
+		t.Errorf("%d negative mentions without a case", v.negativesWithoutCase)
+	}
+	if v.casesWithoutDelivery != 0 {
+		t.Errorf("%d cases never alerted", v.casesWithoutDelivery)
+	}
+	dupMessages := 0
+	s.sink.mu.Lock()
+	for _, n := range s.sink.keys {
+		if n > 1 {
+			dupMessages++
+		}
+	}
+	s.sink.mu.Unlock()
+	t.Logf("messages accepted twice (same Idempotency-Key): %d; kills inside the send window: %d", dupMessages, window)
+	if v.extraDeliveriesUncounted != 0 {
+		t.Errorf("%d repeated deliveries not counted as possible duplicates (%d cases delivered twice)", v.extraDeliveriesUncounted, v.casesDeliveredTwice)
+	}
+	if n := s.count("SELECT count() FROM collection_runs WHERE status = 'interrupted'"); n < uint64(midStore) {
+		t.Errorf("%d passes recorded as interrupted, want at least the %d killed between batches", n, midStore)
+	}
+	if window == 0 || midStore == 0 {
+		t.Errorf("the matrix missed a point: %d kills between batches, %d in the send window", midStore, window)
+	}
+}
+
+func TestInterruptedPassRecorded(t *testing.T) {
+	s := newSetup(t, configOpts{})
+	writeReviews(t, filepath.Join(s.inbox, "a.jsonl"), "a", 3000, 50, 1)
+	p := s.start("collect")
+	time.Sleep(1500 * time.Millisecond)
+	p.kill()
+	t.Logf("first: %s", p.output())
+	out, err := s.run(time.Minute, "collect")
+	t.Logf("second: %v %s", err, out)
+	if n := s.count("SELECT count() FROM collection_runs WHERE status = 'interrupted'"); n != 1 {
+		t.Errorf("%d interrupted runs, want 1", n)
+	}
+}
