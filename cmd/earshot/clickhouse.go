@@ -42,7 +42,17 @@ func (a *app) openStore(ctx context.Context, cfg *config.Config) (*storage.Store
 		// that broke its parsing.
 		return nil, nil, storage.RedactError(err, dsn)
 	}
+	var stopSupervisor func()
+	if srv != nil && srv.Owned() && a.supervise {
+		sctx, cancel := context.WithCancel(context.Background())
+		exited := make(chan struct{})
+		go func() { defer close(exited); srv.Supervise(sctx) }()
+		stopSupervisor = func() { cancel(); <-exited }
+	}
 	return st, func() {
+		if stopSupervisor != nil {
+			stopSupervisor() // before Stop: a stopped server must stay stopped
+		}
 		st.Close()
 		if err := srv.Stop(); err != nil {
 			a.log.Warn("local clickhouse-server", "err", err)

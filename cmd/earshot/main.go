@@ -56,6 +56,9 @@ type app struct {
 	registry   collectors.Registry
 	stdout     io.Writer
 	stderr     io.Writer
+	// supervise: a local clickhouse-server this process starts is restarted
+	// whenever it dies (the daemon sets it; one-shot commands do not).
+	supervise bool
 }
 
 // registry lists the source kinds this binary knows, built explicitly.

@@ -41,6 +41,7 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			ctx := cmd.Context()
 			m := metrics.New()
+			a.supervise = !once
 			stk, err := a.waitForPipeline(ctx, m)
 			if err != nil {
 				return err
