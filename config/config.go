@@ -246,6 +246,9 @@ type (
 		URL     string            `yaml:"url"`
 		Secret  Secret            `yaml:"secret"`
 		Headers map[string]string `yaml:"headers"` // credential headers only as ${VAR} (validateHeaders)
+		// Timeout bounds one attempt (default 15s); an attempt that runs
+		// out after the request went out is recorded as "unknown".
+		Timeout time.Duration `yaml:"timeout"`
 	}
 	OutboxOptions struct {
 		Dir string `yaml:"dir"`

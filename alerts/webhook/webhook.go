@@ -12,6 +12,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -37,7 +38,7 @@ type Receiver struct {
 
 // New returns a receiver; it does no I/O.
 func New(name string, o config.WebhookOptions) *Receiver {
-	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: 15 * time.Second}, now: time.Now}
+	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: cmp.Or(o.Timeout, 15*time.Second)}, now: time.Now}
 }
 
 // Name implements alerts.Receiver.
