@@ -4,7 +4,7 @@ BIN    := bin/earshot
 CONFIG ?= earshot.example.yaml
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test test-short bench bench-score fuzz eval lint clickhouse clean
+.PHONY: all build run test test-short bench bench-score faults fuzz eval lint clickhouse clean
 
 all: build
 
@@ -37,6 +37,12 @@ bench:
 
 bench-score:
 	$(GO) test -run '^$$' -bench 'Score|Govader' -benchmem ./scoring
+
+# The long versions of the fault tests (internal/faults): kill -9 at 80
+# points, ClickHouse stopped 30 s under the daemon, receiver chaos. The short
+# versions run in `make test`.
+faults:
+	EARSHOT_FAULTS_LONG=1 $(GO) test -count=1 -timeout 30m -v ./internal/faults
 
 # A short run of every fuzz target; the corpus lives in testdata/fuzz.
 fuzz:
