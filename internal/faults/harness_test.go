@@ -243,7 +243,7 @@ type setup struct {
 type configOpts struct {
 	jetstream  string // ws:// URL of a Jetstream fake; "" no push source
 	groupBy    string // route group_by, e.g. "[location]"; "" none
-	groupWait  string // default 0s
+	groupWait  string // default 1ms
 	schedule   string // the import source's schedule; default @every 1s
 	listen     string // server.listen; default 127.0.0.1:0
 	extraRoute string
@@ -257,7 +257,7 @@ func newSetup(t *testing.T, o configOpts) *setup {
 		t.Fatal(err)
 	}
 	if o.groupWait == "" {
-		o.groupWait = "0s"
+		o.groupWait = "1ms" // 0s would mean "unset": the 30s default
 	}
 	if o.schedule == "" {
 		o.schedule = "@every 1s"

@@ -354,6 +354,11 @@ func (s *Server) Supervise(ctx context.Context) {
 				}
 				continue
 			}
+			// Other earshot processes find it through the state file.
+			b, _ := json.Marshal(state{PID: s.PID, TCPPort: s.TCPPort, HTTPPort: s.HTTPPort})
+			if err := os.WriteFile(filepath.Join(s.Dir, stateFile), b, 0o644); err != nil {
+				s.log.Warn("clickhouse state file", "err", err)
+			}
 			s.log.Info("local clickhouse-server restarted", "pid", s.PID, "tcp_port", s.TCPPort)
 		}
 	}
