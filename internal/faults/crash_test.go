@@ -135,3 +135,40 @@ func TestInterruptedPassRecorded(t *testing.T) {
 		t.Errorf("%d interrupted runs, want 1", n)
 	}
 }
+
+// TestCrashDaemon kills `earshot run` with SIGKILL at random moments while
+// exports keep arriving, restarting it each time; then lets the last one
+// finish the work. Same verdict as the crash matrix.
+func TestCrashDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts earshot processes")
+	}
+	s := newSetup(t, configOpts{groupBy: "[location]"})
+	kills, perFile := 8, 400
+	if long() {
+		kills, perFile = 30, 1000
+	}
+	rng := rand.New(rand.NewPCG(7, 3))
+	total, negatives := 0, 0
+	for i := 0; i < kills; i++ {
+		p := s.start("run")
+		for j := 0; j < 2; j++ {
+			negatives += writeReviews(t, filepath.Join(s.inbox, fmt.Sprintf("export-%03d-%d.jsonl", i, j)), fmt.Sprintf("d%d-%d", i, j), perFile, 60, uint64(100*i+j))
+			total += perFile
+			time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
+		}
+		p.kill()
+	}
+	p := s.start("run")
+	waitFor(t, 2*time.Minute, "every case alerted", func() bool {
+		v := s.check()
+		return v.mentions == uint64(total) && v.casesWithoutDelivery == 0 && v.negatives == uint64(negatives)
+	})
+	p.stop(t)
+	v := s.check()
+	t.Logf("%d kills of the daemon: %d mentions, %d negative; %d cases delivered twice, %d counted as possible duplicates, %d interrupted passes",
+		kills, v.mentions, v.negatives, v.casesDeliveredTwice, v.countedDuplicates, s.count("SELECT count() FROM collection_runs WHERE status = 'interrupted'"))
+	if v.duplicateRows != 0 || v.negativesWithoutCase != 0 || v.casesWithoutDelivery != 0 || v.extraDeliveriesUncounted != 0 {
+		t.Errorf("verdict %+v", v)
+	}
+}
