@@ -51,7 +51,7 @@ func BenchmarkStreamLatency(b *testing.B) {
 	opts := &jetstream.Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http")}
 	cfg := &config.Config{Brands: []config.Brand{{Name: "Acme", Keywords: []string{"acme"}}},
 		Sources: []config.Source{{Name: "live", Kind: "bluesky-stream", Brand: "Acme", Options: opts}},
-		Collect: config.Collect{UserAgent: "bench"}}
+		Collect: config.Collect{UserAgent: "bench", AllowPrivateNetworks: true}}
 	sp, err := storage.OpenSpool(b.TempDir())
 	if err != nil {
 		b.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/collectors/httpx"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/internal/wait"
 	"github.com/earshot/earshot/mention"
@@ -54,7 +56,10 @@ func Kind() collectors.Kind {
 		if len(m.Terms()) == 0 {
 			return nil, fmt.Errorf("bluesky-stream %s: no keywords: the firehose must be filtered", env.Source.Name)
 		}
-		return &Stream{o: *o, match: m, ua: env.HTTP.UserAgent, now: time.Now, sleep: wait.Sleep}, nil
+		// The dialled address is checked like every collector's (no
+		// loopback, private or link-local unless allow_private_networks).
+		hc := &http.Client{Transport: httpx.Guard{AllowPrivate: env.HTTP.AllowPrivateNetworks}.Transport()}
+		return &Stream{o: *o, match: m, ua: env.HTTP.UserAgent, hc: hc, now: time.Now, sleep: wait.Sleep}, nil
 	})
 }
 
@@ -63,6 +68,7 @@ type Stream struct {
 	o     Options
 	match *collectors.Matcher
 	ua    string
+	hc    *http.Client
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
 }
@@ -154,7 +160,7 @@ func (s *Stream) session(ctx context.Context, cursor string, sink collectors.Sin
 	}
 	u.RawQuery = q.Encode()
 	dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	conn, _, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPHeader: map[string][]string{"User-Agent": {s.ua}}})
+	conn, _, err := websocket.Dial(dctx, u.String(), &websocket.DialOptions{HTTPClient: s.hc, HTTPHeader: map[string][]string{"User-Agent": {s.ua}}})
 	cancel()
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", u.Host, err)

@@ -64,7 +64,7 @@ func newStream(t *testing.T, url string) *Stream {
 		t.Fatal(errs)
 	}
 	c, err := Kind().New(collectors.Env{Source: config.Source{Name: "js"}, Brand: &config.Brand{Keywords: []string{"acme"}},
-		HTTP: config.Collect{UserAgent: "test"}, Options: o})
+		HTTP: config.Collect{UserAgent: "test", AllowPrivateNetworks: true}, Options: o})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,5 +148,24 @@ func TestCollectCatchesUp(t *testing.T) {
 	}
 	if len(sink.Mentions) != 3 || c != fmt.Sprint(now.Add(time.Second).UnixMicro()) {
 		t.Errorf("catch-up: %d mentions, cursor %s", len(sink.Mentions), c)
+	}
+}
+
+// TestStreamRefusesPrivateAddress: the stream's dial is checked like every
+// collector's, so a config pointing it at loopback is refused by default.
+func TestStreamRefusesPrivateAddress(t *testing.T) {
+	srv := httptest.NewServer(&server{batches: [][]string{{post(1, "a", "acme")}}})
+	defer srv.Close()
+	o := &Options{URL: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	c, err := Kind().New(collectors.Env{Source: config.Source{Name: "js"}, Brand: &config.Brand{Keywords: []string{"acme"}},
+		HTTP: config.Collect{UserAgent: "test"}, Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = c.Collect(ctx, "1700000000000000", &collectortest.Sink{})
+	if err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Fatalf("stream to loopback without allow_private_networks: %v, want a refusal", err)
 	}
 }

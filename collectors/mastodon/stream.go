@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/collectors/httpx"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/internal/wait"
 )
@@ -54,9 +54,17 @@ func StreamKind() collectors.Kind {
 			return nil, err
 		}
 		return &Streaming{Collector: c.(*Collector), token: o.AccessToken.Reveal(), ua: env.HTTP.UserAgent,
-			hc: &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-				ResponseHeaderTimeout: 30 * time.Second}}, sleep: wait.Sleep}, nil
+			hc: &http.Client{Transport: streamTransport(env.HTTP.AllowPrivateNetworks)}, sleep: wait.Sleep}, nil
 	})
+}
+
+// streamTransport checks the dialled address like every collector (no
+// loopback, private or link-local unless allow_private_networks) and has
+// no overall timeout: a stream stays open.
+func streamTransport(allowPrivate bool) *http.Transport {
+	t := httpx.Guard{AllowPrivate: allowPrivate}.Transport()
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return t
 }
 
 // Streaming follows hashtag streams; its Collect is the poll collector's.
