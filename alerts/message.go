@@ -35,6 +35,10 @@ type Message struct {
 	GroupKey string
 	Step     int // escalation step, 0 for the first notice
 	Cases    []Case
+	// More are the ids of this message's cases beyond the ones listed in
+	// full (a large group lists its worst cases; the rest are named here
+	// and are in `earshot cases list` and the digest).
+	More []string
 
 	// Storms and digests: a headline (the subject), figures shown before
 	// the cases, and the cases as one short entry each instead of in full.
@@ -92,9 +96,9 @@ func Subject(m Message) string {
 	} else if len(m.Cases) == 1 {
 		c := m.Cases[0].Mention
 		s = fmt.Sprintf("[Earshot] %s: %s review of %s%s", strings.ToUpper(orNone(worst)), c.Source, c.Brand, at(c.Location))
-	} else if len(m.Cases) > 1 {
+	} else if len(m.Cases)+len(m.More) > 1 {
 		c := m.Cases[0].Mention
-		s = fmt.Sprintf("[Earshot] %d negative mentions of %s%s (worst: %s)", len(m.Cases), c.Brand, at(c.Location), orNone(worst))
+		s = fmt.Sprintf("[Earshot] %d negative mentions of %s%s (worst: %s)", len(m.Cases)+len(m.More), c.Brand, at(c.Location), orNone(worst))
 	}
 	if m.Step > 0 {
 		s = fmt.Sprintf("[Escalation %d] ", m.Step) + s

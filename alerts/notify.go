@@ -92,10 +92,14 @@ type Notifier struct {
 	// receiver asking for more (Retry-After: 300) is retried by a later
 	// flush instead, so it never holds the others. Default 10s.
 	MaxInlineWait time.Duration
-	Sleep         func(ctx context.Context, d time.Duration) error
-	Now           func() time.Time
-	Logger        *slog.Logger
-	Metrics       *metrics.Metrics
+	// MaxListed is how many cases a message lists in full (default 25): a
+	// larger group lists its worst cases and names the rest, so a bulk
+	// import does not become a 30 MB mail.
+	MaxListed int
+	Sleep     func(ctx context.Context, d time.Duration) error
+	Now       func() time.Time
+	Logger    *slog.Logger
+	Metrics   *metrics.Metrics
 }
 
 // CaseID is the case of a mention: one per story, so the same review posted
@@ -408,6 +412,7 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 	for _, out := range append(splitRetries(critical, retry, recv), splitRetries(cases, retry, recv)...) {
 		batch, dup := out.cases, out.dup
 		msg := Message{ID: out.id, Receiver: recv, GroupKey: key, Cases: batch}
+		n.cap(&msg)
 		// The intent goes first: if this process dies after the receiver
 		// took the message, the next one knows a repeat may be a duplicate.
 		var intent []storage.CaseEvent
@@ -443,6 +448,31 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		n.log().Info("alert sent", "receiver", recv, "group", key, "cases", len(batch), "message", msg.ID, "possible_duplicate", dup)
 	}
 	return firstErr
+}
+
+// cap keeps a large group's message readable: the worst MaxListed cases
+// (severity, then newest) in full, the others by id, with a line saying so.
+func (n *Notifier) cap(msg *Message) {
+	limit := cmp.Or(n.MaxListed, 25)
+	if len(msg.Cases) <= limit {
+		return
+	}
+	cases := slices.Clone(msg.Cases)
+	slices.SortStableFunc(cases, func(a, b Case) int {
+		if c := cmp.Compare(mention.SeverityRank(b.Mention.Severity), mention.SeverityRank(a.Mention.Severity)); c != 0 {
+			return c
+		}
+		return b.Mention.PublishedAt.Compare(a.Mention.PublishedAt)
+	})
+	listed, rest := cases[:limit], cases[limit:]
+	msg.Cases = listed
+	for _, c := range rest {
+		msg.More = append(msg.More, c.ID)
+	}
+	c := listed[0].Mention
+	msg.Title = fmt.Sprintf("%d negative mentions of %s%s", len(cases), c.Brand, at(c.Location))
+	msg.Summary = append(msg.Summary, fmt.Sprintf("The %d most severe are below; %d more are open in this group: `earshot cases list` shows them, and the digest lists them until resolved.",
+		limit, len(rest)))
 }
 
 // outgoing is one message to send: a resend keeps the id of the attempt it

@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -249,5 +250,54 @@ route:
 	}
 	if opened != 3 {
 		t.Errorf("%d cases opened, want 3 (the cross-post joins the first story)", opened)
+	}
+}
+
+// TestLargeGroupListsWorstCases: a group of 30 cases is one message that
+// lists the 25 worst in full and names the other 5; all 30 are notified.
+func TestLargeGroupListsWorstCases(t *testing.T) {
+	var ms []mention.Mention
+	for i := 0; i < 30; i++ {
+		sev := "low"
+		if i%10 == 0 {
+			sev = "high"
+		}
+		m := mention.Mention{ID: fmt.Sprintf("m%02d", i), Brand: "Acme", Location: "Zagreb", Text: "rude",
+			PublishedAt: time.Date(2026, 11, 1, 0, i, 0, 0, time.UTC)}
+		m.Negative, m.Severity = true, sev
+		ms = append(ms, m)
+	}
+	store := newMem(ms...)
+	desk := &scripted{name: "desk"}
+	n := &Notifier{Tree: &Route{Receiver: "desk", GroupBy: []string{"location"}}, Receivers: map[string]Receiver{"desk": desk}, Store: store}
+	if err := n.Notify(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(desk.sent) != 1 {
+		t.Fatalf("%d messages, want 1", len(desk.sent))
+	}
+	msg := desk.sent[0]
+	if len(msg.Cases) != 25 || len(msg.More) != 5 {
+		t.Fatalf("listed %d, more %d; want 25 and 5", len(msg.Cases), len(msg.More))
+	}
+	for _, c := range msg.Cases[:3] {
+		if c.Mention.Severity != "high" {
+			t.Errorf("the worst cases come first: got %s first", c.Mention.Severity)
+		}
+	}
+	if s := Subject(msg); !strings.Contains(s, "30 negative mentions") {
+		t.Errorf("subject %q does not count all 30", s)
+	}
+	if txt := Text(msg); !strings.Contains(txt, "5 more are open") {
+		t.Errorf("text does not say how many more:\n%s", txt)
+	}
+	notified := 0
+	for _, e := range store.events {
+		if e.Event == "notified" {
+			notified++
+		}
+	}
+	if notified != 30 {
+		t.Errorf("%d cases notified, want all 30", notified)
 	}
 }

@@ -54,6 +54,9 @@ type Payload struct {
 	Title    string        `json:"title,omitempty"`   // storms and digests
 	Summary  []string      `json:"summary,omitempty"` // their figures
 	Cases    []PayloadCase `json:"cases"`
+	// MoreCaseIDs are the message's cases not listed in full (a large
+	// group lists its worst ones).
+	MoreCaseIDs []string `json:"more_case_ids,omitempty"`
 	// Attachments (the digest's chart) travel base64-encoded.
 	Attachments []PayloadAttachment `json:"attachments,omitempty"`
 }
@@ -84,7 +87,7 @@ func Sign(secret, ts string, body []byte) string {
 
 // Send implements alerts.Receiver.
 func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery, error) {
-	p := Payload{ID: m.ID, Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary,
+	p := Payload{ID: m.ID, Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary, MoreCaseIDs: m.More,
 		Cases: []PayloadCase{}}
 	for _, c := range m.Cases {
 		p.Cases = append(p.Cases, PayloadCase{ID: c.ID, AckURL: c.AckURL, ResolveURL: c.ResolveURL, Status: c.Status, Mention: c.Mention})

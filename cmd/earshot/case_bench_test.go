@@ -30,12 +30,13 @@ func BenchmarkCasePass(b *testing.B) {
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p struct {
 			Cases []json.RawMessage `json:"cases"`
+			More  []string          `json:"more_case_ids"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&p); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		accepted.Add(int64(len(p.Cases)))
+		accepted.Add(int64(len(p.Cases) + len(p.More)))
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer hook.Close()

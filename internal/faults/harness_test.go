@@ -163,6 +163,7 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 		Cases []struct {
 			ID string `json:"id"`
 		} `json:"cases"`
+		More []string `json:"more_case_ids"`
 	}
 	if err := json.Unmarshal(body, &p); err != nil {
 		http.Error(w, "bad json", http.StatusBadRequest)
@@ -203,6 +204,9 @@ func (s *sink) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	for _, c := range p.Cases {
 		s.accepted[c.ID]++
+	}
+	for _, id := range p.More {
+		s.accepted[id]++
 	}
 	if k := r.Header.Get("Idempotency-Key"); k != "" {
 		s.keys[k]++
