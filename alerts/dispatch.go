@@ -65,15 +65,27 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 		since = d.Notifier.now().Add(-storage.PendingLookback)
 	}
 	page := cmp.Or(d.PageSize, 5000)
+	// A queue row whose mention cannot be read (it should not happen: they
+	// are inserted together) holds the watermark back, so it is tried again
+	// next round rather than forgotten; within this round the router pages
+	// past it, so it never blocks the cases behind it.
+	var oldestMissing time.Time
+	done := func(serverNow time.Time) {
+		next := serverNow.Add(-routeOverlap)
+		if !oldestMissing.IsZero() && oldestMissing.Before(next) {
+			next = oldestMissing
+		}
+		d.routedSince = next
+	}
 	for {
-		done := d.Metrics.Query("unrouted_cases")
+		stop := d.Metrics.Query("unrouted_cases")
 		qs, serverNow, err := d.Queue.Unrouted(ctx, since, page)
-		done()
+		stop()
 		if err != nil {
 			return fmt.Errorf("route: %w", err)
 		}
 		if len(qs) == 0 {
-			d.routedSince = serverNow.Add(-routeOverlap)
+			done(serverNow)
 			return nil
 		}
 		ids := make([]string, len(qs))
@@ -87,14 +99,10 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 		if err := d.Notifier.Route(ctx, qs, ms); err != nil {
 			return err
 		}
-		// A queue row whose mention cannot be read (it should not happen:
-		// they are inserted together) holds the watermark back, so it is
-		// tried again rather than forgotten; it is logged once a page.
 		missing := 0
-		var oldestMissing time.Time
 		for _, q := range qs {
 			if _, ok := ms[q.MentionID]; !ok {
-				if missing == 0 {
+				if oldestMissing.IsZero() || q.OpenedAt.Before(oldestMissing) {
 					oldestMissing = q.OpenedAt
 				}
 				missing++
@@ -103,13 +111,15 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 		if missing > 0 {
 			d.log().Warn("queued cases whose mention is not readable yet", "cases", missing, "first", qs[0].CaseID)
 		}
-		if len(qs) < page || missing == len(qs) {
-			next := serverNow.Add(-routeOverlap)
-			if missing > 0 && oldestMissing.Before(next) {
-				next = oldestMissing
-			}
-			d.routedSince = next
+		if len(qs) < page {
+			done(serverNow)
 			return nil
+		}
+		if missing > 0 {
+			// The unreadable rows would come back first: read on from
+			// after this page (rows of its last second that did not fit
+			// are found next round, behind the held watermark).
+			since = qs[len(qs)-1].OpenedAt.Add(time.Second)
 		}
 	}
 }
@@ -123,6 +133,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	defer esc.Stop()
 	d.Metrics.Dispatching(true)
 	defer d.Metrics.Dispatching(false)
+	defer d.Notifier.Wait() // sends in flight record their outcome before the lock goes
 	d.tick(ctx, false)
 	d.gauge(ctx)
 	for {

@@ -80,14 +80,22 @@ type Notifier struct {
 	Storms      StormStore
 	StormEvery  time.Duration // least time between storm checks in Flush; default 30s
 
-	stormCheckedAt time.Time            // under flushMu
-	pendingSince   time.Time            // under flushMu: oldest case Flush must still look at
-	blockedUntil   map[string]time.Time // under flushMu: receivers that asked to wait
-	Store          CaseStore
-	Links          func(caseID string) (ack, resolve string) // optional signed links
-	Contact        func(brand, location string) string       // who customers can reach, for the suggested reply
-	Retries        int                                       // extra attempts on retryable failures; default 3
-	Backoff        time.Duration                             // first wait; default 2s, doubling, jittered
+	stormCheckedAt time.Time // under flushMu
+	pendingSince   time.Time // under flushMu: oldest case Flush must still look at
+
+	recvMu       sync.Mutex
+	blockedUntil map[string]time.Time // receivers that asked to wait
+	inflight     map[string]bool      // receivers an asynchronous Flush is still sending to
+	sending      sync.WaitGroup
+	// Async: Flush does not wait for its sends (the daemon): a slow or
+	// hanging receiver holds up neither routing nor the other receivers;
+	// it gets one send in flight at a time. Flush with force always waits.
+	Async   bool
+	Store   CaseStore
+	Links   func(caseID string) (ack, resolve string) // optional signed links
+	Contact func(brand, location string) string       // who customers can reach, for the suggested reply
+	Retries int                                       // extra attempts on retryable failures; default 3
+	Backoff time.Duration                             // first wait; default 2s, doubling, jittered
 	// MaxInlineWait is the longest retry wait Flush sleeps through; a
 	// receiver asking for more (Retry-After: 300) is retried by a later
 	// flush instead, so it never holds the others. Default 10s.
@@ -285,7 +293,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	// One read for all of them, by primary key.
 	var ids []string
 	for _, g := range order {
-		if until, ok := n.blockedUntil[g.receiver]; ok && now.Before(until) {
+		if n.blocked(g.receiver) {
 			continue
 		}
 		g.due = n.due(g.receiver, g.key, g.items, hist, now, force)
@@ -314,7 +322,6 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	}
 	errs := make([]error, len(recvs))
 	var wg sync.WaitGroup
-	var blockMu sync.Mutex
 	for i, recv := range recvs {
 		h := storage.SendHistory{SentSince: map[string]int{recv: hist.SentSince[recv]}, LastSent: map[string]time.Time{}}
 		for _, g := range byRecv[recv] {
@@ -322,40 +329,72 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 				h.LastSent[recv+"\x00"+g.key] = t
 			}
 		}
+		n.recvMu.Lock()
+		if n.inflight[recv] {
+			n.recvMu.Unlock()
+			continue // still sending from an earlier flush: its cases wait for the next
+		}
+		if n.inflight == nil {
+			n.inflight = map[string]bool{}
+		}
+		n.inflight[recv] = true
+		n.recvMu.Unlock()
 		wg.Add(1)
+		n.sending.Add(1)
 		go func() {
-			defer wg.Done()
+			defer func() {
+				n.recvMu.Lock()
+				delete(n.inflight, recv)
+				n.recvMu.Unlock()
+				n.sending.Done()
+				wg.Done()
+			}()
 			for _, g := range byRecv[recv] {
-				blockMu.Lock()
-				until, blocked := n.blockedUntil[recv]
-				blockMu.Unlock()
-				if blocked && n.now().Before(until) {
+				if n.blocked(recv) {
 					break
 				}
 				err := n.flushGroup(ctx, recv, g.key, g.items, ms, &h, storms, g.due, now)
 				var wait *waitError
 				if errors.As(err, &wait) {
-					blockMu.Lock()
+					n.recvMu.Lock()
 					if n.blockedUntil == nil {
 						n.blockedUntil = map[string]time.Time{}
 					}
 					n.blockedUntil[recv] = n.now().Add(wait.d)
-					blockMu.Unlock()
+					n.recvMu.Unlock()
 				}
-				if err != nil && errs[i] == nil {
-					errs[i] = err
+				if err != nil {
+					if n.Async && !force {
+						n.log().Warn("alert flush", "receiver", recv, "err", err)
+					}
+					errs[i] = cmp.Or(errs[i], err)
 				}
 			}
 		}()
 	}
-	wg.Wait()
-	for recv, until := range n.blockedUntil {
-		if !n.now().Before(until) {
-			delete(n.blockedUntil, recv)
-		}
+	if n.Async && !force {
+		// The daemon: a slow receiver finishes in the background, and the
+		// next flush leaves it alone until it is done.
+		return nil
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// blocked reports whether a receiver asked to be left alone until later.
+func (n *Notifier) blocked(recv string) bool {
+	n.recvMu.Lock()
+	defer n.recvMu.Unlock()
+	until, ok := n.blockedUntil[recv]
+	if ok && !n.now().Before(until) {
+		delete(n.blockedUntil, recv)
+		return false
+	}
+	return ok
+}
+
+// Wait waits for the sends an asynchronous Flush left running.
+func (n *Notifier) Wait() { n.sending.Wait() }
 
 // due reports whether a group's timers let it go now.
 func (n *Notifier) due(recv, key string, items []storage.Pending, hist storage.SendHistory, now time.Time, force bool) bool {
@@ -426,8 +465,19 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 			firstErr = cmp.Or(firstErr, fmt.Errorf("group %s: record intent: %w", key, err))
 			continue // not sent: without the intent a crash would hide a duplicate
 		}
-		if err := n.send(ctx, rcv, msg, dup); err != nil {
+		if maybe, err := n.deliver(ctx, rcv, msg, dup); err != nil {
 			firstErr = cmp.Or(firstErr, err)
+			if !maybe {
+				// Refused every time: nothing arrived, so the next attempt is
+				// not a possible duplicate. The same event ids, written
+				// again, replace the intent (ReplacingMergeTree, FINAL).
+				for i := range intent {
+					intent[i].Event, intent[i].At, intent[i].Note = "unsent", n.now(), "refused by the receiver: "+oneLine(err.Error(), 200)
+				}
+				if err := n.Store.AppendCaseEvents(ctx, intent); err != nil {
+					n.log().Warn("refused send not recorded; its retry will count as a possible duplicate", "receiver", recv, "err", err)
+				}
+			}
 			continue
 		}
 		hist.SentSince[recv]++
@@ -602,6 +652,15 @@ func queuedID(caseID, receiver string) string {
 // for a later flush. dup marks a message an earlier attempt may already
 // have delivered.
 func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool) error {
+	_, err := n.deliver(ctx, rcv, msg, dup)
+	return err
+}
+
+// deliver is send, also telling whether the message may have reached the
+// receiver despite an error: an earlier attempt might have (dup), or one
+// of these got no answer (unknown). A failure that is not "maybe" was
+// refused by the receiver every time: nothing was delivered.
+func (n *Notifier) deliver(ctx context.Context, rcv Receiver, msg Message, dup bool) (maybe bool, err error) {
 	retries, backoff := n.Retries, n.Backoff
 	if retries == 0 {
 		retries = 3
@@ -613,6 +672,7 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool
 	for i, c := range msg.Cases {
 		ids[i] = c.ID
 	}
+	ids = append(ids, msg.More...) // a capped message's other cases go out with it too
 	for attempt := 1; ; attempt++ {
 		start := n.now()
 		if dup {
@@ -622,7 +682,7 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool
 			if err := n.Store.RecordDelivery(ctx, storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: msg.GroupKey, Receiver: rcv.Name(),
 				Step: uint8(msg.Step), Attempt: uint16(attempt), At: start, Status: "attempt", MessageID: msg.ID, Duplicate: true,
 				Error: "an earlier attempt may have delivered this message"}); err != nil {
-				return fmt.Errorf("alert to %s: record possible duplicate: %w", rcv.Name(), err)
+				return dup, fmt.Errorf("alert to %s: record possible duplicate: %w", rcv.Name(), err)
 			}
 		}
 		// Each attempt gets a fresh deadline: a retry never inherits an
@@ -654,19 +714,19 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool
 		if final {
 			if err != nil {
 				n.log().Warn("alert not delivered", "receiver", rcv.Name(), "attempts", attempt, "err", err)
-				return fmt.Errorf("alert to %s failed after %d attempts: %w", rcv.Name(), attempt, err)
+				return dup, fmt.Errorf("alert to %s failed after %d attempts: %w", rcv.Name(), attempt, err)
 			}
-			return nil
+			return true, nil
 		}
 		wait := d.RetryAfter
 		if wait <= 0 {
 			wait = backoff<<(attempt-1)/2 + time.Duration(rand.Int64N(int64(backoff<<(attempt-1))))
 		}
 		if wait > cmp.Or(n.MaxInlineWait, 10*time.Second) {
-			return &waitError{d: min(wait, time.Hour), err: fmt.Errorf("alert to %s: %w", rcv.Name(), err)}
+			return dup, &waitError{d: min(wait, time.Hour), err: fmt.Errorf("alert to %s: %w", rcv.Name(), err)}
 		}
 		if err := n.sleep(ctx, wait); err != nil {
-			return err
+			return dup, err
 		}
 	}
 }

@@ -82,6 +82,7 @@ func (m *memCases) PendingNotifications(context.Context, time.Time) ([]storage.P
 		_, inhibited := m.events[e.CaseID+":inhibited:"+e.Receiver]
 		if !notified && !deferred && !inhibited {
 			sending, attempted := m.events[e.CaseID+":sending:"+e.Receiver+":0"]
+			attempted = attempted && sending.Event == "sending" // "unsent" replaced it: refused
 			out = append(out, storage.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note,
 				Severity: e.Severity, QueuedAt: e.At, Attempted: attempted, AttemptID: sending.Note})
 		}

@@ -196,6 +196,7 @@ func (a *app) dispatchLoop(ctx context.Context, s *stack) {
 		if err == nil {
 			a.log.Info("this process sends the alerts (dispatch lock taken)", "lock", s.lockPath())
 			s.dispatching.Store(true)
+			s.n.Async = true // a slow receiver never holds up routing or the others
 			s.d.Run(ctx)
 			s.dispatching.Store(false)
 			l.Release()

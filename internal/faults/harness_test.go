@@ -336,7 +336,8 @@ func (s *setup) start(args ...string) *proc {
 	cmd.Dir = s.dir
 	cmd.Env = append(os.Environ(), "EARSHOT_CLICKHOUSE=")
 	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &lockedWriter{w: &out}, &lockedWriter{w: &out}
+	lw := &lockedWriter{w: &out} // one writer: both streams share the buffer
+	cmd.Stdout, cmd.Stderr = lw, lw
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
