@@ -416,8 +416,8 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		return fmt.Errorf("queued cases for unknown receiver %q", recv)
 	}
 	var cases, critical []Case
-	var stored []time.Time
-	retry := map[string]string{} // case -> id of the message an earlier attempt may have delivered
+	stored := map[string]time.Time{} // case -> when its mention was stored
+	retry := map[string]string{}     // case -> id of the message an earlier attempt may have delivered
 	for _, p := range items {
 		m, found := ms[p.MentionID]
 		if !found {
@@ -435,7 +435,7 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		} else {
 			cases = append(cases, c)
 		}
-		stored = append(stored, p.QueuedAt)
+		stored[c.ID] = p.QueuedAt
 	}
 	pol := n.Policies[recv]
 	if !due || pol.Quiet(now) {
@@ -492,8 +492,8 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
 			n.log().Error("notification not recorded; it may be sent again (counted as a possible duplicate)", "receiver", recv, "group", key, "err", err)
 		}
-		for _, t := range stored {
-			n.Metrics.Accepted(recv, n.now().Sub(t))
+		for _, c := range batch {
+			n.Metrics.Accepted(recv, n.now().Sub(stored[c.ID]))
 		}
 		n.log().Info("alert sent", "receiver", recv, "group", key, "cases", len(batch), "message", msg.ID, "possible_duplicate", dup)
 	}

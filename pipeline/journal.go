@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -116,6 +117,12 @@ func (p *Pipeline) DeferRescore(ids []string, log *slog.Logger) {
 		log.Warn("rescore list unavailable", "err", err)
 		return
 	}
+	unlock, err := p.lockRescore()
+	if err != nil {
+		log.Warn("rescore list unavailable", "err", err)
+		return
+	}
+	defer unlock()
 	f, err := os.OpenFile(filepath.Join(p.StateDir, "rescore.ids"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 	if err != nil {
 		log.Warn("rescore list unavailable", "err", err)
@@ -123,6 +130,22 @@ func (p *Pipeline) DeferRescore(ids []string, log *slog.Logger) {
 	}
 	defer f.Close()
 	_, _ = f.WriteString(strings.Join(ids, "\n") + "\n")
+}
+
+// lockRescore takes the rescore list's lock across processes (an import
+// and a daemon may share the state directory): appends and the rewrite of
+// the list never interleave. Held only around file operations, never
+// during the rescoring itself.
+func (p *Pipeline) lockRescore() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(p.StateDir, "rescore.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }
 
 // RescoreStore reads the mentions to rescore; *storage.Store is one.
@@ -141,23 +164,37 @@ func (p *Pipeline) Rescore(ctx context.Context, store RescoreStore) (int, error)
 	p.rescore.Lock()
 	defer p.rescore.Unlock()
 	path := filepath.Join(p.StateDir, "rescore.ids")
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
-	}
+	unlock, err := p.lockRescore()
 	if err != nil {
 		return 0, fmt.Errorf("rescore: %w", err)
 	}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		unlock()
+		return 0, nil
+	}
+	if err != nil {
+		unlock()
+		return 0, fmt.Errorf("rescore: %w", err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		unlock()
+		return 0, fmt.Errorf("rescore: %w", err)
+	}
+	readUpTo := info.Size()
 	var ids []string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, readUpTo))
 	for sc.Scan() {
 		if id := strings.TrimSpace(sc.Text()); id != "" && !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
 	}
 	f.Close()
+	unlock()
 	if len(ids) == 0 {
-		return 0, os.Remove(path)
+		return 0, p.rewriteRescore(path, nil, readUpTo)
 	}
 	found, err := store.Mentions(ctx, ids)
 	if err != nil {
@@ -186,9 +223,41 @@ func (p *Pipeline) Rescore(ctx context.Context, store RescoreStore) (int, error)
 	if err != nil {
 		return 0, fmt.Errorf("rescore: store: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(strings.Join(keep, "\n")+"\n"), 0o644); err != nil {
-		return len(out), fmt.Errorf("rescore: %w", err)
+	return len(out), p.rewriteRescore(path, keep, readUpTo)
+}
+
+// rewriteRescore replaces the list with keep plus whatever other processes
+// appended after the first readUpTo bytes were read.
+func (p *Pipeline) rewriteRescore(path string, keep []string, readUpTo int64) error {
+	unlock, err := p.lockRescore()
+	if err != nil {
+		return fmt.Errorf("rescore: %w", err)
 	}
-	return len(out), os.Rename(tmp, path)
+	defer unlock()
+	var later []byte
+	if f, err := os.Open(path); err == nil {
+		if _, err := f.Seek(readUpTo, io.SeekStart); err == nil {
+			later, _ = io.ReadAll(f)
+		}
+		f.Close()
+	}
+	content := strings.Join(keep, "\n")
+	if content != "" {
+		content += "\n"
+	}
+	content += string(later)
+	if content == "" {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("rescore: %w", err)
+		}
+		return nil
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		return fmt.Errorf("rescore: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rescore: %w", err)
+	}
+	return nil
 }

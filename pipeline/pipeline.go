@@ -395,6 +395,10 @@ func (p *Pipeline) runWindow() time.Duration {
 
 // sink normalises, deduplicates and hands mentions on in chunks.
 type sink struct {
+	// flushMu: one flush at a time. A chunk flushed from Add (the source's
+	// goroutine) must be stored before a timed flush may report "all
+	// stored" and let the stream save a cursor past it.
+	flushMu sync.Mutex
 	p       *Pipeline
 	src     *config.Source
 	run     *storage.Run
@@ -476,6 +480,8 @@ func (s *sink) AddError(err error) {
 // writer error means the rows are neither stored nor spooled yet (the
 // writer keeps them): the pass fails and its cursor does not move.
 func (s *sink) flush(ctx context.Context) error {
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.mu.Lock()
 	batch, ratings := s.pending, s.ratings
 	s.pending, s.ratings = nil, nil

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -170,5 +171,50 @@ func TestCrashDaemon(t *testing.T) {
 		kills, v.mentions, v.negatives, v.casesDeliveredTwice, v.countedDuplicates, s.count("SELECT count() FROM collection_runs WHERE status = 'interrupted'"))
 	if v.duplicateRows != 0 || v.negativesWithoutCase != 0 || v.casesWithoutDelivery != 0 || v.extraDeliveriesUncounted != 0 {
 		t.Errorf("verdict %+v", v)
+	}
+}
+
+// TestOutageUnderCollect stops ClickHouse in the middle of `earshot
+// collect` (after its first batch is stored) for 14 s: the pass spools the
+// rest (dedup and the repeat-complainer lookup fail: mentions are treated
+// as new and scored without history), and the next pass replays the spool,
+// opens every case and alerts each once.
+func TestOutageUnderCollect(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts earshot processes and stops clickhouse-server")
+	}
+	s := newSetup(t, configOpts{groupBy: "[location]"})
+	total, negatives := 0, 0
+	for i := 0; i < 3; i++ {
+		negatives += writeReviews(t, filepath.Join(s.inbox, fmt.Sprintf("export-%d.jsonl", i)), fmt.Sprintf("o%d", i), 1000, 60, uint64(i))
+		total += 1000
+	}
+	p := s.start("collect")
+	waitFor(t, time.Minute, "a first batch stored", func() bool { return s.count("SELECT count() FROM mentions") > 0 })
+	s.db.Srv.Kill()
+	down := time.Now()
+	select {
+	case err := <-p.done: // the pass ends on its own: stored or spooled, the alerts left for later
+		p.done <- err
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("collect did not end with ClickHouse down:\n%s", p.output())
+	}
+	time.Sleep(time.Until(down.Add(14 * time.Second)))
+	if err := s.db.Srv.Restart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spooled, _ := filepath.Glob(filepath.Join(s.dir, "spool", "*.jsonl"))
+	if out, err := s.run(3*time.Minute, "collect"); err != nil {
+		t.Fatalf("pass after the outage: %v\n%s", err, out)
+	}
+	v := s.check()
+	t.Logf("ClickHouse down 14 s under collect: %d batches spooled; %d mentions, %d negative; %d negatives without a case, %d cases not alerted, %d delivered twice",
+		len(spooled), v.mentions, v.negatives, v.negativesWithoutCase, v.casesWithoutDelivery, v.casesDeliveredTwice)
+	if len(spooled) == 0 {
+		t.Errorf("nothing was spooled: the outage missed the pass")
+	}
+	if v.mentions != uint64(total) || v.negatives != uint64(negatives) || v.duplicateRows != 0 || v.negativesWithoutCase != 0 ||
+		v.casesWithoutDelivery != 0 || v.extraDeliveriesUncounted != 0 {
+		t.Errorf("verdict %+v; want %d mentions, %d negative", v, total, negatives)
 	}
 }
