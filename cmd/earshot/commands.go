@@ -468,6 +468,7 @@ func (a *app) dispatchOnce(ctx context.Context, s *stack, command string, wait t
 
 func (a *app) collectCmd() *cobra.Command {
 	var source, shard string
+	var collectOnly bool
 	cmd := &cobra.Command{
 		Use:   "collect",
 		Short: "One collection pass: collect, score, store, then send the alerts of the cases it opened",
@@ -500,8 +501,10 @@ func (a *app) collectCmd() *cobra.Command {
 			// one-shot pass sends what it queued before it exits, grouped;
 			// quiet hours and throttles still hold.
 			flushErr := s.w.Flush(cmd.Context())
-			if err := a.dispatchOnce(cmd.Context(), s, "collect", 2*time.Minute); err != nil {
-				flushErr = cmp.Or(flushErr, fmt.Errorf("alerts: %w", err))
+			if !collectOnly {
+				if err := a.dispatchOnce(cmd.Context(), s, "collect", 2*time.Minute); err != nil {
+					flushErr = cmp.Or(flushErr, fmt.Errorf("alerts: %w", err))
+				}
 			}
 			failed := 0
 			out := cmd.OutOrStdout()
@@ -523,6 +526,7 @@ func (a *app) collectCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&source, "source", "", "collect only this source")
 	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's share of the sources")
+	cmd.Flags().BoolVar(&collectOnly, "collect-only", false, "send no alerts: the cases wait for a dispatching earshot run")
 	return cmd
 }
 

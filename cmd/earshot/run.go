@@ -22,7 +22,7 @@ import (
 
 func (a *app) runCmd() *cobra.Command {
 	var shard string
-	var once bool
+	var once, collectOnly bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Daemon: collect every source on its schedule until stopped (SIGINT/SIGTERM)",
@@ -120,12 +120,19 @@ func (a *app) runCmd() *cobra.Command {
 				if err := stk.w.Flush(ctx); err != nil {
 					return err
 				}
+				if collectOnly {
+					return nil
+				}
 				return a.dispatchOnce(ctx, stk, "run --once", time.Minute)
 			}
 			// Alerts: a dispatcher on its own loop, in the one process that
 			// holds the dispatch lock; the others collect only.
-			wg.Add(1)
-			go func() { defer wg.Done(); a.dispatchLoop(ctx, stk) }()
+			if collectOnly {
+				a.log.Info("--collect-only: this process sends no alerts; a dispatching earshot run elsewhere sends them")
+			} else {
+				wg.Add(1)
+				go func() { defer wg.Done(); a.dispatchLoop(ctx, stk) }()
+			}
 			// Scores that missed the author's history are redone when it answers.
 			every(ctx, &wg, time.Minute, func() {
 				if n, err := p.Rescore(ctx, stk.st); err != nil {
@@ -164,6 +171,7 @@ func (a *app) runCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's share of the sources")
 	cmd.Flags().BoolVar(&once, "once", false, "run each source once and exit (for testing the daemon's wiring)")
+	cmd.Flags().BoolVar(&collectOnly, "collect-only", false, "send no alerts: another machine's earshot run dispatches (see docs/scaling.md)")
 	return cmd
 }
 
