@@ -76,3 +76,35 @@ func TestImportScoresAndAlerts(t *testing.T) {
 		t.Errorf("--no-score opened %d cases", n)
 	}
 }
+
+// TestCollectOnly: a --collect-only pass stores and queues cases but sends
+// nothing; the next dispatching pass sends them, once.
+func TestCollectOnly(t *testing.T) {
+	db := chtest.New(t)
+	cfg := testConfig(t, db)
+	outbox := filepath.Join(filepath.Dir(cfg), "outbox")
+	if code, out, errOut := earshot(t, "--config", cfg, "collect", "--collect-only"); code != 0 {
+		t.Fatalf("collect --collect-only: exit %d\n%s\n%s", code, out, errOut)
+	}
+	queued := db.Count(t, "SELECT uniqExact(case_id) FROM case_queue")
+	if queued == 0 {
+		t.Fatal("no case queued by the demo pass")
+	}
+	if n := db.Count(t, "SELECT count() FROM case_events WHERE event = 'notified'"); n != 0 {
+		t.Errorf("--collect-only sent %d alerts", n)
+	}
+	if mails, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(mails) != 0 {
+		t.Errorf("--collect-only wrote %d mails", len(mails))
+	}
+	for i := 0; i < 2; i++ {
+		if code, out, errOut := earshot(t, "--config", cfg, "collect"); code != 0 {
+			t.Fatalf("collect: exit %d\n%s\n%s", code, out, errOut)
+		}
+	}
+	if n := db.Count(t, "SELECT uniqExact(case_id) FROM case_events WHERE event = 'notified'"); n != queued {
+		t.Errorf("%d cases notified after the dispatching passes, want %d", n, queued)
+	}
+	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'notified'"); n != queued {
+		t.Errorf("%d notified events, want one per case (%d)", n, queued)
+	}
+}
