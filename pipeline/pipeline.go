@@ -297,6 +297,9 @@ func (p *Pipeline) Stream(ctx context.Context, src *config.Source) error {
 		return &storage.Run{ID: newID(), Source: src.Name, Kind: src.Kind, StartedAt: p.now(), Worker: p.worker()}
 	}
 	s := &sink{p: p, src: src, run: newRun(), log: log, seen: map[string]bool{}}
+	// Each window is in the run journal while it runs, so a killed stream's
+	// last window is recorded as interrupted by the next process.
+	release := p.journal(*s.run, log)
 	var mu sync.Mutex
 	pending := st.Cursor
 	checkpoint := func(c string) { mu.Lock(); pending = c; mu.Unlock() }
@@ -328,6 +331,7 @@ func (p *Pipeline) Stream(ctx context.Context, src *config.Source) error {
 		s.mu.Lock()
 		run := *s.run
 		s.run = newRun()
+		next := *s.run
 		s.seen = map[string]bool{} // bounded memory on a long stream; ids dedup in storage
 		s.mu.Unlock()
 		run.FinishedAt = p.now()
@@ -341,6 +345,10 @@ func (p *Pipeline) Stream(ctx context.Context, src *config.Source) error {
 		}
 		if err := p.Store.RecordRun(rctx, run); err != nil {
 			log.Error("stream window not recorded", "err", err)
+		}
+		release()
+		if !final {
+			release = p.journal(next, log)
 		}
 		p.Metrics.Pass(src.Name, run.Status, int(run.Fetched), int(run.New), int(run.Errors), run.FinishedAt.Sub(run.StartedAt))
 	}
