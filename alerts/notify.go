@@ -465,7 +465,11 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 			firstErr = cmp.Or(firstErr, fmt.Errorf("group %s: record intent: %w", key, err))
 			continue // not sent: without the intent a crash would hide a duplicate
 		}
-		if maybe, err := n.deliver(ctx, rcv, msg, dup); err != nil {
+		// What happened is recorded even when the process is being stopped
+		// (SIGTERM cancels ctx): a lost "notified" would send it again.
+		maybe, err := n.deliver(ctx, rcv, msg, dup)
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err != nil {
 			firstErr = cmp.Or(firstErr, err)
 			if !maybe {
 				// Refused every time: nothing arrived, so the next attempt is
@@ -474,10 +478,11 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 				for i := range intent {
 					intent[i].Event, intent[i].At, intent[i].Note = "unsent", n.now(), "refused by the receiver: "+oneLine(err.Error(), 200)
 				}
-				if err := n.Store.AppendCaseEvents(ctx, intent); err != nil {
+				if err := n.Store.AppendCaseEvents(rctx, intent); err != nil {
 					n.log().Warn("refused send not recorded; its retry will count as a possible duplicate", "receiver", recv, "err", err)
 				}
 			}
+			rcancel()
 			continue
 		}
 		hist.SentSince[recv]++
@@ -489,9 +494,10 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 				Event: "notified", State: "open", Actor: "earshot", Receiver: recv, Brand: m.Brand, Location: m.Location,
 				Severity: m.Severity, Note: key})
 		}
-		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
+		if err := n.Store.AppendCaseEvents(rctx, evs); err != nil {
 			n.log().Error("notification not recorded; it may be sent again (counted as a possible duplicate)", "receiver", recv, "group", key, "err", err)
 		}
+		rcancel()
 		for _, c := range batch {
 			n.Metrics.Accepted(recv, n.now().Sub(stored[c.ID]))
 		}
@@ -687,7 +693,7 @@ func (n *Notifier) deliver(ctx context.Context, rcv Receiver, msg Message, dup b
 		}
 		// Each attempt gets a fresh deadline: a retry never inherits an
 		// expired one.
-		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		d, err := rcv.Send(actx, msg)
 		cancel()
 		rec := storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: msg.GroupKey, Receiver: rcv.Name(), Step: uint8(msg.Step),
@@ -708,7 +714,10 @@ func (n *Notifier) deliver(ctx context.Context, rcv Receiver, msg Message, dup b
 			}
 		}
 		n.Metrics.Alert(rcv.Name(), outcome)
-		if rerr := n.Store.RecordDelivery(ctx, rec); rerr != nil {
+		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		rerr := n.Store.RecordDelivery(rctx, rec)
+		rcancel()
+		if rerr != nil {
 			n.log().Error("delivery attempt not recorded", "receiver", rcv.Name(), "err", rerr)
 		}
 		if final {

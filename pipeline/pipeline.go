@@ -85,6 +85,13 @@ type Pipeline struct {
 
 	healthMu sync.Mutex
 	failures map[string]int // source -> consecutive failed passes
+	// cursors are the last cursors this process moved to, for passes while
+	// ClickHouse (source_state) is unreachable: without them every pass of
+	// an outage would start over and spool everything again.
+	cursors map[string]string
+	// unrecorded are runs whose collection_runs row could not be written;
+	// the next pass writes them first (at most maxUnrecorded are kept).
+	unrecorded []storage.Run
 	rescore  sync.Mutex     // one writer of the rescore list at a time
 }
 
@@ -173,9 +180,7 @@ func (p *Pipeline) Collect(ctx context.Context, src *config.Source) storage.Run 
 	// Recorded with a fresh context: a cancelled pass is still an outcome.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if rerr := p.Store.RecordRun(rctx, run); rerr != nil {
-		log.Error("collection run not recorded", "err", rerr, "status", run.Status, "fetched", run.Fetched, "new", run.New)
-	}
+	p.recordRun(rctx, run, log)
 	took := run.FinishedAt.Sub(run.StartedAt)
 	p.Metrics.Pass(src.Name, run.Status, int(run.Fetched), int(run.New), int(run.Errors), took)
 	p.noteHealth(src.Name, run.Status == "failed")
@@ -186,6 +191,45 @@ func (p *Pipeline) Collect(ctx context.Context, src *config.Source) storage.Run 
 	log.Log(ctx, level, "collection pass", "status", run.Status, "fetched", run.Fetched, "new", run.New, "errors", run.Errors,
 		"took", took.Round(time.Millisecond), "last_error", run.LastError)
 	return run
+}
+
+const maxUnrecorded = 1000
+
+// recordRun writes a collection_runs row, and first the rows earlier
+// writes could not (ClickHouse was down): every pass is a row, late or not.
+func (p *Pipeline) recordRun(ctx context.Context, run storage.Run, log *slog.Logger) {
+	p.healthMu.Lock()
+	todo := append(p.unrecorded, run)
+	p.unrecorded = nil
+	p.healthMu.Unlock()
+	for i, r := range todo {
+		if err := p.Store.RecordRun(ctx, r); err != nil {
+			log.Warn("collection run not recorded yet; kept for the next pass", "err", err, "run", r.ID, "status", r.Status)
+			p.healthMu.Lock()
+			p.unrecorded = append(p.unrecorded, todo[i:]...)
+			if n := len(p.unrecorded); n > maxUnrecorded {
+				p.unrecorded = p.unrecorded[n-maxUnrecorded:]
+			}
+			p.healthMu.Unlock()
+			return
+		}
+	}
+}
+
+func (p *Pipeline) cursor(source string) (string, bool) {
+	p.healthMu.Lock()
+	defer p.healthMu.Unlock()
+	c, ok := p.cursors[source]
+	return c, ok
+}
+
+func (p *Pipeline) setCursor(source, c string) {
+	p.healthMu.Lock()
+	defer p.healthMu.Unlock()
+	if p.cursors == nil {
+		p.cursors = map[string]string{}
+	}
+	p.cursors[source] = c
 }
 
 // noteHealth counts consecutive failed passes per source (for /readyz).
@@ -247,9 +291,14 @@ func (p *Pipeline) collect(ctx context.Context, src *config.Source, run *storage
 	}
 	st, err := p.Store.LoadState(ctx, src.Name)
 	if err != nil {
-		// Without the cursor the pass starts over; dedup keeps that harmless.
-		log.Warn("source state unavailable; collecting from the start", "err", err)
 		st = storage.SourceState{Source: src.Name}
+		if c, ok := p.cursor(src.Name); ok {
+			log.Warn("source state unavailable; going on from this process's last cursor", "err", err)
+			st.Cursor = c
+		} else {
+			// Without the cursor the pass starts over; dedup keeps that harmless.
+			log.Warn("source state unavailable; collecting from the start", "err", err)
+		}
 	}
 	sink := &sink{p: p, src: src, run: run, log: log, seen: map[string]bool{}}
 	next, cerr := col.Collect(ctx, st.Cursor, sink)
@@ -264,6 +313,7 @@ func (p *Pipeline) collect(ctx context.Context, src *config.Source, run *storage
 	}
 	run.LastError = sink.lastErr
 	// Everything up to next is stored or spooled: now the cursor may move.
+	p.setCursor(src.Name, next)
 	if next != st.Cursor {
 		st.Cursor = next
 		if err := p.Store.SaveState(ctx, st); err != nil {
@@ -343,9 +393,7 @@ func (p *Pipeline) Stream(ctx context.Context, src *config.Source) error {
 		if final && ctx.Err() == nil {
 			run.Status = "failed"
 		}
-		if err := p.Store.RecordRun(rctx, run); err != nil {
-			log.Error("stream window not recorded", "err", err)
-		}
+		p.recordRun(rctx, run, log)
 		release()
 		if !final {
 			release = p.journal(next, log)

@@ -365,6 +365,12 @@ func (s *setup) run(timeout time.Duration, args ...string) (string, error) {
 
 // kill sends SIGKILL, as a crash or an OOM kill would, and waits.
 func (p *proc) kill() {
+	select {
+	case err := <-p.done: // already exited and reaped: its pid may be someone else's now
+		p.done <- err
+		return
+	default:
+	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	err := <-p.done
 	p.done <- err
