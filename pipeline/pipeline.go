@@ -92,7 +92,7 @@ type Pipeline struct {
 	// unrecorded are runs whose collection_runs row could not be written;
 	// the next pass writes them first (at most maxUnrecorded are kept).
 	unrecorded []storage.Run
-	rescore  sync.Mutex     // one writer of the rescore list at a time
+	rescore    sync.Mutex // one writer of the rescore list at a time
 }
 
 // Shard selects a subset of sources so that several workers can split them:
