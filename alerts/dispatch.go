@@ -50,6 +50,12 @@ const routeOverlap = 5 * time.Minute
 // exit).
 func (d *Dispatcher) Round(ctx context.Context, force bool) error {
 	routeErr := d.Route(ctx)
+	// The notifier's pending window may move only as far as the router got.
+	if routeErr == nil {
+		d.Notifier.SetFloor(d.routedSince)
+	} else {
+		d.Notifier.SetFloor(time.Time{})
+	}
 	flushErr := d.Notifier.Flush(ctx, force)
 	if routeErr != nil {
 		return routeErr

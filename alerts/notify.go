@@ -82,6 +82,7 @@ type Notifier struct {
 
 	stormCheckedAt time.Time // under flushMu
 	pendingSince   time.Time // under flushMu: oldest case Flush must still look at
+	floor          time.Time // under flushMu: the router's watermark; zero: do not advance pendingSince
 
 	recvMu       sync.Mutex
 	blockedUntil map[string]time.Time // receivers that asked to wait
@@ -164,7 +165,7 @@ func (n *Notifier) Route(ctx context.Context, qs []storage.QueuedCase, ms map[st
 		return nil
 	}
 	now := n.now()
-	var evs []storage.CaseEvent
+	var evs, done []storage.CaseEvent
 	routed := 0
 	seen := map[string]bool{}
 	for _, q := range qs {
@@ -199,11 +200,17 @@ func (n *Notifier) Route(ctx context.Context, qs []storage.QueuedCase, ms map[st
 		}
 		ev = base
 		ev.EventID, ev.Event, ev.At, ev.Note = routedID(q.CaseID), "routed", now, strings.Join(to, ",")
-		evs = append(evs, ev)
+		done = append(done, ev)
 		routed++
 	}
+	// The "routed" marks go in a second insert, after the cases are opened
+	// and queued: an insert spanning two months is one part per month, not
+	// atomic, and a mark without its queued rows would lose the case.
 	if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
 		return fmt.Errorf("route %d cases: %w", routed, err)
+	}
+	if err := n.Store.AppendCaseEvents(ctx, done); err != nil {
+		return fmt.Errorf("route %d cases: mark routed: %w", routed, err)
 	}
 	n.Metrics.CasesOpened(routed)
 	if routed > 0 {
@@ -242,6 +249,15 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 			storms = append(storms, sent...)
 		}
 	}
+	// Receivers still sending from an earlier (asynchronous) flush are left
+	// out of this one, even if they finish while it runs: their cases read
+	// below may have been notified meanwhile.
+	n.recvMu.Lock()
+	busy := make(map[string]bool, len(n.inflight))
+	for r := range n.inflight {
+		busy[r] = true
+	}
+	n.recvMu.Unlock()
 	since := n.pendingSince
 	if since.IsZero() {
 		since = now.Add(-storage.PendingLookback)
@@ -252,14 +268,19 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	if err != nil {
 		return err
 	}
-	// Next time, start from the oldest case still pending (or now).
-	next := now
-	for _, p := range pend {
-		if p.QueuedAt.Before(next) {
-			next = p.QueuedAt
+	// Next time, start from the oldest case still pending, but never past
+	// what the router has routed (its watermark, in the server's clock: a
+	// case routed late keeps its queue time and must stay in the window).
+	// Without a router floor (Notify, tests) the window stays at its widest.
+	if floor := n.floor; !floor.IsZero() {
+		next := floor
+		for _, p := range pend {
+			if p.QueuedAt.Before(next) {
+				next = p.QueuedAt
+			}
 		}
+		n.pendingSince = next.Add(-pendingOverlap)
 	}
-	n.pendingSince = next.Add(-pendingOverlap)
 	if len(pend) == 0 {
 		return nil
 	}
@@ -330,9 +351,9 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 			}
 		}
 		n.recvMu.Lock()
-		if n.inflight[recv] {
+		if n.inflight[recv] || busy[recv] {
 			n.recvMu.Unlock()
-			continue // still sending from an earlier flush: its cases wait for the next
+			continue // sending from an earlier flush: its cases wait for the next
 		}
 		if n.inflight == nil {
 			n.inflight = map[string]bool{}
@@ -391,6 +412,14 @@ func (n *Notifier) blocked(recv string) bool {
 		return false
 	}
 	return ok
+}
+
+// SetFloor tells Flush how far the router has routed (its watermark in
+// the server's clock); the zero time stops the pending window from moving.
+func (n *Notifier) SetFloor(t time.Time) {
+	n.flushMu.Lock()
+	defer n.flushMu.Unlock()
+	n.floor = t
 }
 
 // Wait waits for the sends an asynchronous Flush left running.
