@@ -62,7 +62,9 @@ route:
 	}
 	// Round 2 reads pending while the send is in flight; the receiver
 	// answers and 'notified' is recorded before round 2 checks inflight.
-	hq.mu.Lock(); hq.hook = func() { close(gate); r.n.Wait() }; hq.mu.Unlock()
+	hq.mu.Lock()
+	hq.hook = func() { close(gate); r.n.Wait() }
+	hq.mu.Unlock()
 	r.tick(time.Minute)
 	if err := r.d.Round(ctx, false); err != nil {
 		t.Fatal(err)
