@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/earshot/earshot/mention"
@@ -59,12 +58,8 @@ func (s *Store) HasEvents(ctx context.Context, ids []string) (map[string]bool, e
 	if len(ids) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	rows, err := s.conn.Query(ctx, "SELECT DISTINCT event_id FROM case_events WHERE event_id IN ("+
-		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+")", args...)
+	in, args := inList(ids)
+	rows, err := s.conn.Query(ctx, "SELECT DISTINCT event_id FROM case_events WHERE event_id IN "+in, args...)
 	if err != nil {
 		return nil, fmt.Errorf("case events: %w", err)
 	}

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -134,13 +133,9 @@ func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]
 	for len(caseIDs) > 0 {
 		chunk := caseIDs[:min(len(caseIDs), 500)]
 		caseIDs = caseIDs[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, id := range chunk {
-			args[i] = id
-		}
+		in, args := inList(chunk)
 		rows, err := s.conn.Query(ctx, `SELECT event_id, case_id, mention_id, at, event, toString(state), actor, receiver, step, outcome,
-			note, brand, location, toString(severity) FROM case_events FINAL WHERE case_id IN (`+
-			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`) ORDER BY case_id, at`, args...)
+			note, brand, location, toString(severity) FROM case_events FINAL WHERE case_id IN `+in+` ORDER BY case_id, at`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("case events: %w", err)
 		}

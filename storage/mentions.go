@@ -43,6 +43,17 @@ func (s *Store) InsertMentions(ctx context.Context, ms []mention.Mention) error 
 	return nil
 }
 
+// inList renders values as an IN list with one placeholder each and the
+// matching arguments: a bound slice renders as an array literal, which
+// ClickHouse 18.16 rejects inside IN.
+func inList(values []string) (string, []any) {
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(values)), ",") + ")", args
+}
+
 // Seen returns which of ids are already stored. Downstream stages use it so
 // that a re-collected mention is not scored, counted or alerted on again.
 func (s *Store) Seen(ctx context.Context, ids []string) (map[string]bool, error) {
@@ -50,14 +61,8 @@ func (s *Store) Seen(ctx context.Context, ids []string) (map[string]bool, error)
 	const chunk = 1000
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		// One placeholder per id: a bound slice renders as an array literal,
-		// which ClickHouse 18.16 rejects inside IN.
-		q := "SELECT DISTINCT id FROM mentions WHERE id IN (" + strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + ")"
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := s.conn.Query(ctx, q, args...)
+		in, args := inList(part)
+		rows, err := s.conn.Query(ctx, "SELECT DISTINCT id FROM mentions WHERE id IN "+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("seen: %w", err)
 		}
@@ -146,12 +151,10 @@ func (s *Store) PriorNegatives(ctx context.Context, brand string, authors []stri
 	const chunk = 500
 	for start := 0; start < len(authors); start += chunk {
 		part := authors[start:min(start+chunk, len(authors))]
-		q := "SELECT author, uniqExact(story_id) FROM mentions FINAL WHERE brand = ? AND negative = 1 AND published_at < ? AND author IN (" +
-			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",") + ") GROUP BY author"
-		args := []any{brand, clampTime(before)}
-		for _, a := range part {
-			args = append(args, a)
-		}
+		in, authorArgs := inList(part)
+		q := "SELECT author, uniqExact(story_id) FROM mentions FINAL WHERE brand = ? AND negative = 1 AND published_at < ? AND author IN " +
+			in + " GROUP BY author"
+		args := append([]any{brand, clampTime(before)}, authorArgs...)
 		rows, err := s.conn.Query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("prior negatives: %w", err)

@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/earshot/earshot/mention"
@@ -78,12 +77,8 @@ func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.
 	const chunk = 1000
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := s.conn.Query(ctx, "SELECT "+mentionColumns+" FROM mentions FINAL WHERE id IN ("+
-			strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")+")", args...)
+		in, args := inList(part)
+		rows, err := s.conn.Query(ctx, "SELECT "+mentionColumns+" FROM mentions FINAL WHERE id IN "+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("mentions: %w", err)
 		}
