@@ -133,6 +133,9 @@ func (w *Writer) Close(ctx context.Context) error {
 	return w.Flush(ctx)
 }
 
+// Spool is the writer's spool (nil without one).
+func (w *Writer) Spool() *Spool { return w.opt.Spool }
+
 // Stats returns the counters so far.
 func (w *Writer) Stats() WriterStats {
 	w.mu.Lock()

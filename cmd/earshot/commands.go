@@ -135,7 +135,8 @@ func (a *app) importCmd() *cobra.Command {
 					done()
 					return err
 				}
-				s = &stack{st: st, w: w, stateDir: "var/spool", p: &pipeline.Pipeline{StateDir: "var/spool", Logger: a.log},
+				dir := w.Spool().Dir() // the default spool directory, without a config
+				s = &stack{st: st, w: w, spool: w.Spool(), stateDir: dir, p: &pipeline.Pipeline{StateDir: dir, Logger: a.log},
 					close: func() { _ = w.Close(context.WithoutCancel(ctx)); done() }}
 				if !noScore {
 					sc, err := a.scorer(nil, st)
@@ -421,8 +422,7 @@ func (a *app) pipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) 
 	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scorer, Logger: a.log, Metrics: m,
 		StateDir: stateDir}
 	d := &alerts.Dispatcher{Notifier: notifier, Queue: st, Escalation: st, Logger: a.log, Metrics: m}
-	sp, _ := storage.OpenSpool(cfg.ClickHouse.SpoolDir)
-	return &stack{p: p, st: st, w: w, n: notifier, d: d, metrics: m, spool: sp, stateDir: stateDir, close: func() {
+	return &stack{p: p, st: st, w: w, n: notifier, d: d, metrics: m, spool: w.Spool(), stateDir: stateDir, close: func() {
 		if err := w.Close(context.WithoutCancel(ctx)); err != nil {
 			a.log.Error("final flush", "err", err)
 		}
