@@ -666,16 +666,6 @@ func (n *Notifier) inhibit(ctx context.Context, rcv Receiver, key string, c Case
 	}
 }
 
-// routeFor finds the route that queued a case for recv under key.
-func (n *Notifier) routeFor(m mention.Mention, recv, key string) *Route {
-	labels := LabelsOf(m)
-	for _, r := range n.Tree.Match(labels) {
-		if r.Receiver == recv && r.GroupKey(labels) == key {
-			return r
-		}
-	}
-	return nil
-}
 
 func queuedID(caseID, receiver string) string {
 	return fmt.Sprintf("%s:queued:%s", caseID, receiver)
