@@ -666,7 +666,6 @@ func (n *Notifier) inhibit(ctx context.Context, rcv Receiver, key string, c Case
 	}
 }
 
-
 func queuedID(caseID, receiver string) string {
 	return fmt.Sprintf("%s:queued:%s", caseID, receiver)
 }
