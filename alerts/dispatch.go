@@ -84,9 +84,7 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 		d.routedSince = next
 	}
 	for {
-		stop := d.Metrics.Query("unrouted_cases")
-		qs, serverNow, err := d.Queue.Unrouted(ctx, since, page)
-		stop()
+		qs, serverNow, err := d.Queue.Unrouted(ctx, since, page) // timed by the store
 		if err != nil {
 			return fmt.Errorf("route: %w", err)
 		}
@@ -150,7 +148,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			d.tick(ctx, false)
 		case <-esc.C:
 			if d.Escalation != nil {
-				done := d.Metrics.Query("escalation")
+				done := d.Metrics.Query("escalation_pass")
 				sent, err := d.Notifier.Escalate(ctx, d.Escalation)
 				done()
 				if err != nil {
@@ -171,9 +169,7 @@ func (d *Dispatcher) tick(ctx context.Context, force bool) {
 }
 
 func (d *Dispatcher) gauge(ctx context.Context) {
-	done := d.Metrics.Query("oldest_open_case")
 	t, ok, err := d.Queue.OldestOpen(ctx, d.Notifier.now().Add(-storage.PendingLookback))
-	done()
 	switch {
 	case err != nil:
 		d.log().Debug("oldest open case", "err", err)

@@ -12,9 +12,15 @@ import (
 // EscalationStore is what escalation reads and writes; *storage.Store is one.
 type EscalationStore interface {
 	CaseStore
-	Cases(ctx context.Context, state string, limit int) ([]storage.CaseState, error)
-	Mention(ctx context.Context, id string) (mention.Mention, bool, error)
+	// Overdue lists open cases opened at or before `before` whose
+	// escalation has not reached step `steps`, in case id order after
+	// `after` (storage.Store.Overdue).
+	Overdue(ctx context.Context, before time.Time, steps uint8, after string, limit int) ([]storage.CaseState, error)
+	Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error)
 }
+
+// escalationPage is how many overdue cases one read returns.
+const escalationPage = 1000
 
 // Escalate sends open cases nobody acknowledged in time up their route's
 // chain: step k goes to escalate_to[k-1] once k*ack_within has passed since
@@ -25,65 +31,129 @@ type EscalationStore interface {
 // The clock is the route receiver's: business hours when it has them (a
 // case opened on Friday evening escalates on Monday), else the wall clock.
 // Holding a case counts as acting on it: held cases do not escalate.
+//
+// It reads only candidates: open cases older than the shortest ack_within
+// (business time never runs faster than the wall clock) that have not been
+// through the longest chain, by pages in case id order, with their
+// mentions and step events read once per page. A store with years of
+// handled cases costs what its overdue ones cost, and no case is dropped
+// by a ceiling.
 func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, error) {
-	if !n.Tree.escalates() {
+	ack, steps := n.Tree.escalation()
+	if steps == 0 {
 		return 0, nil // no route escalates: nothing to read
-	}
-	open, err := store.Cases(ctx, "open", 100000)
-	if err != nil {
-		return 0, err
 	}
 	now := n.now()
 	sent := 0
 	var firstErr error
-	for _, c := range open {
-		m, found, err := store.Mention(ctx, c.MentionID)
-		if err != nil || !found {
+	for after := ""; ; {
+		page, err := store.Overdue(ctx, now.Add(-ack), uint8(min(steps, 255)), after, escalationPage)
+		if err != nil {
+			return sent, fmt.Errorf("escalation: %w", err)
+		}
+		if len(page) == 0 {
+			return sent, firstErr
+		}
+		after = page[len(page)-1].CaseID
+		k, err := n.escalatePage(ctx, store, page, now)
+		sent += k
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		if len(page) < escalationPage || ctx.Err() != nil {
+			return sent, firstErr
+		}
+	}
+}
+
+// escalatePage escalates one page of overdue cases.
+func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page []storage.CaseState, now time.Time) (int, error) {
+	ids := make([]string, 0, len(page))
+	for _, c := range page {
+		ids = append(ids, c.MentionID)
+	}
+	ms, err := store.Mentions(ctx, ids)
+	if err != nil {
+		return 0, err
+	}
+	type due struct {
+		c    storage.CaseState
+		m    mention.Mention
+		r    *Route
+		step int
+	}
+	// Which steps are due, then one read of which of them already happened.
+	var todo []due
+	var evIDs []string
+	for _, c := range page {
+		m, found := ms[c.MentionID]
+		if !found {
 			continue
 		}
 		for _, r := range n.Tree.Match(LabelsOf(m)) {
 			if r.AckWithin <= 0 || len(r.EscalateTo) == 0 {
 				continue
 			}
-			due := int(n.clock(r.Receiver).Elapsed(c.OpenedAt, now) / r.AckWithin)
-			for step := 1; step <= min(due, len(r.EscalateTo)); step++ {
-				recv := r.EscalateTo[step-1]
-				evID := fmt.Sprintf("%s:escalated:%d", c.CaseID, step)
-				done, err := store.HasEvents(ctx, []string{evID})
-				if err != nil || done[evID] {
-					continue
-				}
-				rcv, ok := n.Receivers[recv]
-				if !ok {
-					continue
-				}
-				cs := n.caseFor(m)
-				cs.ID = c.CaseID
-				msg := Message{Receiver: recv, GroupKey: r.GroupKey(LabelsOf(m)), Step: step, Cases: []Case{cs}}
-				msg.ID = MessageID(recv, step, msg.Cases)
-				if err := n.send(ctx, rcv, msg, false); err != nil {
-					if firstErr == nil {
-						firstErr = err
-					}
-					break // try this step again next time; do not skip ahead
-				}
-				sent++
-				base := storage.CaseEvent{CaseID: c.CaseID, MentionID: m.ID, At: now, State: "open", Actor: "earshot", Receiver: recv,
-					Step: uint8(step), Brand: m.Brand, Location: m.Location, Severity: m.Severity}
-				esc, note := base, base
-				esc.EventID, esc.Event = evID, "escalated"
-				esc.Note = fmt.Sprintf("not acknowledged within %s", short(time.Duration(step)*r.AckWithin))
-				if n.clock(r.Receiver).business {
-					esc.Note += " (business hours)"
-				}
-				note.EventID, note.Event = notifiedID(c.CaseID, recv, step), "notified"
-				if err := store.AppendCaseEvents(ctx, []storage.CaseEvent{esc, note}); err != nil {
-					n.log().Error("escalation not recorded; it may be sent again", "case", c.CaseID, "step", step, "err", err)
-				}
+			steps := int(n.clock(r.Receiver).Elapsed(c.OpenedAt, now) / r.AckWithin)
+			for step := int(c.Escalated) + 1; step <= min(steps, len(r.EscalateTo)); step++ {
+				todo = append(todo, due{c: c, m: m, r: r, step: step})
+				evIDs = append(evIDs, escalatedID(c.CaseID, step))
 			}
 		}
 	}
+	if len(todo) == 0 {
+		return 0, nil
+	}
+	done, err := store.HasEvents(ctx, evIDs)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	var firstErr error
+	failed := map[string]bool{} // case ids whose step failed: later steps wait
+	for _, d := range todo {
+		c, m, r, step := d.c, d.m, d.r, d.step
+		evID := escalatedID(c.CaseID, step)
+		if done[evID] || failed[c.CaseID] {
+			continue
+		}
+		recv := r.EscalateTo[step-1]
+		rcv, ok := n.Receivers[recv]
+		if !ok {
+			continue
+		}
+		cs := n.caseFor(m)
+		cs.ID = c.CaseID
+		msg := Message{Receiver: recv, GroupKey: r.GroupKey(LabelsOf(m)), Step: step, Cases: []Case{cs}}
+		msg.ID = MessageID(recv, step, msg.Cases)
+		if err := n.send(ctx, rcv, msg, false); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			failed[c.CaseID] = true // try this step again next time; do not skip ahead
+			continue
+		}
+		sent++
+		done[evID] = true
+		base := storage.CaseEvent{CaseID: c.CaseID, MentionID: m.ID, At: now, State: "open", Actor: "earshot", Receiver: recv,
+			Step: uint8(step), Brand: m.Brand, Location: m.Location, Severity: m.Severity}
+		esc, note := base, base
+		esc.EventID, esc.Event = evID, "escalated"
+		esc.Note = fmt.Sprintf("not acknowledged within %s", short(time.Duration(step)*r.AckWithin))
+		if n.clock(r.Receiver).business {
+			esc.Note += " (business hours)"
+		}
+		note.EventID, note.Event = notifiedID(c.CaseID, recv, step), "notified"
+		if err := store.AppendCaseEvents(ctx, []storage.CaseEvent{esc, note}); err != nil {
+			n.log().Error("escalation not recorded; it may be sent again", "case", c.CaseID, "step", step, "err", err)
+		}
+	}
 	return sent, firstErr
+}
+
+// escalatedID is the event id of a case's escalation step.
+func escalatedID(caseID string, step int) string {
+	return fmt.Sprintf("%s:escalated:%d", caseID, step)
 }
 
 // clock is a receiver's SLA clock (the wall clock when it has none).

@@ -18,15 +18,31 @@ type escStore struct {
 	m        mention.Mention
 }
 
-func (e *escStore) Cases(_ context.Context, state string, _ int) ([]storage.CaseState, error) {
-	if state != e.state {
+// Overdue applies storage.Store.Overdue's filter to the one case: open,
+// opened at or before `before`, escalation below `steps` (read from the
+// recorded escalated events, as case_state does), after the cursor.
+func (e *escStore) Overdue(_ context.Context, before time.Time, steps uint8, after string, _ int) ([]storage.CaseState, error) {
+	id := CaseID(e.m)
+	var escalated uint8
+	for _, ev := range e.events {
+		if ev.CaseID == id && ev.Event == "escalated" && ev.Step > escalated {
+			escalated = ev.Step
+		}
+	}
+	if e.state != "open" || e.openedAt.After(before) || escalated >= steps || id <= after {
 		return nil, nil
 	}
-	return []storage.CaseState{{CaseID: CaseID(e.m), MentionID: e.m.ID, State: e.state, OpenedAt: e.openedAt}}, nil
+	return []storage.CaseState{{CaseID: id, MentionID: e.m.ID, State: e.state, OpenedAt: e.openedAt, Escalated: escalated}}, nil
 }
 
-func (e *escStore) Mention(_ context.Context, id string) (mention.Mention, bool, error) {
-	return e.m, id == e.m.ID, nil
+func (e *escStore) Mentions(_ context.Context, ids []string) (map[string]mention.Mention, error) {
+	out := map[string]mention.Mention{}
+	for _, id := range ids {
+		if id == e.m.ID {
+			out[id] = e.m
+		}
+	}
+	return out, nil
 }
 
 func TestEscalation(t *testing.T) {

@@ -262,9 +262,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	if since.IsZero() {
 		since = now.Add(-storage.PendingLookback)
 	}
-	done := n.Metrics.Query("pending_notifications")
-	pend, err := n.Store.PendingNotifications(ctx, since)
-	done()
+	pend, err := n.Store.PendingNotifications(ctx, since) // timed by the store
 	if err != nil {
 		return err
 	}

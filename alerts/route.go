@@ -266,14 +266,21 @@ func (r *Route) byReceiverKey(recv, key string) *Route {
 }
 
 // escalates reports whether any route has an escalation chain.
-func (r *Route) escalates() bool {
+// escalation returns the shortest ack_within and the longest escalation
+// chain of the routes that escalate (steps 0: none does).
+func (r *Route) escalation() (ack time.Duration, steps int) {
 	if r.AckWithin > 0 && len(r.EscalateTo) > 0 {
-		return true
+		ack, steps = r.AckWithin, len(r.EscalateTo)
 	}
 	for _, c := range r.Routes {
-		if c.escalates() {
-			return true
+		a, k := c.escalation()
+		if k == 0 {
+			continue
 		}
+		if steps == 0 || a < ack {
+			ack = a
+		}
+		steps = max(steps, k)
 	}
-	return false
+	return ack, steps
 }

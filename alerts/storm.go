@@ -186,8 +186,8 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 		}
 		for _, id := range ids {
 			m, found := ms[id]
-			if !found {
-				continue
+			if !found || !m.Negative {
+				continue // re-scored as not negative since it was counted
 			}
 			c := n.caseFor(m)
 			if !covered[c.ID] {

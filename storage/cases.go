@@ -79,6 +79,7 @@ type CaseState struct {
 	CaseID, MentionID, State, Brand, Location, Severity string
 	OpenedAt, UpdatedAt                                 time.Time
 	Actor, Outcome                                      string
+	Escalated                                           uint8 // highest escalation step recorded
 }
 
 // StateEvents are the events that change a case's state; the others
@@ -94,13 +95,18 @@ const StateEvents = `event IN ('opened', 'acknowledged', 'held', 'resumed', 'res
 // second end resolved.
 const stateKey = `(event != 'opened', at, toUInt8(state))`
 
-// caseSelect derives each case's current state from its events; a WHERE
-// or HAVING clause and ordering are appended by the callers.
-const caseSelect = `SELECT case_id, anyIf(mention_id, mention_id != ''),
-	toString(argMaxIf(state, ` + stateKey + `, ` + StateEvents + `)) AS st,
-	anyIf(brand, brand != ''), anyIf(location, location != ''), toString(max(severity)), min(at), max(at),
-	argMaxIf(actor, ` + stateKey + `, ` + StateEvents + `), argMaxIf(outcome, ` + stateKey + `, ` + StateEvents + `)
-	FROM case_events FINAL`
+// caseSelect reads cases' current state from case_state (one pre-aggregated
+// row per case and part, fed by case_events), so a list costs one row per
+// case, not one per event. A WHERE clause (case_id is the key) and GROUP BY
+// case_id, HAVING and ordering are appended by the callers; st and opened
+// name the state and the opening time for them.
+const caseSelect = `SELECT case_id, anyIfMerge(mention),
+	arrayElement(['open', 'acknowledged', 'on_hold', 'resolved'], argMaxIfMerge(cur_state) + 1) AS st,
+	anyIfMerge(case_brand), anyIfMerge(case_location),
+	arrayElement(['none', 'low', 'medium', 'high', 'critical'], maxMerge(max_severity) + 1),
+	minMerge(opened_at) AS opened, maxMerge(updated_at),
+	argMaxIfMerge(cur_actor), argMaxIfMerge(cur_outcome), maxIfMerge(escalated)
+	FROM case_state`
 
 func (s *Store) queryCases(ctx context.Context, q string, args ...any) ([]CaseState, error) {
 	rows, err := s.conn.Query(ctx, q, args...)
@@ -111,7 +117,7 @@ func (s *Store) queryCases(ctx context.Context, q string, args ...any) ([]CaseSt
 	var out []CaseState
 	for rows.Next() {
 		var c CaseState
-		if err := rows.Scan(&c.CaseID, &c.MentionID, &c.State, &c.Brand, &c.Location, &c.Severity, &c.OpenedAt, &c.UpdatedAt, &c.Actor, &c.Outcome); err != nil {
+		if err := rows.Scan(&c.CaseID, &c.MentionID, &c.State, &c.Brand, &c.Location, &c.Severity, &c.OpenedAt, &c.UpdatedAt, &c.Actor, &c.Outcome, &c.Escalated); err != nil {
 			return nil, fmt.Errorf("cases: %w", err)
 		}
 		out = append(out, c)
@@ -127,7 +133,19 @@ func (s *Store) Cases(ctx context.Context, state string, limit int) ([]CaseState
 		q += " HAVING st = ?"
 		args = append(args, state)
 	}
-	return s.queryCases(ctx, q+fmt.Sprintf(" ORDER BY min(at) DESC LIMIT %d", max(limit, 1)), args...)
+	return s.queryCases(ctx, q+fmt.Sprintf(" ORDER BY opened DESC, case_id LIMIT %d", max(limit, 1)), args...)
+}
+
+// Overdue lists, in case id order after `after`, up to limit open cases
+// opened at or before `before` whose escalation has not reached step
+// `steps`: escalation's candidates. A case that went through its whole
+// chain, or that someone acted on, is not read again; callers page with
+// the last case id until a page comes back short, so no case is skipped.
+func (s *Store) Overdue(ctx context.Context, before time.Time, steps uint8, after string, limit int) ([]CaseState, error) {
+	q := caseSelect + ` WHERE case_id > ? GROUP BY case_id
+	HAVING st = 'open' AND opened <= ? AND maxIfMerge(escalated) < ?
+	ORDER BY case_id LIMIT ` + fmt.Sprint(max(limit, 1))
+	return s.queryCases(ctx, q, after, clampTime(before), steps)
 }
 
 // Delivery is one send attempt (a row of alert_deliveries).

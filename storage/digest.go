@@ -6,9 +6,6 @@ import (
 	"time"
 )
 
-// when is a mention's time for trends: published, else collected.
-const when = "if(published_at > toDateTime(0), published_at, collected_at)"
-
 // Bucket is one bar of a trend: mentions and negative mentions from Start.
 type Bucket struct {
 	Start              time.Time
@@ -33,15 +30,18 @@ func brandFilter(brand string, args []any) (string, []any) {
 // Series counts mentions per day (UTC) or per week (from Monday) in
 // [from, to), every bucket present, zeros included. brand "" is all brands.
 func (s *Store) Series(ctx context.Context, brand string, from, to time.Time, weekly bool) ([]Bucket, error) {
-	bucket, step := "toDate("+when+")", 24*time.Hour
+	bucket, step := "toDate(hour)", 24*time.Hour
 	first := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
 	if weekly {
-		bucket, step = "toMonday("+when+")", 7*24*time.Hour
+		bucket, step = "toMonday(hour)", 7*24*time.Hour
 		first = first.AddDate(0, 0, -((int(first.Weekday()) + 6) % 7))
 	}
+	defer s.timed("trend_series")()
 	f, args := brandFilter(brand, []any{from.UTC(), to.UTC()})
-	rows, err := s.conn.Query(ctx, `SELECT toDateTime(`+bucket+`) AS b, count(), countIf(negative = 1)
-FROM mentions FINAL WHERE `+when+` >= ? AND `+when+` < ?`+f+` GROUP BY b ORDER BY b`, args...)
+	// trend_hourly is partitioned by month and ordered by hour: the range
+	// reads the period's parts only. Whole hours count (see PeriodVolume).
+	rows, err := s.conn.Query(ctx, `SELECT toDateTime(`+bucket+`) AS b, uniqExactMerge(mentions), uniqExactIfMerge(negatives)
+FROM trend_hourly WHERE hour >= ? AND hour < ?`+f+` GROUP BY b ORDER BY b`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("trend series: %w", err)
 	}
@@ -70,13 +70,17 @@ FROM mentions FINAL WHERE `+when+` >= ? AND `+when+` < ?`+f+` GROUP BY b ORDER B
 }
 
 // PeriodVolume counts a period's mentions, negative ones per location and
-// their aspects.
+// their aspects. Counts come from trend_hourly and negatives (both
+// partitioned by month and ordered by time, so the period is a key range),
+// not from mentions: a mention counts in the hour it was published (or
+// collected, undated), so a period counts whole hours; digests end on their
+// schedule's hour.
 func (s *Store) PeriodVolume(ctx context.Context, brand string, from, to time.Time) (Volume, error) {
+	defer s.timed("period_volume")()
 	v := Volume{NegativeByLocation: map[string]int{}, Aspects: map[string]int{}}
 	f, args := brandFilter(brand, []any{from.UTC(), to.UTC()})
-	where := ` WHERE ` + when + ` >= ? AND ` + when + ` < ?` + f
-	rows, err := s.conn.Query(ctx, `SELECT location, count(), countIf(negative = 1), countIf(negative = 1 AND severity IN ('high', 'critical'))
-FROM mentions FINAL`+where+` GROUP BY location`, args...)
+	rows, err := s.conn.Query(ctx, `SELECT location, uniqExactMerge(mentions), uniqExactIfMerge(negatives), uniqExactIfMerge(severe)
+FROM trend_hourly WHERE hour >= ? AND hour < ?`+f+` GROUP BY location`, args...)
 	if err != nil {
 		return v, fmt.Errorf("period volume: %w", err)
 	}
@@ -98,8 +102,8 @@ FROM mentions FINAL`+where+` GROUP BY location`, args...)
 	if err := rows.Err(); err != nil {
 		return v, fmt.Errorf("period volume: %w", err)
 	}
-	rows, err = s.conn.Query(ctx, `SELECT aspect, count() FROM mentions FINAL ARRAY JOIN aspects AS aspect`+where+
-		` AND negative = 1 GROUP BY aspect`, args...)
+	rows, err = s.conn.Query(ctx, `SELECT aspect, uniqExact(id) FROM negatives ARRAY JOIN aspects AS aspect
+WHERE at >= ? AND at < ?`+f+` GROUP BY aspect`, args...)
 	if err != nil {
 		return v, fmt.Errorf("period aspects: %w", err)
 	}
@@ -118,13 +122,13 @@ FROM mentions FINAL`+where+` GROUP BY location`, args...)
 // CasesFor lists the unresolved cases routed to a receiver (queued,
 // notified, deferred or inhibited there), oldest first. brand "" is all.
 func (s *Store) CasesFor(ctx context.Context, receiver, brand string, limit int) ([]CaseState, error) {
-	q := caseSelect + " GROUP BY case_id HAVING st != 'resolved' AND countIf(receiver = ?) > 0"
+	q := caseSelect + " GROUP BY case_id HAVING st != 'resolved' AND has(groupUniqArrayIfMerge(receivers), ?)"
 	args := []any{receiver}
 	if brand != "" {
-		q += " AND anyIf(brand, brand != '') = ?"
+		q += " AND anyIfMerge(case_brand) = ?"
 		args = append(args, brand)
 	}
-	return s.queryCases(ctx, q+fmt.Sprintf(" ORDER BY min(at), case_id LIMIT %d", max(limit, 1)), args...)
+	return s.queryCases(ctx, q+fmt.Sprintf(" ORDER BY opened, case_id LIMIT %d", max(limit, 1)), args...)
 }
 
 // CaseEvents returns the events of cases, oldest first per case.

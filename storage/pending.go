@@ -40,6 +40,7 @@ type Pending struct {
 // PendingLookback is no longer retried; its case stays open, in `earshot
 // cases list` and in the receiver's digest.
 func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pending, error) {
+	defer s.timed("pending_notifications")()
 	if floor := time.Now().Add(-PendingLookback); since.Before(floor) {
 		since = floor
 	}
@@ -55,9 +56,9 @@ FROM (
   GROUP BY case_id, receiver
   HAVING queued > 0 AND done = 0
 ) ANY INNER JOIN (
-  SELECT case_id, argMaxIf(state, `+stateKey+`, `+StateEvents+`) AS current FROM case_events FINAL WHERE `+recent+` GROUP BY case_id
+  SELECT case_id, argMaxIfMerge(cur_state) AS current FROM case_state WHERE `+recent+` GROUP BY case_id
 ) USING case_id
-WHERE current = 'open'
+WHERE current = 0
 ORDER BY queued_at, case_id`, since, since)
 	if err != nil {
 		return nil, fmt.Errorf("pending notifications: %w", err)
@@ -85,7 +86,11 @@ type SendHistory struct {
 
 // SendHistory reads alert_deliveries: last sends per group since a time,
 // and messages per receiver since countFrom (the throttle window).
+//
+// alert_deliveries is partitioned by month and ordered by (receiver, at):
+// the time filter prunes partitions and key ranges.
 func (s *Store) SendHistory(ctx context.Context, since, countFrom time.Time) (SendHistory, error) {
+	defer s.timed("send_history")()
 	h := SendHistory{SentSince: map[string]int{}, LastSent: map[string]time.Time{}}
 	rows, err := s.conn.Query(ctx, `SELECT receiver, group_key, countIf(at >= ?), max(at) FROM alert_deliveries
 WHERE status = 'sent' AND at >= ? GROUP BY receiver, group_key`, countFrom.UTC(), since.UTC())

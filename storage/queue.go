@@ -25,6 +25,7 @@ type QueuedCase struct {
 // (opened_at, case_id), so the time filter is a primary-key range, and the
 // routed check looks case_events up by its key prefix, case_id.
 func (s *Store) Unrouted(ctx context.Context, since time.Time, limit int) ([]QueuedCase, time.Time, error) {
+	defer s.timed("unrouted_cases")()
 	var now time.Time
 	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
 		return nil, now, fmt.Errorf("unrouted cases: %w", err)
@@ -73,6 +74,7 @@ func scanMention(r scanner) (mention.Mention, error) {
 // Mentions returns the newest stored version of each id found, in one
 // query per 1,000 ids (a primary-key lookup: mentions are ordered by id).
 func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
+	defer s.timed("mentions_by_id")()
 	out := make(map[string]mention.Mention, len(ids))
 	const chunk = 1000
 	for start := 0; start < len(ids); start += chunk {
@@ -104,12 +106,13 @@ func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.
 func (s *Store) OldestOpen(ctx context.Context, since time.Time) (time.Time, bool, error) {
 	var t time.Time
 	var n uint64
+	defer s.timed("oldest_open_case")()
 	err := s.conn.QueryRow(ctx, `SELECT min(opened), count() FROM (
-  SELECT case_id, min(at) AS opened, argMaxIf(state, `+stateKey+`, `+StateEvents+`) AS current
-  FROM case_events FINAL
+  SELECT case_id, minMerge(opened_at) AS opened, argMaxIfMerge(cur_state) AS current
+  FROM case_state
   WHERE case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)
   GROUP BY case_id
-) WHERE current = 'open'`, clampTime(since)).Scan(&t, &n)
+) WHERE current = 0`, clampTime(since)).Scan(&t, &n)
 	if err != nil {
 		return t, false, fmt.Errorf("oldest open case: %w", err)
 	}

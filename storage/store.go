@@ -16,6 +16,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/schemas"
 )
 
@@ -28,7 +29,15 @@ type Store struct {
 	database string
 	log      *slog.Logger
 	now      func() time.Time
+	metrics  *metrics.Metrics // nil: queries are not timed
 }
+
+// SetMetrics makes the store time its recurring queries
+// (earshot_query_seconds{query}); call it before the store is shared.
+func (s *Store) SetMetrics(m *metrics.Metrics) { s.metrics = m }
+
+// timed starts timing one named query: defer s.timed("seen")().
+func (s *Store) timed(name string) func() { return s.metrics.Query(name) }
 
 var validDB = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

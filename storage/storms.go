@@ -24,7 +24,13 @@ func (k StormKey) String() string {
 // end: bucket 0 is the current window, 1..n the ones before. A mention's
 // time is when it was published (when known), so a backfill of old reviews
 // lands in old buckets instead of looking like a storm.
+//
+// It reads the negatives table (partitioned by month of that time, ordered
+// by brand and time): the n+1 windows are a partition and key range, so the
+// cost follows the windows' volume, not the history. A mention stored twice
+// counts once (uniqExact).
 func (s *Store) NegativeBuckets(ctx context.Context, end time.Time, window time.Duration, n int) (map[StormKey][]int, error) {
+	defer s.timed("storm_buckets")()
 	sec := uint32(window.Seconds())
 	start := end.Add(-time.Duration(n+1) * window)
 	out := map[StormKey][]int{}
@@ -33,11 +39,11 @@ func (s *Store) NegativeBuckets(ctx context.Context, end time.Time, window time.
 		name, from, column string
 		field              func(*StormKey) *string
 	}{
-		{"location", "mentions FINAL", "location", func(k *StormKey) *string { return &k.Location }},
-		{"aspect", "mentions FINAL ARRAY JOIN aspects AS aspect", "aspect", func(k *StormKey) *string { return &k.Aspect }},
+		{"location", "negatives", "location", func(k *StormKey) *string { return &k.Location }},
+		{"aspect", "negatives ARRAY JOIN aspects AS aspect", "aspect", func(k *StormKey) *string { return &k.Aspect }},
 	} {
-		rows, err := s.conn.Query(ctx, `SELECT brand, `+by.column+`, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(`+when+`), ?)) AS b, count()
-FROM `+by.from+` WHERE negative = 1 AND `+when+` >= ? AND `+when+` < ?
+		rows, err := s.conn.Query(ctx, `SELECT brand, `+by.column+`, toUInt32(intDiv(toUInt32(?) - 1 - toUInt32(at), ?)) AS b, uniqExact(id)
+FROM `+by.from+` WHERE at >= ? AND at < ?
 GROUP BY brand, `+by.column+`, b`, end.UTC(), sec, start.UTC(), end.UTC())
 		if err != nil {
 			return nil, fmt.Errorf("storm buckets by %s: %w", by.name, err)
@@ -68,9 +74,12 @@ GROUP BY brand, `+by.column+`, b`, end.UTC(), sec, start.UTC(), end.UTC())
 }
 
 // StormMentions returns up to limit ids of the negative mentions a storm
-// covers (newest first).
+// covers (newest first), from the negatives table by brand and time (its
+// key). A mention re-scored as not negative since may be among them:
+// callers read the mentions and check.
 func (s *Store) StormMentions(ctx context.Context, k StormKey, from, to time.Time, limit int) ([]string, error) {
-	q := `SELECT id FROM mentions FINAL WHERE negative = 1 AND brand = ? AND ` + when + ` >= ? AND ` + when + ` < ?`
+	defer s.timed("storm_mentions")()
+	q := `SELECT id FROM negatives WHERE brand = ? AND at >= ? AND at < ?`
 	args := []any{k.Brand, from.UTC(), to.UTC()}
 	if k.Aspect != "" {
 		q += " AND has(aspects, ?)"
@@ -79,7 +88,7 @@ func (s *Store) StormMentions(ctx context.Context, k StormKey, from, to time.Tim
 		q += " AND location = ?"
 		args = append(args, k.Location)
 	}
-	rows, err := s.conn.Query(ctx, q+fmt.Sprintf(" ORDER BY %s DESC LIMIT %d", when, max(limit, 1)), args...)
+	rows, err := s.conn.Query(ctx, q+fmt.Sprintf(" GROUP BY id ORDER BY max(at) DESC, id LIMIT %d", max(limit, 1)), args...)
 	if err != nil {
 		return nil, fmt.Errorf("storm mentions: %w", err)
 	}
