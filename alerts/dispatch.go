@@ -5,16 +5,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/earshot/earshot/internal/metrics"
+	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
 )
 
 // QueueStore is what the dispatcher reads the case queue with;
 // *storage.Store is one.
 type QueueStore interface {
-	Unrouted(ctx context.Context, since time.Time, limit int) ([]storage.QueuedCase, time.Time, error)
+	Unrouted(ctx context.Context, since time.Time, after string, limit int) ([]storage.QueuedCase, time.Time, error)
 	OldestOpen(ctx context.Context, since time.Time) (time.Time, bool, error)
 }
 
@@ -83,8 +85,9 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 		}
 		d.routedSince = next
 	}
+	after := ""
 	for {
-		qs, serverNow, err := d.Queue.Unrouted(ctx, since, page) // timed by the store
+		qs, serverNow, err := d.Queue.Unrouted(ctx, since, after, page) // timed by the store
 		if err != nil {
 			return fmt.Errorf("route: %w", err)
 		}
@@ -92,13 +95,23 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 			done(serverNow)
 			return nil
 		}
-		ids := make([]string, len(qs))
-		for i, q := range qs {
-			ids[i] = q.MentionID
+		// Queue rows carry their mention's labels; only rows queued before
+		// they did need their mention read.
+		ms := make(map[string]mention.Mention, len(qs))
+		var read []string
+		for _, q := range qs {
+			if q.Labelled {
+				ms[q.MentionID] = queuedMention(q)
+			} else {
+				read = append(read, q.MentionID)
+			}
 		}
-		ms, err := d.Notifier.Store.Mentions(ctx, ids)
-		if err != nil {
-			return fmt.Errorf("route: %w", err)
+		if len(read) > 0 {
+			got, err := d.Notifier.Store.Mentions(ctx, read)
+			if err != nil {
+				return fmt.Errorf("route: %w", err)
+			}
+			maps.Copy(ms, got)
 		}
 		if err := d.Notifier.Route(ctx, qs, ms); err != nil {
 			return err
@@ -119,13 +132,18 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 			done(serverNow)
 			return nil
 		}
-		if missing > 0 {
-			// The unreadable rows would come back first: read on from
-			// after this page (rows of its last second that did not fit
-			// are found next round, behind the held watermark).
-			since = qs[len(qs)-1].OpenedAt.Add(time.Second)
-		}
+		// The next page starts after this one's last key: routed cases and
+		// unreadable ones (behind the held watermark) are not read again.
+		last := qs[len(qs)-1]
+		since, after = last.OpenedAt, last.CaseID
 	}
+}
+
+// queuedMention is the part of a mention routing uses, from its queue row.
+func queuedMention(q storage.QueuedCase) mention.Mention {
+	m := mention.Mention{ID: q.MentionID, Brand: q.Brand, Location: q.Location, Source: q.Source, Kind: q.Kind, Lang: q.Lang}
+	m.Negative, m.Severity, m.Aspects, m.Signals = true, q.Severity, q.Aspects, q.Signals
+	return m
 }
 
 // Run dispatches until ctx ends: a round every Every, escalation every

@@ -63,7 +63,7 @@ func (q *memQueue) enqueue(caseID, mentionID string, at time.Time) {
 	q.rows = append(q.rows, storage.QueuedCase{CaseID: caseID, MentionID: mentionID, OpenedAt: at})
 }
 
-func (q *memQueue) Unrouted(_ context.Context, since time.Time, limit int) ([]storage.QueuedCase, time.Time, error) {
+func (q *memQueue) Unrouted(_ context.Context, since time.Time, after string, limit int) ([]storage.QueuedCase, time.Time, error) {
 	q.qmu.Lock()
 	defer q.qmu.Unlock()
 	q.sinces = append(q.sinces, since)
@@ -74,7 +74,7 @@ func (q *memQueue) Unrouted(_ context.Context, since time.Time, limit int) ([]st
 	defer q.memCases.mu.Unlock()
 	first := map[string]storage.QueuedCase{}
 	for _, r := range q.rows {
-		if r.OpenedAt.Before(since) {
+		if r.OpenedAt.Before(since) || r.OpenedAt.Equal(since) && r.CaseID <= after {
 			continue
 		}
 		if _, routed := q.events[routedID(r.CaseID)]; routed {
@@ -872,5 +872,33 @@ route:
 	}
 	if a, _ := r.rcv["fast"].counts(); a != 1 {
 		t.Errorf("fast: %d sends, want 1", a)
+	}
+}
+
+// TestDispatcherRoutesFromQueueLabels: a queue row with labels (migration
+// 0013) routes by them without reading its mention; a row without labels
+// (queued before) is routed from its mention.
+func TestDispatcherRoutesFromQueueLabels(t *testing.T) {
+	r := newDispatchRig(t, `
+receivers: [{name: desk, kind: outbox}, {name: zagreb, kind: outbox}]
+route:
+  receiver: desk
+  routes: [{match: {location: Zagreb}, receiver: zagreb}]
+`, complaint("old", "Zagreb", "high"))
+	r.q.enqueue("case:old", "old", dispatchStart.Add(-time.Minute))
+	r.q.qmu.Lock()
+	r.q.rows = append(r.q.rows, storage.QueuedCase{CaseID: "case:new", MentionID: "new", OpenedAt: dispatchStart.Add(-time.Minute),
+		Labelled: true, Brand: "Acme", Location: "Zagreb", Source: "demo", Severity: "high"})
+	r.q.qmu.Unlock()
+	if err := r.d.Route(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r.q.memCases.mu.Lock()
+	defer r.q.memCases.mu.Unlock()
+	for _, c := range []string{"case:old", "case:new"} {
+		ev, ok := r.q.events[queuedID(c, "zagreb")]
+		if !ok || ev.Location != "Zagreb" || ev.Severity != "high" {
+			t.Errorf("%s: queued for zagreb %v (%+v)", c, ok, ev)
+		}
 	}
 }

@@ -150,7 +150,7 @@ func TestRecurringQueriesReadAWindow(t *testing.T) {
 			return err
 		}},
 		{"unrouted", func(c context.Context) error {
-			_, _, err := s.Unrouted(c, now.Add(-time.Hour), 100)
+			_, _, err := s.Unrouted(c, now.Add(-time.Hour), "", 100)
 			return err
 		}},
 		{"pending", func(c context.Context) error {

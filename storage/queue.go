@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/earshot/earshot/mention"
@@ -10,34 +11,48 @@ import (
 
 // QueuedCase is a case the case queue holds (table case_queue, filled by a
 // materialized view in the same INSERT as its negative mention) and the
-// router has not routed yet.
+// router has not routed yet, with its mention's routing labels.
 type QueuedCase struct {
 	CaseID    string
 	MentionID string
 	OpenedAt  time.Time
+	// Labelled: the labels below come from the queue row. Rows queued
+	// before migration 0013 have none; the router reads their mention.
+	Labelled                            bool
+	Brand, Location, Source, Kind, Lang string
+	Severity                            string
+	Aspects, Signals                    []string
 }
 
-// Unrouted lists up to limit queued cases opened at or after since that
-// have no "routed" event, oldest first, and the server's clock (the
-// router's watermark is in the server's time, as opened_at is).
+// Unrouted lists up to limit queued cases that have no "routed" event,
+// oldest first, from the key (since, after): cases opened after since, or
+// at since with a case id above after (after "" starts at since). It also
+// returns the server's clock (the router's watermark is in the server's
+// time, as opened_at is).
 //
 // Cost is bounded by the window, not the history: case_queue is ordered by
-// (opened_at, case_id), so the time filter is a primary-key range, and the
-// routed check looks case_events up by its key prefix, case_id.
-func (s *Store) Unrouted(ctx context.Context, since time.Time, limit int) ([]QueuedCase, time.Time, error) {
+// (opened_at, case_id), so the key condition is a primary-key range, and
+// the routed check looks case_events up by its key prefix, case_id. Pages
+// move the key on, so routing a backlog reads it once, not once per page.
+func (s *Store) Unrouted(ctx context.Context, since time.Time, after string, limit int) ([]QueuedCase, time.Time, error) {
 	defer s.timed("unrouted_cases")()
 	var now time.Time
 	if err := s.conn.QueryRow(ctx, "SELECT now()").Scan(&now); err != nil {
 		return nil, now, fmt.Errorf("unrouted cases: %w", err)
 	}
 	since = clampTime(since)
-	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT case_id, any(mention_id), min(opened_at) AS first FROM case_queue
-WHERE opened_at >= ? AND case_id NOT IN (
+	const window = `opened_at >= ? AND (opened_at > ? OR case_id > ?)`
+	const lab = `source != ''`
+	rows, err := s.conn.Query(ctx, fmt.Sprintf(`SELECT case_id, if(max(`+lab+`) = 1, anyIf(mention_id, `+lab+`), any(mention_id)),
+  min(opened_at) AS first, max(`+lab+`), anyIf(brand, `+lab+`), anyIf(location, `+lab+`), anyIf(source, `+lab+`),
+  anyIf(kind, `+lab+`), anyIf(lang, `+lab+`), toString(anyIf(severity, `+lab+`)), anyIf(aspects, `+lab+`), anyIf(signals, `+lab+`)
+FROM case_queue
+WHERE `+window+` AND case_id NOT IN (
   SELECT case_id FROM case_events
-  WHERE event = 'routed' AND case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?))
+  WHERE event = 'routed' AND case_id IN (SELECT case_id FROM case_queue WHERE `+window+`))
 GROUP BY case_id
 ORDER BY first, case_id
-LIMIT %d`, max(limit, 1)), since, since)
+LIMIT %d`, max(limit, 1)), since, since, after, since, since, after)
 	if err != nil {
 		return nil, now, fmt.Errorf("unrouted cases: %w", err)
 	}
@@ -45,9 +60,12 @@ LIMIT %d`, max(limit, 1)), since, since)
 	var out []QueuedCase
 	for rows.Next() {
 		var q QueuedCase
-		if err := rows.Scan(&q.CaseID, &q.MentionID, &q.OpenedAt); err != nil {
+		var labelled uint8
+		if err := rows.Scan(&q.CaseID, &q.MentionID, &q.OpenedAt, &labelled, &q.Brand, &q.Location, &q.Source, &q.Kind, &q.Lang,
+			&q.Severity, &q.Aspects, &q.Signals); err != nil {
 			return nil, now, fmt.Errorf("unrouted cases: %w", err)
 		}
+		q.Labelled = labelled == 1
 		out = append(out, q)
 	}
 	return out, now, rows.Err()
@@ -76,6 +94,11 @@ func scanMention(r scanner) (mention.Mention, error) {
 func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
 	defer s.timed("mentions_by_id")()
 	out := make(map[string]mention.Mention, len(ids))
+	// Sorted, each chunk is a narrow key range: a few granules instead of
+	// one in every part of the table.
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
 	const chunk = 1000
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]

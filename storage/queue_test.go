@@ -86,13 +86,17 @@ func TestCaseQueueFilledByInsert(t *testing.T) {
 			if got := queueRows(t, s); !slices.Equal(got, tt.want) {
 				t.Errorf("case_queue %v, want %v", got, tt.want)
 			}
-			qs, now, err := s.Unrouted(ctx, before.Add(-time.Minute), 100)
+			qs, now, err := s.Unrouted(ctx, before.Add(-time.Minute), "", 100)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var cases []string
 			for _, q := range qs {
 				cases = append(cases, q.CaseID)
+				// The queue row carries the routing labels (migration 0013).
+				if !q.Labelled || q.Brand != "Acme" || q.Source == "" || q.Severity == "" {
+					t.Errorf("%s: labels %+v", q.CaseID, q)
+				}
 				if q.OpenedAt.Before(before) || q.OpenedAt.After(now) {
 					t.Errorf("%s opened at %v, want the insert's time (between %v and %v)", q.CaseID, q.OpenedAt, before, now)
 				}
@@ -142,20 +146,23 @@ func TestUnrouted(t *testing.T) {
 	tests := []struct {
 		name  string
 		since time.Duration
+		after string
 		limit int
 		want  []string // case@minutes before base
 	}{
-		{"the last hour", -time.Hour, 100, []string{"case:t1@-50", "case:t2@-40", "case:t0@-20", "case:t5@-20"}},
-		{"limit", -time.Hour, 2, []string{"case:t1@-50", "case:t2@-40"}},
-		{"limit 0 means 1", -time.Hour, 0, []string{"case:t1@-50"}},
-		{"since cuts rows, not cases", -10 * time.Minute, 100, []string{"case:t2@-5"}},
-		{"since between", -45 * time.Minute, 100, []string{"case:t2@-40", "case:t0@-20", "case:t5@-20"}},
-		{"three hours", -3 * time.Hour, 100, []string{"case:t4@-120", "case:t1@-50", "case:t2@-40", "case:t0@-20", "case:t5@-20"}},
-		{"nothing after", time.Minute, 100, nil},
+		{"the last hour", -time.Hour, "", 100, []string{"case:t1@-50", "case:t2@-40", "case:t0@-20", "case:t5@-20"}},
+		{"limit", -time.Hour, "", 2, []string{"case:t1@-50", "case:t2@-40"}},
+		{"limit 0 means 1", -time.Hour, "", 0, []string{"case:t1@-50"}},
+		{"since cuts rows, not cases", -10 * time.Minute, "", 100, []string{"case:t2@-5"}},
+		{"since between", -45 * time.Minute, "", 100, []string{"case:t2@-40", "case:t0@-20", "case:t5@-20"}},
+		{"three hours", -3 * time.Hour, "", 100, []string{"case:t4@-120", "case:t1@-50", "case:t2@-40", "case:t0@-20", "case:t5@-20"}},
+		{"nothing after", time.Minute, "", 100, nil},
+		{"from a key: later cases of its second, then later seconds", -20 * time.Minute, "case:t0", 100, []string{"case:t5@-20", "case:t2@-5"}},
+		{"from the last key", -20 * time.Minute, "case:t5", 100, []string{"case:t2@-5"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			qs, now, err := s.Unrouted(ctx, base.Add(tt.since), tt.limit)
+			qs, now, err := s.Unrouted(ctx, base.Add(tt.since), tt.after, tt.limit)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,7 +302,7 @@ func TestReinsertDoesNotReopenAcknowledgedCase(t *testing.T) {
 	if err := s.InsertMentions(ctx, []mention.Mention{m}); err != nil {
 		t.Fatal(err)
 	}
-	qs, _, err := s.Unrouted(ctx, base.Add(-time.Minute), 10)
+	qs, _, err := s.Unrouted(ctx, base.Add(-time.Minute), "", 10)
 	if err != nil || len(qs) != 1 || qs[0].CaseID != "case:re:1" {
 		t.Fatalf("Unrouted = %+v, %v; want case:re:1", qs, err)
 	}
@@ -316,7 +323,7 @@ func TestReinsertDoesNotReopenAcknowledgedCase(t *testing.T) {
 	if n := len(queueRows(t, s)); n != 2 {
 		t.Errorf("case_queue holds %d rows, want 2 (the re-insert queues again)", n)
 	}
-	if qs, _, err := s.Unrouted(ctx, base.Add(-time.Minute), 10); err != nil || len(qs) != 0 {
+	if qs, _, err := s.Unrouted(ctx, base.Add(-time.Minute), "", 10); err != nil || len(qs) != 0 {
 		t.Errorf("Unrouted after the re-insert = %+v, %v; want nothing (routed already)", qs, err)
 	}
 	// A retried routing writes "opened" again, later.
