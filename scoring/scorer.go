@@ -132,7 +132,9 @@ func New(opts Options) (*Scorer, error) {
 		s.brands[r.Brand] = br
 	}
 	if opts.Entities {
-		s.ents = newEntityExtractor()
+		if s.ents, err = newEntityExtractor(); err != nil {
+			return nil, err
+		}
 	}
 	s.pool.New = func() any { b := make([]token, 0, 256); return &b }
 	return s, nil

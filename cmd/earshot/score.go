@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,7 +56,7 @@ with its line number and skipped; the exit code is then 1.`,
 			if err != nil {
 				return err
 			}
-			out := bufio.NewWriter(a.stdout)
+			out := bufio.NewWriterSize(a.stdout, 64<<10)
 			defer out.Flush()
 			enc := json.NewEncoder(out)
 			enc.SetEscapeHTML(false)
@@ -75,36 +79,7 @@ with its line number and skipped; the exit code is then 1.`,
 				}
 				return nil
 			}
-			sc := bufio.NewScanner(cmd.InOrStdin())
-			sc.Buffer(make([]byte, 64<<10), 16<<20)
-			line, bad := 0, 0
-			for sc.Scan() {
-				line++
-				if strings.TrimSpace(sc.Text()) == "" {
-					continue
-				}
-				var m mention.Mention
-				err := json.Unmarshal(sc.Bytes(), &m)
-				if err == nil {
-					valid := m // validate a copy: the output keeps the fields as given
-					err = valid.Normalize(time.Now())
-				}
-				if err != nil {
-					bad++
-					fmt.Fprintf(a.stderr, "stdin:%d: skipped: %v\n", line, err)
-					continue
-				}
-				if err := emit(&m); err != nil {
-					return err
-				}
-			}
-			if err := sc.Err(); err != nil {
-				return fmt.Errorf("score: stdin line %d: %w", line+1, err)
-			}
-			if bad > 0 {
-				return fmt.Errorf("score: %d of %d lines skipped", bad, line)
-			}
-			return nil
+			return scoreStream(cmd.InOrStdin(), out, a.stderr, s, lang, brand)
 		},
 	}
 	cmd.Flags().StringVar(&lang, "lang", "", "language of inputs that carry none (default: detect)")
@@ -144,4 +119,150 @@ func (a *app) evalCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&sources, "sources", false, "also break each language down by source (the id prefix)")
 	return cmd
+}
+
+// scoreBatch is a run of stdin lines scored by one worker; batches are
+// written in input order.
+type scoreBatch struct {
+	data  []byte // the lines, back to back
+	ends  []int  // end offset in data of each line
+	nums  []int  // its line number
+	out   bytes.Buffer
+	errs  []string
+	bad   int
+	err   error
+	ready chan struct{}
+}
+
+// Batches amortise the channel hand-offs; a few per worker in flight keep
+// the cores busy while the writer waits for the oldest.
+const (
+	scoreBatchLines = 256
+	scoreBatchBytes = 1 << 20
+)
+
+// scoreStream scores JSONL mentions from in on every core (GOMAXPROCS) and
+// writes them to out in input order; bad lines are reported to errw by
+// line number and skipped.
+func scoreStream(in io.Reader, out io.Writer, errw io.Writer, s *scoring.Scorer, lang, brand string) error {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	jobs := make(chan *scoreBatch, workers)
+	order := make(chan *scoreBatch, 2*workers)
+	stop := make(chan struct{})
+	var (
+		readErr error
+		lines   int
+	)
+	go func() {
+		defer close(jobs)
+		defer close(order)
+		send := func(b *scoreBatch) bool {
+			select {
+			case order <- b:
+			case <-stop:
+				return false
+			}
+			select {
+			case jobs <- b:
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		b := &scoreBatch{ready: make(chan struct{})}
+		for sc.Scan() {
+			lines++
+			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+				continue
+			}
+			b.data = append(b.data, sc.Bytes()...)
+			b.ends = append(b.ends, len(b.data))
+			b.nums = append(b.nums, lines)
+			if len(b.ends) == scoreBatchLines || len(b.data) >= scoreBatchBytes {
+				if !send(b) {
+					return
+				}
+				b = &scoreBatch{ready: make(chan struct{})}
+			}
+		}
+		if err := sc.Err(); err != nil {
+			readErr = fmt.Errorf("score: stdin line %d: %w", lines+1, err)
+		}
+		if len(b.ends) > 0 {
+			send(b)
+		}
+	}()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range jobs {
+				b.score(s, lang, brand)
+				close(b.ready)
+			}
+		}()
+	}
+	err := func() error {
+		bad := 0
+		for b := range order {
+			<-b.ready
+			for _, e := range b.errs {
+				fmt.Fprint(errw, e)
+			}
+			if b.err != nil {
+				return b.err
+			}
+			if _, err := out.Write(b.out.Bytes()); err != nil {
+				return fmt.Errorf("score: write: %w", err)
+			}
+			bad += b.bad
+		}
+		// order is closed: the reader is done with lines and readErr.
+		if readErr != nil {
+			return readErr
+		}
+		if bad > 0 {
+			return fmt.Errorf("score: %d of %d lines skipped", bad, lines)
+		}
+		return nil
+	}()
+	close(stop)
+	// The reader may be blocked on stdin; the workers finish their batch.
+	wg.Wait()
+	return err
+}
+
+func (b *scoreBatch) score(s *scoring.Scorer, lang, brand string) {
+	enc := json.NewEncoder(&b.out)
+	enc.SetEscapeHTML(false)
+	start := 0
+	for i, end := range b.ends {
+		line := b.data[start:end]
+		start = end
+		var m mention.Mention
+		err := json.Unmarshal(line, &m)
+		if err == nil {
+			valid := m // validate a copy: the output keeps the fields as given
+			err = valid.Normalize(time.Now())
+		}
+		if err != nil {
+			b.bad++
+			b.errs = append(b.errs, fmt.Sprintf("stdin:%d: skipped: %v\n", b.nums[i], err))
+			continue
+		}
+		if m.Lang == "" && lang != "" {
+			m.Lang = lang
+		}
+		if m.Brand == "" {
+			m.Brand = brand
+		}
+		s.ScoreMention(&m)
+		if err := enc.Encode(&m); err != nil {
+			b.err = fmt.Errorf("score: stdin line %d: %w", b.nums[i], err)
+			return
+		}
+	}
 }
