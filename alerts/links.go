@@ -99,3 +99,9 @@ func (s *Signer) Links(caseID string) (ack, resolve string) {
 	return fmt.Sprintf("%s/case/ack?t=%s", base, url.QueryEscape(s.Token(caseID, "ack"))),
 		fmt.Sprintf("%s/case/resolve?t=%s", base, url.QueryEscape(s.Token(caseID, "resolve")))
 }
+
+// MoreLink returns the URL of the page listing every case of a message
+// whose cases were too many to list in full (for Notifier.MoreLink).
+func (s *Signer) MoreLink(messageID string) string {
+	return fmt.Sprintf("%s/case/more?t=%s", strings.TrimRight(s.BaseURL, "/"), url.QueryEscape(s.Token(messageID, "more")))
+}

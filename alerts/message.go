@@ -39,6 +39,9 @@ type Message struct {
 	// full (a large group lists its worst cases; the rest are named here
 	// and are in `earshot cases list` and the digest).
 	More []string
+	// MoreURL is a signed link to a page listing all of them (empty when
+	// earshot run serves no links).
+	MoreURL string
 
 	// Storms and digests: a headline (the subject), figures shown before
 	// the cases, and the cases as one short entry each instead of in full.
@@ -119,6 +122,9 @@ func Text(m Message) string {
 		fmt.Fprintf(&b, "%s\n\n", oneLine(m.Title, 300))
 		for _, l := range m.Summary {
 			fmt.Fprintf(&b, "%s\n", textsafe.Line(l))
+		}
+		if m.MoreURL != "" {
+			fmt.Fprintf(&b, "All %d cases: %s\n", len(m.Cases)+len(m.More), m.MoreURL)
 		}
 		if len(m.Cases) > 0 {
 			b.WriteString("\n")
@@ -232,6 +238,7 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 {{if .Step}}<p style="color:#b00"><strong>Escalation (step {{.Step}}):</strong> nobody acknowledged in time.</p>{{end}}
 {{if .Title}}<h2 style="font-size:1.2em">{{.Title}}</h2>{{end}}
 {{range .Summary}}<p style="margin:4px 0">{{.}}</p>{{end}}
+{{if .MoreURL}}<p><a href="{{.MoreURL}}">All {{.All}} cases of this alert</a></p>{{end}}
 {{range .Images}}<p><img src="cid:{{.}}" alt="trend chart" style="max-width:100%"></p>{{end}}
 {{if .Compact}}<table style="border-collapse:collapse;width:100%">
 {{range .Cases}}<tr style="border-top:1px solid #ddd"><td style="padding:6px 4px;vertical-align:top;white-space:nowrap"><strong>{{.Severity}}</strong></td>
@@ -277,7 +284,9 @@ func HTML(m Message) (string, error) {
 		Images  []string
 		Compact bool
 		Cases   []caseView
-	}{m.Step, oneLine(m.Title, 300), m.Summary, images, m.Compact, views}); err != nil {
+		MoreURL string
+		All     int
+	}{m.Step, oneLine(m.Title, 300), m.Summary, images, m.Compact, views, m.MoreURL, len(m.Cases) + len(m.More)}); err != nil {
 		return "", fmt.Errorf("render html: %w", err)
 	}
 	return buf.String(), nil

@@ -91,12 +91,15 @@ type Notifier struct {
 	// Async: Flush does not wait for its sends (the daemon): a slow or
 	// hanging receiver holds up neither routing nor the other receivers;
 	// it gets one send in flight at a time. Flush with force always waits.
-	Async   bool
-	Store   CaseStore
-	Links   func(caseID string) (ack, resolve string) // optional signed links
-	Contact func(brand, location string) string       // who customers can reach, for the suggested reply
-	Retries int                                       // extra attempts on retryable failures; default 3
-	Backoff time.Duration                             // first wait; default 2s, doubling, jittered
+	Async bool
+	Store CaseStore
+	Links func(caseID string) (ack, resolve string) // optional signed links
+	// MoreLink, optional, links a capped message to the page of all its
+	// cases (Signer.MoreLink).
+	MoreLink func(messageID string) string
+	Contact  func(brand, location string) string // who customers can reach, for the suggested reply
+	Retries  int                                 // extra attempts on retryable failures; default 3
+	Backoff  time.Duration                       // first wait; default 2s, doubling, jittered
 	// MaxInlineWait is the longest retry wait Flush sleeps through; a
 	// receiver asking for more (Retry-After: 300) is retried by a later
 	// flush instead, so it never holds the others. Default 10s.
@@ -551,6 +554,9 @@ func (n *Notifier) cap(msg *Message) {
 	msg.Cases = listed
 	for _, c := range rest {
 		msg.More = append(msg.More, c.ID)
+	}
+	if n.MoreLink != nil && msg.ID != "" {
+		msg.MoreURL = n.MoreLink(msg.ID)
 	}
 	c := listed[0].Mention
 	msg.Title = fmt.Sprintf("%d negative mentions of %s%s", len(cases), c.Brand, at(c.Location))

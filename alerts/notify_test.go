@@ -270,7 +270,9 @@ func TestLargeGroupListsWorstCases(t *testing.T) {
 	}
 	store := newMem(ms...)
 	desk := &scripted{name: "desk"}
-	n := &Notifier{Tree: &Route{Receiver: "desk", GroupBy: []string{"location"}}, Receivers: map[string]Receiver{"desk": desk}, Store: store}
+	signer := &Signer{Key: []byte("k"), BaseURL: "https://e.test"}
+	n := &Notifier{Tree: &Route{Receiver: "desk", GroupBy: []string{"location"}}, Receivers: map[string]Receiver{"desk": desk}, Store: store,
+		MoreLink: signer.MoreLink}
 	if err := n.Notify(context.Background(), ms); err != nil {
 		t.Fatal(err)
 	}
@@ -278,6 +280,15 @@ func TestLargeGroupListsWorstCases(t *testing.T) {
 		t.Fatalf("%d messages, want 1", len(desk.sent))
 	}
 	msg := desk.sent[0]
+	// The link names this message: its page lists all 30 (TestMoreLinkPage).
+	if id, act, err := signer.Verify(strings.SplitN(msg.MoreURL, "t=", 2)[len(strings.SplitN(msg.MoreURL, "t=", 2))-1]); err != nil && msg.MoreURL != "" {
+		t.Errorf("more link %q: %v", msg.MoreURL, err)
+	} else if msg.MoreURL == "" || id != msg.ID || act != "more" {
+		t.Errorf("more link %q names %q/%q, want message %q", msg.MoreURL, id, act, msg.ID)
+	}
+	if txt, _ := HTML(msg); !strings.Contains(txt, "All 30 cases of this alert") {
+		t.Errorf("the HTML mail does not link all 30 cases")
+	}
 	if len(msg.Cases) != 25 || len(msg.More) != 5 {
 		t.Fatalf("listed %d, more %d; want 25 and 5", len(msg.Cases), len(msg.More))
 	}

@@ -1,10 +1,13 @@
 package alerts
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
 	"time"
+
+	"github.com/earshot/earshot/storage"
 )
 
 var page = template.Must(template.New("case").Parse(`<!doctype html>
@@ -22,6 +25,30 @@ var page = template.Must(template.New("case").Parse(`<!doctype html>
 </form>{{end}}
 </body></html>
 `))
+
+// MessageBook finds the cases a message covered; *storage.Store is one.
+type MessageBook interface {
+	MessageCases(ctx context.Context, messageID string, since time.Time, limit int) ([]storage.CaseState, error)
+}
+
+// moreLimit bounds the page of a message's cases.
+const moreLimit = 5000
+
+var morePage = template.Must(template.New("more").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Earshot: cases of an alert</title></head>
+<body style="font-family:sans-serif;max-width:760px;margin:2em auto">
+<h1 style="font-size:1.2em">{{len .Cases}} cases of this alert</h1>
+<table style="border-collapse:collapse;width:100%">
+<tr><th align="left">severity</th><th align="left">case</th><th align="left">where</th><th align="left">opened</th><th align="left">state</th><th></th></tr>
+{{range .Cases}}<tr style="border-top:1px solid #ddd"><td>{{.Severity}}</td><td>{{.ID}}</td><td>{{.Brand}}{{if .Location}} · {{.Location}}{{end}}</td>
+<td>{{.Opened}}</td><td>{{.State}}</td><td>{{if eq .State "open"}}<a href="{{.Ack}}">Acknowledge</a> · {{end}}{{if ne .State "resolved"}}<a href="{{.Resolve}}">Resolve</a>{{end}}</td></tr>
+{{end}}</table>
+</body></html>
+`))
+
+type moreRow struct {
+	ID, Severity, Brand, Location, Opened, State, Ack, Resolve string
+}
 
 type pageData struct {
 	Error, Done, CaseID, Brand, Location, State, Action, Token string
@@ -76,5 +103,44 @@ func Handler(book CaseBook, signer *Signer) http.Handler {
 			}
 		})
 	}
+	if mb, ok := book.(MessageBook); ok {
+		mux.HandleFunc("/case/more", func(w http.ResponseWriter, r *http.Request) { serveMore(w, r, mb, signer) })
+	}
 	return mux
+}
+
+// serveMore lists every case of a message that was too large to list them
+// all, worst first, each with its own signed links. GET only: it changes
+// nothing.
+func serveMore(w http.ResponseWriter, r *http.Request, book MessageBook, signer *Signer) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	if r.Method != http.MethodGet {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	msgID, act, err := signer.Verify(r.FormValue("t"))
+	if err == nil && act != "more" {
+		err = ErrBadToken
+	}
+	if err != nil {
+		w.WriteHeader(http.StatusForbidden)
+		_ = page.Execute(w, pageData{Error: "This link is " + map[bool]string{true: "expired", false: "not valid"}[errors.Is(err, ErrExpired)] + "."})
+		return
+	}
+	cs, err := book.MessageCases(r.Context(), msgID, time.Now().Add(-signer.ttl()-ClockSkew), moreLimit)
+	if err != nil || len(cs) == 0 {
+		w.WriteHeader(http.StatusNotFound)
+		_ = page.Execute(w, pageData{Error: "No cases found for this alert."})
+		return
+	}
+	rows := make([]moreRow, len(cs))
+	for i, c := range cs {
+		ack, resolve := signer.Links(c.CaseID)
+		rows[i] = moreRow{ID: c.CaseID, Severity: c.Severity, Brand: c.Brand, Location: c.Location,
+			Opened: c.OpenedAt.UTC().Format("2006-01-02 15:04 UTC"), State: c.State, Ack: ack, Resolve: resolve}
+	}
+	_ = morePage.Execute(w, struct{ Cases []moreRow }{rows})
 }

@@ -110,3 +110,66 @@ func TestLinkHandler(t *testing.T) {
 		t.Errorf("resolve: %d\n%s", code, body)
 	}
 }
+
+// moreBook adds a message's cases to memBook.
+type moreBook struct {
+	*memBook
+	msg string
+	cs  []storage.CaseState
+}
+
+func (b *moreBook) MessageCases(_ context.Context, msgID string, _ time.Time, _ int) ([]storage.CaseState, error) {
+	if msgID != b.msg {
+		return nil, nil
+	}
+	return b.cs, nil
+}
+
+// The link of a capped message lists all its cases, escaped, each with its
+// own links; a case link's token, an unknown message or a POST get nothing.
+func TestMoreLinkPage(t *testing.T) {
+	s := &Signer{Key: []byte("k1"), BaseURL: "https://e.test"}
+	book := &moreBook{memBook: &memBook{}, msg: "msg-1", cs: []storage.CaseState{
+		{CaseID: "case:1", State: "open", Brand: "Acme", Location: "<script>alert(1)</script>", Severity: "high"},
+		{CaseID: "case:2", State: "resolved", Brand: "Acme", Severity: "low"},
+	}}
+	srv := httptest.NewServer(Handler(book, s))
+	defer srv.Close()
+	get := func(link string) (int, string) {
+		t.Helper()
+		u, err := url.Parse(link)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.Get(srv.URL + u.RequestURI())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	code, body := get(s.MoreLink("msg-1"))
+	if code != 200 || !strings.Contains(body, "2 cases of this alert") || !strings.Contains(body, "case:2") ||
+		strings.Contains(body, "<script>") || !strings.Contains(body, "/case/ack?t=") {
+		t.Errorf("page %d:\n%s", code, body)
+	}
+	if strings.Count(body, "/case/ack?t=") != 1 || strings.Count(body, "/case/resolve?t=") != 1 {
+		t.Errorf("a resolved case offers no actions:\n%s", body)
+	}
+	ack, _ := s.Links("msg-1")
+	for name, link := range map[string]string{"a case token": "https://e.test/case/more?" + strings.SplitN(ack, "?", 2)[1],
+		"another message": s.MoreLink("msg-2")} {
+		if code, _ := get(link); code != http.StatusForbidden && code != http.StatusNotFound {
+			t.Errorf("%s: status %d", name, code)
+		}
+	}
+	res, err := http.PostForm(srv.URL+"/case/more", url.Values{"t": {strings.SplitN(s.MoreLink("msg-1"), "t=", 2)[1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %d", res.StatusCode)
+	}
+}

@@ -305,3 +305,31 @@ func TestBoundedReadsBackfill(t *testing.T) {
 		t.Errorf("back-fill gives %q, the views gave %q", after, before)
 	}
 }
+
+// MessageCases finds the cases a message's "sending" events name, worst
+// first.
+func TestMessageCases(t *testing.T) {
+	s, _ := openTest(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Second)
+	var evs []CaseEvent
+	for i, c := range []struct{ id, msg, sev string }{{"c1", "msg-1", "low"}, {"c2", "msg-1", "critical"}, {"c3", "msg-2", "high"}} {
+		evs = append(evs, CaseEvent{EventID: c.id + ":opened", CaseID: c.id, At: now, Event: "opened", State: "open", Severity: c.sev},
+			CaseEvent{EventID: fmt.Sprintf("%s:sending:%d", c.id, i), CaseID: c.id, At: now, Event: "sending", State: "open", Note: c.msg,
+				Severity: c.sev})
+	}
+	if err := s.AppendCaseEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.MessageCases(ctx, "msg-1", now.Add(-time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		got = append(got, c.CaseID+"/"+c.Severity)
+	}
+	if want := "c2/critical c1/low"; strings.Join(got, " ") != want {
+		t.Errorf("message cases %q, want %q", strings.Join(got, " "), want)
+	}
+}

@@ -148,6 +148,16 @@ func (s *Store) Overdue(ctx context.Context, before time.Time, steps uint8, afte
 	return s.queryCases(ctx, q, after, clampTime(before), steps)
 }
 
+// MessageCases lists the cases a message covered (its "sending" events
+// carry the message id), worst first, for the page a capped message links
+// to. It runs when someone opens that link, not on a schedule; since (the
+// link's lifetime) prunes case_events' monthly partitions.
+func (s *Store) MessageCases(ctx context.Context, messageID string, since time.Time, limit int) ([]CaseState, error) {
+	q := caseSelect + ` WHERE case_id IN (SELECT case_id FROM case_events WHERE event = 'sending' AND note = ? AND at >= ?)
+	GROUP BY case_id ORDER BY maxMerge(max_severity) DESC, opened DESC, case_id LIMIT ` + fmt.Sprint(max(limit, 1))
+	return s.queryCases(ctx, q, messageID, clampTime(since))
+}
+
 // Delivery is one send attempt (a row of alert_deliveries).
 type Delivery struct {
 	ID         string

@@ -137,9 +137,13 @@ func (r *Receiver) Payload(m alerts.Message) map[string]any {
 		ctx = append(ctx, "case "+Escape(c.ID))
 		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": strings.Join(ctx, " · ")}}})
 	}
-	if more := len(m.Cases) - shown; more > 0 {
+	if more := len(m.Cases) + len(m.More) - shown; more > 0 {
+		where := "`earshot cases list`"
+		if l := link(m.MoreURL, "all cases of this alert"); l != "" {
+			where = l
+		}
 		blocks = append(blocks, map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn",
-			"text": fmt.Sprintf("… and %d more cases: see the inbox or `earshot cases list`", more)}}})
+			"text": fmt.Sprintf("… and %d more cases: %s", more, where)}}})
 	}
 	p := map[string]any{"text": alerts.Subject(m), "blocks": blocks}
 	if r.o.Channel != "" {

@@ -57,6 +57,8 @@ type Payload struct {
 	// MoreCaseIDs are the message's cases not listed in full (a large
 	// group lists its worst ones).
 	MoreCaseIDs []string `json:"more_case_ids,omitempty"`
+	// MoreURL is a signed link to a page listing all of the message's cases.
+	MoreURL string `json:"more_url,omitempty"`
 	// Attachments (the digest's chart) travel base64-encoded.
 	Attachments []PayloadAttachment `json:"attachments,omitempty"`
 }
@@ -87,7 +89,7 @@ func Sign(secret, ts string, body []byte) string {
 
 // Send implements alerts.Receiver.
 func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery, error) {
-	p := Payload{ID: m.ID, Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary, MoreCaseIDs: m.More,
+	p := Payload{ID: m.ID, Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary, MoreCaseIDs: m.More, MoreURL: m.MoreURL,
 		Cases: []PayloadCase{}}
 	for _, c := range m.Cases {
 		p.Cases = append(p.Cases, PayloadCase{ID: c.ID, AckURL: c.AckURL, ResolveURL: c.ResolveURL, Status: c.Status, Mention: c.Mention})
