@@ -27,7 +27,11 @@ type langID struct {
 	latin   []string            // configured Latin-script languages with stopwords
 	stops   map[string][]string // folded word -> languages listing it
 	det     lingua.LanguageDetector
-	codes   map[lingua.Language]string
+	// detLatin is det without its Cyrillic-only languages (Serbian), for
+	// text whose letters are all Latin: lingua drops those languages for
+	// such text anyway, and skipping them spares a regexp per character.
+	detLatin lingua.LanguageDetector
+	codes    map[lingua.Language]string
 }
 
 // scriptLangs are languages that the script alone identifies.
@@ -72,6 +76,11 @@ func newLangID(langs []string, lex map[string]*Lexicon) *langID {
 	}
 	if len(latin) >= 2 {
 		d.det = lingua.NewLanguageDetectorBuilder().FromLanguages(latin...).WithLowAccuracyMode().Build()
+		d.detLatin = d.det
+		latinOnly := slices.DeleteFunc(slices.Clone(latin), func(l lingua.Language) bool { return l == lingua.Serbian })
+		if len(latinOnly) >= 2 && len(latinOnly) < len(latin) {
+			d.detLatin = lingua.NewLanguageDetectorBuilder().FromLanguages(latinOnly...).WithLowAccuracyMode().Build()
+		}
 	}
 	return d
 }
@@ -133,7 +142,11 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 	var latinN, cyr, other int
 	counts := map[string]int{}
 	uk, sr := false, false
+	allLatin := true // every letter in the Latin script (lingua's sense)
 	for _, r := range text {
+		if r >= 0x80 && allLatin && unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) {
+			allLatin = false
+		}
 		switch {
 		case r < 0x80:
 			if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' {
@@ -223,7 +236,11 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 		return d.dialect(best, toks), 0.9, "function words"
 	}
 	if d.det != nil {
-		if l, ok := d.det.DetectLanguageOf(text); ok {
+		det := d.det
+		if allLatin {
+			det = d.detLatin
+		}
+		if l, ok := det.DetectLanguageOf(linguaPrefix(text)); ok {
 			return d.dialect(d.codes[l], toks), 0.75, "lingua"
 		}
 	}
@@ -234,4 +251,22 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 		return "en", 0.3, "default"
 	}
 	return "", 0, "unknown"
+}
+
+// maxLinguaBytes bounds the text lingua reads. Its cost grows with the
+// text, and more than linearly past a few hundred letters (its decimal
+// arithmetic); the first 4 KiB say which language a post is in. No text in
+// the dev sets is that long, so none changes.
+const maxLinguaBytes = 4 << 10
+
+// linguaPrefix cuts text to at most maxLinguaBytes at a space, so that no
+// word is cut in two (which would make up n-grams).
+func linguaPrefix(text string) string {
+	if len(text) <= maxLinguaBytes {
+		return text
+	}
+	if i := strings.LastIndexByte(text[:maxLinguaBytes], ' '); i > 0 {
+		return text[:i]
+	}
+	return strings.ToValidUTF8(text[:maxLinguaBytes], "")
 }
