@@ -4,7 +4,7 @@ BIN    := bin/earshot
 CONFIG ?= earshot.example.yaml
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build run test test-short bench bench-score faults fuzz eval lint clickhouse clean
+.PHONY: all build run test test-short bench bench-score bench-scale faults fuzz eval lint clickhouse clean
 
 all: build
 
@@ -34,6 +34,11 @@ test-short:
 # measured in the same run where there is one.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Whole-product figures on generated stores of 1M and 10M mentions
+# against an empty store (cached under var/bench-scale; several GB).
+bench-scale: build
+	$(GO) run ./internal/benchscale -bin $(BIN)
 
 bench-score:
 	$(GO) test -run '^$$' -bench 'Score|Govader' -benchmem ./scoring

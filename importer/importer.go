@@ -78,64 +78,119 @@ func IsField(name string) bool { return slices.Contains(fields, name) }
 // Read parses r and calls emit for every good row and bad for every bad
 // one. It returns an error only when reading itself fails or emit fails.
 func Read(ctx context.Context, r io.Reader, f Format, def Defaults, emit func(mention.Mention) error, bad func(RowError)) error {
+	def = def.withDefaults()
+	switch f {
+	case CSV:
+		rename := def.rename()
+		return readCSV(ctx, r, rename, func(line int, rec record) error {
+			m, err := rec.renamed(rename).mention(def)
+			if err == nil && def.Validate != nil {
+				err = def.Validate(m)
+			}
+			if err != nil {
+				bad(RowError{Line: line, Err: err})
+				return nil
+			}
+			return emit(m)
+		}, bad)
+	case JSONL:
+		return readJSONL(ctx, r, def, emit, bad)
+	}
+	return fmt.Errorf("unknown format %q", f)
+}
+
+func (def Defaults) withDefaults() Defaults {
 	if def.Now.IsZero() {
 		def.Now = time.Now()
 	}
 	if def.Source == "" {
 		def.Source = "import"
 	}
-	rename := map[string]string{} // file column -> field
+	return def
+}
+
+// rename maps file columns to fields (nil without Columns).
+func (def Defaults) rename() map[string]string {
+	if len(def.Columns) == 0 {
+		return nil
+	}
+	rename := make(map[string]string, len(def.Columns))
 	for field, col := range def.Columns {
 		rename[col] = field
 	}
-	handle := func(line int, rec record) error {
-		for col, field := range rename {
-			if v, ok := rec[col]; ok {
-				delete(rec, col)
-				rec[field] = v
-			}
-		}
-		m, err := rec.mention(def)
-		if err == nil && def.Validate != nil {
-			err = def.Validate(m)
-		}
-		if err != nil {
-			bad(RowError{Line: line, Err: err})
-			return nil
-		}
-		return emit(m)
-	}
-	switch f {
-	case CSV:
-		return readCSV(ctx, r, rename, handle, bad)
-	case JSONL:
-		return readJSONL(ctx, r, handle, bad)
-	}
-	return fmt.Errorf("unknown format %q", f)
+	return rename
 }
 
-func readJSONL(ctx context.Context, r io.Reader, handle func(int, record) error, bad func(RowError)) error {
+func (rec record) renamed(rename map[string]string) record {
+	for col, field := range rename {
+		if v, ok := rec[col]; ok {
+			delete(rec, col)
+			rec[field] = v
+		}
+	}
+	return rec
+}
+
+// lineDecoder turns JSONL lines into mentions. It keeps buffers between
+// lines, so each goroutine needs its own.
+type lineDecoder struct {
+	def    Defaults
+	rename map[string]string
+	fast   fastDecoder
+	row    row
+}
+
+func newLineDecoder(def Defaults) *lineDecoder {
+	rename := def.rename()
+	return &lineDecoder{def: def, rename: rename, fast: fastDecoder{rename: rename}, row: newRow()}
+}
+
+// decode reads one non-blank, trimmed line: the mention, or why the row is
+// bad.
+func (d *lineDecoder) decode(t []byte) (mention.Mention, error) {
+	d.row.reset()
+	var m mention.Mention
+	var err error
+	if d.fast.decode(t, d.row) {
+		m, err = d.row.mention(d.def)
+	} else {
+		var obj map[string]any
+		dec := json.NewDecoder(bytes.NewReader(t))
+		dec.UseNumber()
+		if derr := dec.Decode(&obj); derr != nil {
+			return m, fmt.Errorf("invalid JSON: %v", derr)
+		} else if dec.More() {
+			return m, errors.New("invalid JSON: more than one value on the line")
+		}
+		m, err = record(obj).renamed(d.rename).mention(d.def)
+	}
+	if err == nil && d.def.Validate != nil {
+		err = d.def.Validate(m)
+	}
+	return m, err
+}
+
+func readJSONL(ctx context.Context, r io.Reader, def Defaults, emit func(mention.Mention) error, bad func(RowError)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
+	d := newLineDecoder(def)
+	var buf []byte
 	for line := 1; ; line++ {
 		if line%1024 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b, tooLong, err := readLine(br, MaxLine)
+		b, _, tooLong, err := readLine(br, buf[:0], MaxLine)
+		buf = b
 		if len(b) > 0 || tooLong {
 			switch t := bytes.TrimSpace(b); {
 			case tooLong:
 				bad(RowError{Line: line, Err: fmt.Errorf("line longer than %d bytes", MaxLine)})
 			case len(t) == 0:
 			default:
-				var obj map[string]any
-				dec := json.NewDecoder(bytes.NewReader(t))
-				dec.UseNumber()
-				if derr := dec.Decode(&obj); derr != nil {
-					bad(RowError{Line: line, Err: fmt.Errorf("invalid JSON: %v", derr)})
-				} else if dec.More() {
-					bad(RowError{Line: line, Err: errors.New("invalid JSON: more than one value on the line")})
-				} else if herr := handle(line, record(obj)); herr != nil {
-					return herr
+				m, derr := d.decode(t)
+				if derr != nil {
+					bad(RowError{Line: line, Err: derr})
+				} else if eerr := emit(m); eerr != nil {
+					return eerr
 				}
 			}
 		}
@@ -148,14 +203,18 @@ func readJSONL(ctx context.Context, r io.Reader, handle func(int, record) error,
 	}
 }
 
-// readLine reads one line without its newline. Lines over max are consumed
-// and reported as tooLong, so one monster line cannot exhaust memory.
-func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) {
+// readLine appends one line, without its newline, to line (reused by the
+// caller between lines), and says how many bytes it consumed. Lines over
+// max are consumed and reported as tooLong, so one monster line cannot
+// exhaust memory.
+func readLine(br *bufio.Reader, line []byte, max int) (_ []byte, n int, tooLong bool, err error) {
+	start := len(line)
 	for {
 		chunk, err := br.ReadSlice('\n')
+		n += len(chunk)
 		if !tooLong {
-			if len(line)+len(chunk) > max {
-				tooLong, line = true, nil
+			if len(line)-start+len(chunk) > max {
+				tooLong, line = true, line[:start]
 			} else {
 				line = append(line, chunk...)
 			}
@@ -163,7 +222,7 @@ func readLine(br *bufio.Reader, max int) (line []byte, tooLong bool, err error) 
 		if err == bufio.ErrBufferFull {
 			continue
 		}
-		return bytes.TrimRight(line, "\r\n"), tooLong, err
+		return line[:start+len(bytes.TrimRight(line[start:], "\r\n"))], n, tooLong, err
 	}
 }
 
@@ -268,6 +327,38 @@ var aliases = map[string]string{
 	"favourites": "likes", "favorites": "likes", "reblogs": "shares", "retweets": "shares", "reposts": "shares", "comments": "replies",
 }
 
+// Positions in fields (a row's values are indexed by them); TestFieldPositions
+// checks they agree.
+const (
+	fID = iota
+	fSource
+	fKind
+	fBrand
+	fLocation
+	fURL
+	fAuthor
+	fTitle
+	fText
+	fRating
+	fRatingMax
+	fLang
+	fPublishedAt
+	fCollectedAt
+	fLikes
+	fShares
+	fReplies
+	fFollowers
+	fParentID
+	fAppVersion
+	fSentiment
+	fNegative
+	fSeverity
+	fAspects
+	fSignals
+	fReasons
+	fScorerVersion
+)
+
 var fields = []string{"id", "source", "kind", "brand", "location", "url", "author", "title", "text", "rating", "rating_max",
 	"lang", "published_at", "collected_at", "likes", "shares", "replies", "followers", "parent_id", "app_version",
 	"sentiment", "negative", "severity", "aspects", "signals", "reasons", "scorer_version"}
@@ -305,6 +396,8 @@ var columnNames = func() map[string]string {
 // record is one row: CSV values are strings, JSON values any JSON type.
 type record map[string]any
 
+// mention resolves the record's aliases and builds the mention. It is the
+// general path (CSV, and JSON lines the fast decoder leaves to it).
 func (r record) mention(def Defaults) (mention.Mention, error) {
 	// JSON objects use canonical names or aliases too.
 	for k, v := range r {
@@ -314,25 +407,95 @@ func (r record) mention(def Defaults) (mention.Mention, error) {
 			}
 		}
 	}
+	row := newRow()
+	for k, v := range r {
+		if i, ok := fieldIndex[k]; ok {
+			row.v[i] = valueOf(v)
+		}
+	}
+	return row.mention(def)
+}
+
+// vkind is the JSON type of a field's value, as far as building a mention
+// cares.
+type vkind uint8
+
+const (
+	vNone  vkind = iota // absent or null
+	vStr                // a string (or a CSV cell)
+	vLit                // a number or true/false: s holds its JSON text
+	vList               // an array: list holds its string elements
+	vOther              // an object
+)
+
+type value struct {
+	kind vkind
+	s    string
+	list []string
+}
+
+func valueOf(v any) value {
+	switch v := v.(type) {
+	case nil:
+		return value{}
+	case string:
+		return value{kind: vStr, s: v}
+	case json.Number:
+		return value{kind: vLit, s: v.String()}
+	case bool:
+		return value{kind: vLit, s: strconv.FormatBool(v)}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return value{kind: vList, list: out}
+	default:
+		return value{kind: vOther}
+	}
+}
+
+// row holds one input row's values by field (in the order of fields). prio
+// is the fast decoder's: which kind of key set the value.
+type row struct {
+	v    []value
+	prio []uint8
+}
+
+func newRow() row { return row{v: make([]value, len(fields)), prio: make([]uint8, len(fields))} }
+
+func (r row) reset() {
+	clear(r.v)
+	clear(r.prio)
+}
+
+// fieldIndex maps a field to its position in fields. Built once; read-only.
+var fieldIndex = func() map[string]int {
+	m := make(map[string]int, len(fields))
+	for i, f := range fields {
+		m[f] = i
+	}
+	return m
+}()
+
+func (r row) mention(def Defaults) (mention.Mention, error) {
 	var m mention.Mention
 	var errs []string
-	str := func(k string) string {
-		switch v := r[k].(type) {
-		case nil:
+	str := func(k string, i int) string {
+		switch v := r.v[i]; v.kind {
+		case vNone:
 			return ""
-		case string:
-			return v
-		case json.Number:
-			return v.String()
-		case bool:
-			return strconv.FormatBool(v)
+		case vStr, vLit:
+			return v.s
 		default:
 			errs = append(errs, fmt.Sprintf("%s: want a string", k))
 			return ""
 		}
 	}
-	num := func(k string) float64 {
-		s := strings.TrimSpace(str(k))
+	num := func(k string, i int) float64 {
+		s := strings.TrimSpace(str(k, i))
 		if s == "" {
 			return 0
 		}
@@ -342,16 +505,16 @@ func (r record) mention(def Defaults) (mention.Mention, error) {
 		}
 		return f
 	}
-	count := func(k string) uint64 {
-		f := num(k)
+	count := func(k string, i int) uint64 {
+		f := num(k, i)
 		if f < 0 {
 			errs = append(errs, fmt.Sprintf("%s: negative", k))
 			return 0
 		}
 		return uint64(f)
 	}
-	when := func(k string) time.Time {
-		s := strings.TrimSpace(str(k))
+	when := func(k string, i int) time.Time {
+		s := strings.TrimSpace(str(k, i))
 		if s == "" {
 			return time.Time{}
 		}
@@ -361,21 +524,15 @@ func (r record) mention(def Defaults) (mention.Mention, error) {
 		}
 		return t
 	}
-	list := func(k string) []string {
-		switch v := r[k].(type) {
-		case nil:
+	list := func(k string, i int) []string {
+		switch v := r.v[i]; v.kind {
+		case vNone:
 			return nil
-		case []any:
-			out := make([]string, 0, len(v))
-			for _, x := range v {
-				if s, ok := x.(string); ok {
-					out = append(out, s)
-				}
-			}
-			return out
+		case vList:
+			return v.list
 		default:
 			var out []string
-			for _, p := range strings.FieldsFunc(str(k), func(r rune) bool { return r == '|' || r == ';' || r == ',' }) {
+			for _, p := range strings.FieldsFunc(str(k, i), func(r rune) bool { return r == '|' || r == ';' || r == ',' }) {
 				if p = strings.TrimSpace(p); p != "" {
 					out = append(out, p)
 				}
@@ -383,15 +540,15 @@ func (r record) mention(def Defaults) (mention.Mention, error) {
 			return out
 		}
 	}
-	m.ID, m.Source, m.Kind, m.Brand, m.Location = str("id"), str("source"), str("kind"), str("brand"), str("location")
-	m.URL, m.Author, m.Title, m.Text, m.Lang, m.ParentID = str("url"), str("author"), str("title"), str("text"), str("lang"), str("parent_id")
-	m.AppVersion = str("app_version")
-	m.Rating, m.RatingMax = num("rating"), num("rating_max")
-	m.PublishedAt, m.CollectedAt = when("published_at"), when("collected_at")
-	m.Likes, m.Shares, m.Replies, m.Followers = count("likes"), count("shares"), count("replies"), count("followers")
-	m.Sentiment, m.Severity, m.ScorerVersion = num("sentiment"), str("severity"), str("scorer_version")
-	m.Aspects, m.Signals, m.Reasons = list("aspects"), list("signals"), list("reasons")
-	if neg := strings.ToLower(str("negative")); neg != "" {
+	m.ID, m.Source, m.Kind, m.Brand, m.Location = str("id", fID), str("source", fSource), str("kind", fKind), str("brand", fBrand), str("location", fLocation)
+	m.URL, m.Author, m.Title, m.Text, m.Lang, m.ParentID = str("url", fURL), str("author", fAuthor), str("title", fTitle), str("text", fText), str("lang", fLang), str("parent_id", fParentID)
+	m.AppVersion = str("app_version", fAppVersion)
+	m.Rating, m.RatingMax = num("rating", fRating), num("rating_max", fRatingMax)
+	m.PublishedAt, m.CollectedAt = when("published_at", fPublishedAt), when("collected_at", fCollectedAt)
+	m.Likes, m.Shares, m.Replies, m.Followers = count("likes", fLikes), count("shares", fShares), count("replies", fReplies), count("followers", fFollowers)
+	m.Sentiment, m.Severity, m.ScorerVersion = num("sentiment", fSentiment), str("severity", fSeverity), str("scorer_version", fScorerVersion)
+	m.Aspects, m.Signals, m.Reasons = list("aspects", fAspects), list("signals", fSignals), list("reasons", fReasons)
+	if neg := strings.ToLower(str("negative", fNegative)); neg != "" {
 		m.Negative = neg == "true" || neg == "1" || neg == "yes"
 	}
 	if len(errs) > 0 {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -164,30 +165,99 @@ const minStoryRunes = 40
 // own id. Normalising drops case, punctuation, emoji and spacing, which
 // cross-posting sites change.
 func StoryID(id, author, text string) string {
-	t := normalise(text)
-	if utf8.RuneCountInString(t) < minStoryRunes {
+	// One buffer holds author, a NUL and the text, normalised; it is hashed
+	// in place. Most reviews fit the stack array, so a story id costs no
+	// allocation beyond its own string.
+	var arr [1024]byte
+	buf, _ := appendNormalised(arr[:0], author)
+	buf = append(buf, 0)
+	buf, runes := appendNormalised(buf, text)
+	if runes < minStoryRunes {
 		return id
 	}
-	h := sha256.Sum256([]byte(normalise(author) + "\x00" + t))
+	h := sha256.Sum256(buf)
 	return "story:" + hex.EncodeToString(h[:12])
 }
 
-func normalise(s string) string {
-	var b strings.Builder
+// appendNormalised appends s lower-cased, with each run of characters that
+// are neither letters nor digits turned into one space (none at either
+// end), and returns the result and how many runes it appended. It is the
+// same, rune for rune, as walking strings.ToLower(s) (which lowers each rune
+// with unicode.ToLower and reads invalid bytes as U+FFFD, not a letter), but
+// reads s once and allocates nothing.
+func appendNormalised(b []byte, s string) ([]byte, int) {
+	start, runes := len(b), 0
 	space := false
-	for _, r := range strings.ToLower(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
+	var table *[0x10000]rune
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+			case 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			default:
+				space = true
+				continue
 			}
-			b.WriteRune(r)
+			if space && len(b) > start {
+				b = append(b, ' ')
+				runes++
+			}
+			b = append(b, c)
+			runes++
 			space = false
-		} else {
-			space = true
+			continue
 		}
+		if table == nil {
+			table = lowerTable()
+		}
+		var r rune
+		if c < 0xe0 && c >= 0xc2 && i+1 < len(s) && s[i+1]&0xc0 == 0x80 {
+			// Two bytes (Latin, Greek, Cyrillic, Arabic...), decoded inline.
+			r = table[rune(c&0x1f)<<6|rune(s[i+1]&0x3f)]
+			i += 2
+		} else {
+			var size int
+			r, size = utf8.DecodeRuneInString(s[i:])
+			i += size
+			if r < 0x10000 {
+				r = table[r] // U+FFFD, an invalid byte, is no letter: -1
+			} else if r = unicode.ToLower(r); !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				r = -1
+			}
+		}
+		if r < 0 {
+			space = true
+			continue
+		}
+		if space && len(b) > start {
+			b = append(b, ' ')
+			runes++
+		}
+		b = utf8.AppendRune(b, r)
+		runes++
+		space = false
 	}
-	return b.String()
+	return b, runes
 }
+
+// lowerTable holds, for each rune of the Basic Multilingual Plane (every
+// script reviews are written in), its lower case when that is a letter or
+// digit, else -1: unicode's tables are searched once per rune instead of
+// once per character of every text. Built on first use; read-only.
+var lowerTable = sync.OnceValue(func() *[0x10000]rune {
+	t := new([0x10000]rune)
+	for r := range t {
+		l := unicode.ToLower(rune(r))
+		if !unicode.IsLetter(l) && !unicode.IsDigit(l) {
+			l = -1
+		}
+		t[r] = l
+	}
+	return t
+})
 
 // SeverityRank returns the position of s in Severities, or -1.
 func SeverityRank(s string) int {

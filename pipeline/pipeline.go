@@ -14,7 +14,9 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"os"
+	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -301,6 +303,9 @@ func (p *Pipeline) collect(ctx context.Context, src *config.Source, run *storage
 		}
 	}
 	sink := &sink{p: p, src: src, run: run, log: log, seen: map[string]bool{}}
+	if b, ok := col.(bulkCollector); ok && b.Bulk() {
+		sink.bulk = true
+	}
 	next, cerr := col.Collect(ctx, st.Cursor, sink)
 	if err := sink.flush(ctx); err != nil {
 		return fmt.Errorf("collect %s: store: %w", src.Name, err)
@@ -449,8 +454,23 @@ func (p *Pipeline) runWindow() time.Duration {
 	return 5 * time.Minute
 }
 
+// bulkCollector is a collector whose passes may bring whole exports (the
+// import kind): its mentions are deduplicated, scored and stored in large
+// blocks, scored on every core, instead of small batches.
+type bulkCollector interface{ Bulk() bool }
+
+// blockWriter stores a whole block in one insert; *storage.Writer is one.
+type blockWriter interface {
+	AddBlock(ctx context.Context, block []mention.Mention) error
+}
+
+// bulkChunk is a bulk pass's chunk: big enough that ClickHouse makes few
+// parts, small enough to keep a pass's memory well under 100 MB.
+const bulkChunk = 20_000
+
 // sink normalises, deduplicates and hands mentions on in chunks.
 type sink struct {
+	bulk bool // see bulkCollector
 	// flushMu: one flush at a time. A chunk flushed from Add (the source's
 	// goroutine) must be stored before a timed flush may report "all
 	// stored" and let the stream save a cursor past it.
@@ -490,9 +510,15 @@ func (s *sink) Add(ctx context.Context, m mention.Mention) error {
 		s.mu.Unlock()
 		return nil
 	}
-	s.seen[m.ID] = true
+	if s.bulk {
+		// An imported id is a slice of its whole input line: a copy keeps
+		// a million-row pass from holding every line in memory.
+		s.seen[strings.Clone(m.ID)] = true
+	} else {
+		s.seen[m.ID] = true
+	}
 	s.pending = append(s.pending, m)
-	full := len(s.pending) >= s.p.chunk()
+	full := len(s.pending) >= s.chunk()
 	s.mu.Unlock()
 	if full {
 		return s.flush(ctx)
@@ -571,15 +597,7 @@ func (s *sink) flush(ctx context.Context) error {
 		return nil
 	}
 	if s.p.Scorer != nil {
-		if err := s.p.Scorer.Score(ctx, fresh); err != nil {
-			var d deferredScore
-			if errors.As(err, &d) {
-				s.log.Warn("scored without history; stored and queued for rescoring", "mentions", len(d.DeferredIDs()), "err", err)
-				s.p.deferRescore(d.DeferredIDs(), s.log)
-			} else {
-				s.log.Warn("scoring failed; storing what was scored", "err", err)
-			}
-		}
+		s.score(ctx, fresh)
 	}
 	neg := 0
 	for _, m := range fresh {
@@ -587,7 +605,11 @@ func (s *sink) flush(ctx context.Context) error {
 			neg++
 		}
 	}
-	if err := s.p.Writer.Add(ctx, fresh...); err != nil {
+	if bw, ok := s.p.Writer.(blockWriter); ok && s.bulk {
+		if err := bw.AddBlock(ctx, fresh); err != nil {
+			return err
+		}
+	} else if err := s.p.Writer.Add(ctx, fresh...); err != nil {
 		return err
 	}
 	s.p.Metrics.Negatives(s.src.Name, neg)
@@ -595,6 +617,39 @@ func (s *sink) flush(ctx context.Context) error {
 	s.run.New += uint32(len(fresh))
 	s.mu.Unlock()
 	return nil
+}
+
+// score scores ms; a bulk chunk is split over every core.
+func (s *sink) score(ctx context.Context, ms []mention.Mention) {
+	parts := 1
+	if s.bulk {
+		parts = min(runtime.GOMAXPROCS(0), max(1, len(ms)/1000))
+	}
+	var wg sync.WaitGroup
+	for i := range parts {
+		part := ms[i*len(ms)/parts : (i+1)*len(ms)/parts]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.p.Scorer.Score(ctx, part); err != nil {
+				var d deferredScore
+				if errors.As(err, &d) {
+					s.log.Warn("scored without history; stored and queued for rescoring", "mentions", len(d.DeferredIDs()), "err", err)
+					s.p.deferRescore(d.DeferredIDs(), s.log)
+				} else {
+					s.log.Warn("scoring failed; storing what was scored", "err", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *sink) chunk() int {
+	if s.bulk && s.p.ChunkSize <= 0 {
+		return bulkChunk
+	}
+	return s.p.chunk()
 }
 
 func (p *Pipeline) now() time.Time {

@@ -102,6 +102,106 @@ func (w *Writer) Add(ctx context.Context, ms ...mention.Mention) error {
 	return nil
 }
 
+// AddBlock stores one block of a bulk load (an import's 100,000 rows, say)
+// as a single insert, without cutting it to BatchSize: ClickHouse takes one
+// big insert for much less work than many small ones. Rows queued by Add go
+// first, so order holds. As with a batch, a block that cannot reach the
+// server is spooled (nil error) and one the server refuses is kept in
+// rejected/ (error); without a spool any failure is returned and the block
+// is neither stored nor kept.
+func (w *Writer) AddBlock(ctx context.Context, block []mention.Mention) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		if err := w.write(ctx, w.buf); err != nil {
+			return err
+		}
+		w.buf = nil
+	}
+	if len(block) == 0 {
+		return nil
+	}
+	return w.write(ctx, block)
+}
+
+// StreamInserter opens inserts fed in several blocks; *Store is one.
+type StreamInserter interface {
+	BeginMentions(ctx context.Context) (*MentionStream, error)
+}
+
+// BeginStream opens one insert for a bulk load that can produce its rows
+// again (a file it can re-read): the rows go out block by block through
+// the stream and the caller keeps none of them. Rows queued by Add and
+// spooled batches go first. When the stream fails (Append or Commit), the
+// caller must hand the same rows again through AddBlock, which stores,
+// spools or rejects them as usual. ok is false when the writer cannot
+// stream (its inserter cannot, or the spool could not be drained): use
+// AddBlock then.
+func (w *Writer) BeginStream(ctx context.Context) (_ *Stream, ok bool, err error) {
+	si, can := w.ins.(StreamInserter)
+	if !can {
+		return nil, false, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.buf) > 0 {
+		if err := w.write(ctx, w.buf); err != nil {
+			return nil, false, err
+		}
+		w.buf = nil
+	}
+	if w.opt.Spool != nil && w.opt.Spool.Len() > 0 {
+		if _, err := w.replay(ctx); err != nil {
+			if IsUnavailable(err) {
+				return nil, false, nil // blocks will be spooled behind the rest
+			}
+			return nil, false, err
+		}
+	}
+	st, err := si.BeginMentions(ctx)
+	if err != nil {
+		if IsUnavailable(err) {
+			return nil, false, nil
+		}
+		return nil, false, err
+	}
+	return &Stream{w: w, s: st}, true, nil
+}
+
+// Stream is a bulk insert opened by BeginStream.
+type Stream struct {
+	w *Writer
+	s *MentionStream
+}
+
+// Append sends one block.
+func (s *Stream) Append(block []mention.Mention) error {
+	if err := s.s.Append(block); err != nil {
+		s.s.Abort()
+		return err
+	}
+	return nil
+}
+
+// Commit ends the insert and counts its rows as written.
+func (s *Stream) Commit() error {
+	if err := s.s.Send(); err != nil {
+		s.s.Abort()
+		return err
+	}
+	s.w.mu.Lock()
+	s.w.st.Written += uint64(s.s.Rows())
+	s.w.mu.Unlock()
+	s.w.opt.Metrics.Written("written", s.s.Rows())
+	return nil
+}
+
+// Rows is how many rows were appended.
+func (s *Stream) Rows() int { return s.s.Rows() }
+
+// Abort drops the insert (nothing it sent counts as stored).
+func (s *Stream) Abort() { s.s.Abort() }
+
 // Flush writes whatever waits, and replays the spool if it can. It returns
 // nil only when every row added so far is stored or spooled.
 func (w *Writer) Flush(ctx context.Context) error {

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage/chtest"
 )
 
 // fakeInserter fails while down is set, and refuses rows whose id is bad.
@@ -181,4 +183,87 @@ func TestWriterSurvivesServerKill(t *testing.T) {
 		t.Errorf("spool still holds %d batches", sp.Len())
 	}
 	t.Logf("stats: %+v", w.Stats())
+}
+
+// TestWriterAddBlock: a block is one insert whatever BatchSize says, rows
+// queued by Add go first, and a block that cannot reach the server is
+// spooled whole and replayed before anything newer.
+func TestWriterAddBlock(t *testing.T) {
+	f := &fakeInserter{}
+	sp, err := OpenSpool(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWriter(f, WriterOptions{BatchSize: 10, FlushInterval: time.Hour, Spool: sp})
+	ctx := context.Background()
+	if err := w.Add(ctx, sample(3, "q")...); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.AddBlock(ctx, sample(25, "k")); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	sizes := []int{}
+	for _, b := range f.batches {
+		sizes = append(sizes, len(b))
+	}
+	f.mu.Unlock()
+	if len(sizes) != 2 || sizes[0] != 3 || sizes[1] != 25 {
+		t.Errorf("batches %v, want [3 25]: queued rows first, then the block whole", sizes)
+	}
+	f.mu.Lock()
+	f.down = true
+	f.mu.Unlock()
+	if err := w.AddBlock(ctx, sample(30, "d")); err != nil {
+		t.Fatalf("block while down: %v (want spooled)", err)
+	}
+	if st := w.Stats(); st.Spooled != 30 || sp.Len() != 1 {
+		t.Errorf("stats %+v, spool %d; want the block spooled whole", st, sp.Len())
+	}
+	f.mu.Lock()
+	f.down = false
+	f.mu.Unlock()
+	if err := w.AddBlock(ctx, sample(5, "n")); err != nil {
+		t.Fatal(err)
+	}
+	ids := f.ids()
+	if len(ids) != 63 || ids[28] != sample(30, "d")[0].ID || ids[58] != sample(5, "n")[0].ID {
+		t.Errorf("order after replay: %d ids; want the spooled block before the newer one", len(ids))
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// BenchmarkInsertMentions compares the column-wise insert with the
+// row-by-row one it replaced, on a real server (client CPU is the point).
+func BenchmarkInsertMentions(b *testing.B) {
+	db := chtest.New(b)
+	s, err := Open(context.Background(), db.DSN, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	ms := sample(50000, "bench")
+	for i := range ms {
+		ms[i].Text = strings.Repeat("The staff ignored us and the room was dirty. ", 10)
+		ms[i].Aspects = []string{"staff", "cleanliness"}
+	}
+	for _, tc := range []struct {
+		name string
+		fn   func(context.Context, []mention.Mention) error
+	}{{"columns", s.InsertMentions}, {"rows", s.insertMentionsRows}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := tc.fn(context.Background(), ms); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(ms)*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
 }

@@ -12,10 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/schollz/progressbar/v3"
@@ -101,6 +103,12 @@ func (a *app) importCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			path := args[0]
+			if os.Getenv("GOMEMLIMIT") == "" {
+				// Blocks are large and short-lived: without a limit the heap
+				// grows to twice them before the collector runs. A soft limit
+				// keeps a million-row import well under 500 MB.
+				defer debug.SetMemoryLimit(debug.SetMemoryLimit(importMemoryLimit))
+			}
 			f := importer.Format(format)
 			if f == "" {
 				var err error
@@ -215,9 +223,35 @@ type importResult struct {
 	took                time.Duration
 }
 
-// importChunk is how many rows are scored and handed to the writer at once.
-const importChunk = 2000
+// An import sends blocks of importBlockRows rows or importBlockBytes of
+// memory, whichever comes first, and, reading a file, streams up to
+// importSpanRows of them through one INSERT: ClickHouse squashes one
+// insert's blocks into parts of up to a million rows, which costs it a
+// fraction of the work of many inserts (each makes a part per partition of
+// every view), while the client holds only a block or two.
+const (
+	importBlockRows  = 20_000
+	importBlockBytes = 16 << 20
+	importSpanRows   = 1_000_000
+	// importMemoryLimit is the Go heap's soft limit during an import.
+	importMemoryLimit = 400 << 20
+)
 
+// importBlock is a block of rows and, for a JSONL file, its byte range.
+type importBlock struct {
+	ms         []mention.Mention
+	start, end int64 // -1: not re-readable
+}
+
+// importFile reads, normalises and scores the file on every core (chunks
+// of rows, see importer.ReadParallel) while the previous block is being
+// inserted: reader -> decode+normalise+score workers -> this goroutine,
+// which puts the rows back in file order and fills blocks -> one inserter.
+// Rows count as stored only once their insert returned. When r can be read
+// again (an *os.File is an io.ReaderAt), a JSONL file is streamed through
+// long inserts and the rows of a failed one are read again (that byte
+// range only) and stored block by block, spooled or rejected, so no block
+// is kept in memory for it; otherwise every block is its own insert.
 func importFile(ctx context.Context, r io.Reader, name string, f importer.Format, def importer.Defaults, w *storage.Writer,
 	scorer pipeline.Scorer, deferRescore func([]string), stderr io.Writer, tty bool) (importResult, error) {
 	var res importResult
@@ -235,90 +269,160 @@ func importFile(ctx context.Context, r io.Reader, name string, f importer.Format
 		reader := progressbar.NewReader(r, bar)
 		in = &reader
 	}
-	// The parser fills chunks; scorers (one per core) score them while the
-	// writer inserts the previous ones in this goroutine.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	workers := max(1, runtime.GOMAXPROCS(0))
-	chunks := make(chan []mention.Mention, workers)
-	scored := make(chan []mention.Mention, workers)
-	parsed := make(chan error, 1)
-	var bad atomic.Int64
+	var errMu sync.Mutex // stderr: scoring errors come from the workers
+	opt := importer.ParallelOptions{}
+	if scorer != nil {
+		// Scoring waits on ClickHouse (each chunk's repeat-complaint
+		// lookup): more workers than cores keep the cores busy meanwhile.
+		opt.Workers = 3 * runtime.GOMAXPROCS(0)
+		opt.Process = func(ctx context.Context, c *importer.Chunk) {
+			if err := scorer.Score(ctx, c.Mentions); err != nil {
+				var d interface{ DeferredIDs() []string }
+				if errors.As(err, &d) && deferRescore != nil {
+					deferRescore(d.DeferredIDs())
+				}
+				errMu.Lock()
+				fmt.Fprintf(stderr, "%s: %v\n", name, err)
+				errMu.Unlock()
+			}
+		}
+	}
+	ra, _ := r.(io.ReaderAt)
+	if f != importer.JSONL {
+		ra = nil // CSV chunks have no byte range
+	}
+
+	// fill runs ReadParallel over in and hands blocks to send.
+	fill := func(ctx context.Context, in io.Reader, report bool, send func(importBlock) error) error {
+		b := importBlock{start: -1, end: -1}
+		size := 0
+		err := importer.ReadParallel(ctx, in, f, def, opt, func(c *importer.Chunk) error {
+			if report {
+				for _, e := range c.Bad {
+					errMu.Lock()
+					fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", name, e.Line, e.Err)
+					errMu.Unlock()
+				}
+				res.bad += len(c.Bad)
+				res.rows += len(c.Mentions) + len(c.Bad)
+			}
+			if b.ms == nil {
+				b = importBlock{ms: make([]mention.Mention, 0, min(importBlockRows, 4*len(c.Mentions)+16)), start: c.Start}
+			}
+			for i := range c.Mentions {
+				m := &c.Mentions[i]
+				if report && m.Negative {
+					res.negative++
+				}
+				b.ms = append(b.ms, *m)
+				size += approxSize(m)
+			}
+			b.end = c.End
+			// Blocks end on chunk boundaries, so each has a byte range.
+			if len(b.ms) >= importBlockRows || size >= importBlockBytes {
+				if err := send(b); err != nil {
+					return err
+				}
+				b, size = importBlock{start: -1, end: -1}, 0
+			}
+			return nil
+		})
+		if err == nil && len(b.ms) > 0 {
+			err = send(b)
+		}
+		return err
+	}
+	// again stores the rows of a byte range of the file block by block,
+	// after its stream failed: AddBlock stores, spools or rejects them.
+	again := func(from, to int64, cause error) error {
+		errMu.Lock()
+		fmt.Fprintf(stderr, "%s: bytes %d-%d: bulk insert failed, storing them again block by block: %v\n", name, from, to, cause)
+		errMu.Unlock()
+		return fill(ctx, io.NewSectionReader(ra, from, to-from), false, func(b importBlock) error { return w.AddBlock(ctx, b.ms) })
+	}
+
+	blocks := make(chan importBlock) // unbuffered: at most one block waits
+	inserted := make(chan error, 1)
 	go func() {
-		defer close(chunks)
-		cur := make([]mention.Mention, 0, importChunk)
-		send := func() error {
-			select {
-			case chunks <- cur:
-				cur = make([]mention.Mention, 0, importChunk)
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
+		var err error
+		var stream *storage.Stream
+		var spanStart, spanEnd int64
+		commit := func() error {
+			s := stream
+			stream = nil
+			if cerr := s.Commit(); cerr != nil {
+				return again(spanStart, spanEnd, cerr)
 			}
+			return nil
 		}
-		err := importer.Read(ctx, in, f, def,
-			func(m mention.Mention) error {
-				cur = append(cur, m)
-				if len(cur) == importChunk {
-					return send()
-				}
-				return nil
-			},
-			func(e importer.RowError) {
-				bad.Add(1)
-				fmt.Fprintf(stderr, "%s:%d: skipped: %v\n", name, e.Line, e.Err)
-			})
-		if err == nil && len(cur) > 0 {
-			err = send()
-		}
-		parsed <- err
-	}()
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range chunks {
-				if scorer != nil {
-					if err := scorer.Score(ctx, c); err != nil {
-						var d interface{ DeferredIDs() []string }
-						if errors.As(err, &d) && deferRescore != nil {
-							deferRescore(d.DeferredIDs())
-						}
-						fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		for b := range blocks {
+			if err != nil {
+				continue // draining after a failure
+			}
+			if ra == nil || b.start < 0 {
+				err = w.AddBlock(ctx, b.ms)
+			} else {
+				if stream == nil {
+					s, ok, berr := w.BeginStream(ctx)
+					switch {
+					case berr != nil:
+						err = berr
+						continue
+					case !ok: // ClickHouse unreachable: AddBlock spools
+						err = w.AddBlock(ctx, b.ms)
+						continue
 					}
+					stream, spanStart = s, b.start
 				}
-				select {
-				case scored <- c:
-				case <-ctx.Done():
-					return
+				if aerr := stream.Append(b.ms); aerr != nil {
+					stream = nil
+					if err = again(spanStart, b.start, aerr); err == nil {
+						err = w.AddBlock(ctx, b.ms)
+					}
+				} else if spanEnd = b.end; stream.Rows() >= importSpanRows {
+					err = commit()
 				}
 			}
-		}()
-	}
-	go func() { wg.Wait(); close(scored) }()
-	var werr error
-	for c := range scored {
-		res.rows += len(c)
-		for i := range c {
-			if c[i].Negative {
-				res.negative++
+			if err != nil {
+				cancel() // stop reading; the loop drains
 			}
 		}
-		if werr == nil {
-			if werr = w.Add(ctx, c...); werr != nil {
-				cancel() // stop the parser; drain what it already sent
-			}
+		if err == nil && stream != nil {
+			err = commit()
+		} else if stream != nil {
+			stream.Abort()
 		}
-	}
-	err := <-parsed
-	res.bad = int(bad.Load())
-	res.rows += res.bad
-	if werr != nil {
-		err = werr
+		inserted <- err
+	}()
+	err := fill(ctx, in, true, func(b importBlock) error {
+		select {
+		case blocks <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	close(blocks)
+	if werr := <-inserted; werr != nil {
+		err = werr // the cause; a read error after it is only the cancel
 	}
 	res.took = time.Since(start)
 	return res, err
+}
+
+// approxSize is a mention's share of a block's memory: the struct and its
+// strings.
+func approxSize(m *mention.Mention) int {
+	n := int(unsafe.Sizeof(*m)) + len(m.ID) + len(m.Source) + len(m.Kind) + len(m.Brand) + len(m.Location) + len(m.URL) + len(m.Author) +
+		len(m.Title) + len(m.Text) + len(m.Lang) + len(m.ParentID) + len(m.StoryID) + len(m.AppVersion) + len(m.ScorerVersion)
+	for _, l := range [][]string{m.Aspects, m.Signals, m.Reasons, m.Entities} {
+		for _, s := range l {
+			n += len(s)
+		}
+	}
+	return n
 }
 
 func (a *app) isTerminal() bool {
@@ -402,7 +506,7 @@ func (a *app) pipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) 
 		notifier.StormConfig, notifier.Storms = cfg.Storms, st
 	}
 	if s := signer(cfg); s != nil {
-		notifier.Links = s.Links
+		notifier.Links, notifier.MoreLink = s.Links, s.MoreLink
 	}
 	notifier.Contact = func(brand, location string) string {
 		if b := cfg.BrandByName(brand); b != nil {
@@ -418,6 +522,7 @@ func (a *app) pipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) 
 	if err != nil {
 		return fail(err)
 	}
+	st.SetMetrics(m) // per-query durations on /metrics
 	stateDir := cfg.ClickHouse.SpoolDir
 	p := &pipeline.Pipeline{Config: cfg, Registry: a.registry, Store: st, Writer: w, Scorer: scorer, Logger: a.log, Metrics: m,
 		StateDir: stateDir}

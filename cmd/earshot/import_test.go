@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/earshot/earshot/importer"
 	"github.com/earshot/earshot/storage/chtest"
 )
 
@@ -106,5 +110,125 @@ func TestCollectOnly(t *testing.T) {
 	}
 	if n := db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'notified'"); n != queued {
 		t.Errorf("%d notified events, want one per case (%d)", n, queued)
+	}
+}
+
+// TestImportBulk: a file of several blocks' worth of chunks, with bad lines
+// spread through it, is stored whole, each bad line reported as
+// FILE:LINE: skipped: reason, in file order.
+func TestImportBulk(t *testing.T) {
+	db := chtest.New(t)
+	t.Chdir(t.TempDir()) // the spool without a config: ./var/spool
+	file := filepath.Join(t.TempDir(), "bulk.jsonl")
+	var b strings.Builder
+	var wantBad []string
+	good := 0
+	for i := 1; i <= 12000; i++ {
+		switch {
+		case i%997 == 0:
+			b.WriteString(`{"id":"broken` + "\n")
+			wantBad = append(wantBad, fmt.Sprintf("%s:%d: skipped: invalid JSON", file, i))
+		case i%1999 == 0:
+			fmt.Fprintf(&b, `{"id":"n%d","text":"x","rating":9,"rating_max":5}`+"\n", i)
+			wantBad = append(wantBad, fmt.Sprintf("%s:%d: skipped: rating 9 of 5 is out of range", file, i))
+		default:
+			fmt.Fprintf(&b, `{"id":"r%d","text":"Row %d: caf\u00e9 \"quoted\"","rating":%d,"published_at":"2026-11-20T10:00:00Z"}`+"\n", i, i, 1+i%5)
+			good++
+		}
+	}
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := earshot(t, "--clickhouse", db.DSN, "import", "--no-score", file)
+	if code != 0 {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "12000 rows read in") || !strings.Contains(out, fmt.Sprintf(" %d stored,", good)) ||
+		!strings.Contains(out, fmt.Sprintf("%d bad rows skipped", len(wantBad))) {
+		t.Errorf("summary: %s", out)
+	}
+	var gotBad []string
+	for _, l := range strings.Split(strings.TrimSpace(errOut), "\n") {
+		if strings.Contains(l, ": skipped: ") {
+			gotBad = append(gotBad, l)
+		}
+	}
+	if len(gotBad) != len(wantBad) {
+		t.Fatalf("%d skipped lines, want %d:\n%s", len(gotBad), len(wantBad), errOut)
+	}
+	for i := range wantBad {
+		if !strings.HasPrefix(gotBad[i], wantBad[i]) {
+			t.Errorf("skipped line %d = %q, want prefix %q", i, gotBad[i], wantBad[i])
+		}
+	}
+	if n := db.Count(t, "SELECT count() FROM mentions WHERE text LIKE 'Row %: café \"quoted\"'"); n != uint64(good) {
+		t.Errorf("%d rows stored, want %d", n, good)
+	}
+}
+
+// killAfterAt is killAfter for a file importFile can read again.
+type killAfterAt struct {
+	killAfter
+	ra io.ReaderAt
+}
+
+func (k *killAfterAt) ReadAt(p []byte, off int64) (int, error) { return k.ra.ReadAt(p, off) }
+
+// TestImportStreamSurvivesClickHouseStop: the server dies while a long
+// insert is streaming; that insert's rows are read again from the file and
+// spooled with the rest, and after a restart every row is stored once.
+func TestImportStreamSurvivesClickHouseStop(t *testing.T) {
+	db := chtest.New(t)
+	cfgPath := testConfig(t, db)
+	const n = 3*importBlockRows + 500
+	file := writeJSONL(t, n, "stream")
+	a := &app{registry: registry(), stdout: io.Discard, stderr: io.Discard, configPath: cfgPath, logLevel: "error", logFormat: "text"}
+	if err := a.setupLogging(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, done, err := a.openReady(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer done()
+	w, err := a.writer(st, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.Open(file)
+	defer f.Close()
+	info, _ := f.Stat()
+	// Killed after about two blocks were read: the first is streaming.
+	r := &killAfterAt{killAfter: killAfter{r: f, n: int(info.Size() * 2 / 3), kill: db.Srv.Kill}, ra: f}
+	var errOut bytes.Buffer
+	res, err := importFile(ctx, r, file, importer.JSONL, importer.Defaults{}, w, nil, nil, &errOut, false)
+	if err != nil {
+		t.Fatalf("import with server down: %v\n%s", err, errOut.String())
+	}
+	_ = w.Close(ctx)
+	if !strings.Contains(errOut.String(), "bulk insert failed, storing them again") {
+		t.Errorf("the streaming insert did not fail over:\n%s", errOut.String())
+	}
+	stats := w.Stats()
+	if res.rows != n+1 || res.bad != 1 || stats.Spooled < n-importBlockRows || stats.Written > 0 {
+		t.Fatalf("rows %d bad %d, stats %+v: want %d rows, nothing counted written, the rest spooled\n%s", res.rows, res.bad, stats, n+1, errOut.String())
+	}
+	if err := db.Srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w2, err := a.writer(st, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := db.Count(t, "SELECT count() FROM mentions FINAL"); got != n {
+		t.Errorf("after restart and replay: %d rows, want %d (stats %+v, then %+v)", got, n, stats, w2.Stats())
 	}
 }

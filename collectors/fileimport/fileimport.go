@@ -16,7 +16,6 @@ import (
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/importer"
-	"github.com/earshot/earshot/mention"
 )
 
 // Options of an import source.
@@ -121,7 +120,20 @@ func (c *Collector) read(ctx context.Context, path string, sink collectors.Sink)
 	}
 	def := importer.Defaults{Source: c.env.Source.Name, Brand: c.env.Source.Brand, Location: c.env.Source.Location,
 		Columns: c.o.Columns, IDPrefix: "import:" + c.env.Source.Name}
-	return importer.Read(ctx, f, format, def,
-		func(m mention.Mention) error { return sink.Add(ctx, m) },
-		func(e importer.RowError) { sink.AddError(fmt.Errorf("[file=%s] %w", path, e)) })
+	// Decoded and normalised on every core; the sink gets rows in file order.
+	return importer.ReadParallel(ctx, f, format, def, importer.ParallelOptions{}, func(ch *importer.Chunk) error {
+		for _, e := range ch.Bad {
+			sink.AddError(fmt.Errorf("[file=%s] %w", path, e))
+		}
+		for i := range ch.Mentions {
+			if err := sink.Add(ctx, ch.Mentions[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
+
+// Bulk tells the pipeline that a pass may bring whole exports (millions of
+// rows): it stores them in large blocks rather than small batches.
+func (c *Collector) Bulk() bool { return true }

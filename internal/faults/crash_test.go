@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -125,9 +126,27 @@ func TestCrashMatrix(t *testing.T) {
 
 func TestInterruptedPassRecorded(t *testing.T) {
 	s := newSetup(t, configOpts{})
-	writeReviews(t, filepath.Join(s.inbox, "a.jsonl"), "a", 3000, 50, 1)
+	writeReviews(t, filepath.Join(s.inbox, "a.jsonl"), "a", 20000, 50, 1)
 	p := s.start("collect")
-	time.Sleep(1500 * time.Millisecond)
+	// Kill while the pass's journal entry exists, i.e. inside the pass,
+	// rather than after a fixed sleep that a faster pass outruns.
+	inPass := func() bool {
+		m, _ := filepath.Glob(filepath.Join(s.dir, "spool", "runs", "*.json"))
+		for _, f := range m {
+			if st, err := os.Stat(f); err == nil && st.Size() > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, time.Minute, "a pass in its journal", func() bool {
+		select {
+		case err := <-p.done:
+			t.Fatalf("the pass ended before it could be killed: %v\n%s", err, p.output())
+		default:
+		}
+		return inPass()
+	})
 	p.kill()
 	t.Logf("first: %s", p.output())
 	out, err := s.run(time.Minute, "collect")
