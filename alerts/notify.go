@@ -328,7 +328,14 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	ms, err := n.Store.Mentions(ctx, ids)
+	// Labels only (when the store can): a backlog of a million cases is
+	// grouped and inhibited on its labels, and each message reads the
+	// words of the cases it lists (fill).
+	read := n.Store.Mentions
+	if h, ok := n.Store.(headReader); ok {
+		read = h.MentionHeads
+	}
+	ms, err := read(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("flush: %w", err)
 	}
@@ -453,8 +460,7 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		if !found {
 			continue // not needed this round, or not stored yet (spooled): next flush
 		}
-		c := n.caseFor(m)
-		c.ID = p.CaseID
+		c := Case{ID: p.CaseID, Mention: m} // its words, links and reply once listed (fill)
 		if p.Attempted {
 			retry[c.ID] = cmp.Or(p.AttemptID, "unknown")
 		}
@@ -482,6 +488,10 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		batch, dup := out.cases, out.dup
 		msg := Message{ID: out.id, Receiver: recv, GroupKey: key, Cases: batch}
 		n.cap(&msg)
+		if err := n.fill(ctx, &msg); err != nil {
+			firstErr = cmp.Or(firstErr, fmt.Errorf("group %s: %w", key, err))
+			continue // not sent: the next flush tries again
+		}
 		// The intent goes first: if this process dies after the receiver
 		// took the message, the next one knows a repeat may be a duplicate.
 		var intent []storage.CaseEvent
@@ -534,6 +544,34 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		n.log().Info("alert sent", "receiver", recv, "group", key, "cases", len(batch), "message", msg.ID, "possible_duplicate", dup)
 	}
 	return firstErr
+}
+
+// headReader is a store that can read mentions without their words.
+type headReader interface {
+	MentionHeads(ctx context.Context, ids []string) (map[string]mention.Mention, error)
+}
+
+// fill reads the whole mention of each case a message lists, in one
+// query, and gives each its links and suggested reply.
+func (n *Notifier) fill(ctx context.Context, msg *Message) error {
+	ids := make([]string, len(msg.Cases))
+	for i, c := range msg.Cases {
+		ids[i] = c.Mention.ID
+	}
+	ms, err := n.Store.Mentions(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read listed mentions: %w", err)
+	}
+	for i, c := range msg.Cases {
+		m, ok := ms[c.Mention.ID]
+		if !ok {
+			m = c.Mention // read a moment ago: keep its labels
+		}
+		full := n.caseFor(m)
+		full.ID = c.ID
+		msg.Cases[i] = full
+	}
+	return nil
 }
 
 // cap keeps a large group's message readable: the worst MaxListed cases

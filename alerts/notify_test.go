@@ -313,3 +313,65 @@ func TestLargeGroupListsWorstCases(t *testing.T) {
 		t.Errorf("%d cases notified, want all 30", notified)
 	}
 }
+
+// headStore is memCases with MentionHeads (labels without words), as
+// storage has, counting which mentions were read in full.
+type headStore struct {
+	*memCases
+	full  []string
+	heads int
+}
+
+func (h *headStore) MentionHeads(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
+	out, err := h.memCases.Mentions(ctx, ids)
+	for id, m := range out {
+		m.Text, m.Author, m.Reasons = "", "", nil
+		out[id] = m
+	}
+	h.heads += len(ids)
+	return out, err
+}
+
+func (h *headStore) Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
+	h.full = append(h.full, ids...)
+	return h.memCases.Mentions(ctx, ids)
+}
+
+// TestFlushReadsWordsOfListedCasesOnly: a large group is grouped on its
+// cases' labels; only the cases its message lists are read in full, and
+// those are shown with their words and replies.
+func TestFlushReadsWordsOfListedCasesOnly(t *testing.T) {
+	var ms []mention.Mention
+	for i := 0; i < 400; i++ {
+		m := mention.Mention{ID: fmt.Sprintf("m%03d", i), Brand: "Acme", Location: "Zagreb", Text: fmt.Sprintf("rude staff %d", i),
+			Author: "Ana", PublishedAt: time.Date(2026, 11, 1, 0, i, 0, 0, time.UTC)}
+		m.Negative, m.Severity = true, "medium"
+		ms = append(ms, m)
+	}
+	store := &headStore{memCases: newMem(ms...)}
+	desk := &scripted{name: "desk"}
+	n := &Notifier{Tree: &Route{Receiver: "desk"}, Receivers: map[string]Receiver{"desk": desk}, Store: store}
+	if err := n.Notify(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	if len(desk.sent) != 1 || len(desk.sent[0].Cases) != 25 || len(desk.sent[0].More) != 375 {
+		t.Fatalf("messages %d; want one listing 25 and naming 375", len(desk.sent))
+	}
+	if store.heads != 400 || len(store.full) != 25 {
+		t.Errorf("read %d heads and %d whole mentions; want 400 and the 25 listed", store.heads, len(store.full))
+	}
+	for _, c := range desk.sent[0].Cases {
+		if !strings.Contains(c.Mention.Text, "rude staff") || c.Reply == "" {
+			t.Fatalf("listed case %s without its words or reply: %+v", c.ID, c)
+		}
+	}
+	notified := 0
+	for _, e := range store.events {
+		if e.Event == "notified" {
+			notified++
+		}
+	}
+	if notified != 400 {
+		t.Errorf("%d cases notified, want 400", notified)
+	}
+}

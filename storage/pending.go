@@ -10,6 +10,16 @@ import (
 // cases.
 const PendingLookback = 7 * 24 * time.Hour
 
+// eventSlack is how far before a window's start its cases' events are
+// read (see PendingNotifications).
+const eventSlack = time.Hour
+
+// currentState is case_state's cur_state computed from case_events rows:
+// the state of the latest state-changing event, "opened" ranking below any
+// other event at the same second (0012_bounded_reads.sql).
+const currentState = `argMaxIf(toUInt8(state), toUInt64(event != 'opened') * 1099511627776 + toUInt64(toUInt32(at)) * 256 + toUInt8(state),
+    event IN ('opened', 'acknowledged', 'held', 'resumed', 'resolved'))`
+
 // Pending is a case queued for a receiver and not yet notified there (nor
 // deferred to its digest), while the case is still open.
 type Pending struct {
@@ -32,34 +42,42 @@ type Pending struct {
 // whose current state is open. Oldest first.
 //
 // Only cases opened since `since` (at most PendingLookback ago) are
-// considered: the case queue finds them by its primary key (opened_at), and
-// the aggregation reads only those cases' events, by case_events' key
-// prefix, instead of the whole history. The dispatcher moves `since` up to
-// its oldest undelivered case, so a store with years of delivered cases
-// costs the same as an empty one. An alert that could not be delivered for
-// PendingLookback is no longer retried; its case stays open, in `earshot
-// cases list` and in the receiver's digest.
+// considered, and only their events since then: a case's opened and
+// queued events carry its queue time and everything after comes later, so
+// the time filter prunes case_events' monthly partitions and the case
+// queue's key gives the few ids to look up inside them. The current state
+// comes from the same events (case_state's key, computed inline), so a
+// store with years of delivered cases costs what an empty one does. The
+// dispatcher moves `since` up to its oldest undelivered case. An alert
+// that could not be delivered for PendingLookback is no longer retried;
+// its case stays open, in `earshot cases list` and in the receiver's
+// digest.
 func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pending, error) {
 	defer s.timed("pending_notifications")()
 	if floor := time.Now().Add(-PendingLookback); since.Before(floor) {
 		since = floor
 	}
 	since = since.UTC()
-	const recent = `case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
+	// eventSlack: events are stamped by earshot's clock, the queue by the
+	// server's; an hour covers any skew a working deployment has.
+	from := since.Add(-eventSlack)
+	const recent = `at >= ? AND case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
+	// No FINAL: a repeated event (same id) changes neither a count > 0 nor
+	// an argMax, and FINAL would read the ranges single-threaded.
 	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted, attempt_id
 FROM (
   SELECT case_id, receiver, anyIf(mention_id, event = 'queued') AS mention_id, anyIf(note, event = 'queued') AS group_key,
     max(severity) AS severity, minIf(at, event = 'queued') AS queued_at,
     countIf(event IN ('notified', 'deferred', 'inhibited')) AS done, countIf(event = 'queued') AS queued, countIf(event = 'sending') > 0 AS attempted, anyIf(note, event = 'sending') AS attempt_id
-  FROM case_events FINAL
+  FROM case_events
   WHERE receiver != '' AND step = 0 AND `+recent+`
   GROUP BY case_id, receiver
   HAVING queued > 0 AND done = 0
 ) ANY INNER JOIN (
-  SELECT case_id, argMaxIfMerge(cur_state) AS current FROM case_state WHERE `+recent+` GROUP BY case_id
+  SELECT case_id, `+currentState+` AS current FROM case_events WHERE `+recent+` GROUP BY case_id
 ) USING case_id
 WHERE current = 0
-ORDER BY queued_at, case_id`, since, since)
+ORDER BY queued_at, case_id`, from, since, from, since)
 	if err != nil {
 		return nil, fmt.Errorf("pending notifications: %w", err)
 	}

@@ -89,10 +89,33 @@ func scanMention(r scanner) (mention.Mention, error) {
 	return m, err
 }
 
+// headColumns are what routing, grouping, storms and a capped message's
+// ordering need of a mention: everything but its words and metrics.
+const headColumns = `id, source, kind, brand, location, lang, published_at, collected_at, story_id, negative, toString(severity), aspects, signals, version`
+
+// MentionHeads is Mentions without the text, author, reasons and entities:
+// a flush of a large backlog holds every pending case's labels, and reads
+// the words only of the cases its messages list.
+func (s *Store) MentionHeads(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
+	defer s.timed("mention_heads_by_id")()
+	return s.mentionsByID(ctx, ids, headColumns, func(r scanner) (mention.Mention, error) {
+		var m mention.Mention
+		var negative uint8
+		err := r.Scan(&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.Lang, &m.PublishedAt, &m.CollectedAt, &m.StoryID,
+			&negative, &m.Severity, &m.Aspects, &m.Signals, &m.Version)
+		m.Negative = negative == 1
+		return m, err
+	})
+}
+
 // Mentions returns the newest stored version of each id found, in one
 // query per 1,000 ids (a primary-key lookup: mentions are ordered by id).
 func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
 	defer s.timed("mentions_by_id")()
+	return s.mentionsByID(ctx, ids, mentionColumns, scanMention)
+}
+
+func (s *Store) mentionsByID(ctx context.Context, ids []string, cols string, scan func(scanner) (mention.Mention, error)) (map[string]mention.Mention, error) {
 	out := make(map[string]mention.Mention, len(ids))
 	// Sorted, each chunk is a narrow key range: a few granules instead of
 	// one in every part of the table.
@@ -103,12 +126,12 @@ func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
 		in, args := inList(part)
-		rows, err := s.conn.Query(ctx, "SELECT "+mentionColumns+" FROM mentions FINAL WHERE id IN "+in, args...)
+		rows, err := s.conn.Query(ctx, "SELECT "+cols+" FROM mentions FINAL WHERE id IN "+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("mentions: %w", err)
 		}
 		for rows.Next() {
-			m, err := scanMention(rows)
+			m, err := scan(rows)
 			if err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("mentions: %w", err)
@@ -125,17 +148,21 @@ func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.
 }
 
 // OldestOpen returns when the oldest case opened since `since` that is
-// still open (nobody acknowledged, held or resolved it) was opened.
+// still open (nobody acknowledged, held or resolved it) was opened. It
+// reads case_events from `since` on (monthly partitions), not case_state:
+// the window's cases are spread over all of case_state's key range, so
+// looking them up there reads nearly all of it.
 func (s *Store) OldestOpen(ctx context.Context, since time.Time) (time.Time, bool, error) {
 	var t time.Time
 	var n uint64
 	defer s.timed("oldest_open_case")()
+	since = clampTime(since)
 	err := s.conn.QueryRow(ctx, `SELECT min(opened), count() FROM (
-  SELECT case_id, minMerge(opened_at) AS opened, argMaxIfMerge(cur_state) AS current
-  FROM case_state
-  WHERE case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)
+  SELECT case_id, minIf(at, event = 'opened') AS opened, countIf(event = 'opened') AS opens, `+currentState+` AS current
+  FROM case_events
+  WHERE at >= ?
   GROUP BY case_id
-) WHERE current = 0`, clampTime(since)).Scan(&t, &n)
+) WHERE opens > 0 AND opened >= ? AND current = 0`, since, since).Scan(&t, &n)
 	if err != nil {
 		return t, false, fmt.Errorf("oldest open case: %w", err)
 	}
