@@ -16,18 +16,9 @@ type hookQueue struct {
 	hook func()
 }
 
-func (h *hookQueue) Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
-	h.mu.Lock()
-	f := h.hook
-	h.hook = nil
-	h.mu.Unlock()
-	if f != nil {
-		f()
-	}
-	return h.memQueue.Mentions(ctx, ids)
-}
-
-func (h *hookQueue) SendHistory2(ctx context.Context, since, countFrom time.Time) (storage.SendHistory, error) {
+// SendHistory is read between the pending read and the in-flight check:
+// the hook runs there.
+func (h *hookQueue) SendHistory(ctx context.Context, since, countFrom time.Time) (storage.SendHistory, error) {
 	h.mu.Lock()
 	f := h.hook
 	h.hook = nil

@@ -297,6 +297,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 		receiver, key string
 		items         []storage.Pending
 		due           bool
+		ids           []string // mentions this flush needs
 	}
 	var order []*group
 	groups := map[string]*group{}
@@ -312,8 +313,9 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	}
 	// Which mentions are needed: the due groups', the critical cases' (they
 	// skip the timers) and, while a storm is active, all (for inhibition).
-	// One read for all of them, by primary key.
-	var ids []string
+	// Each group reads its own when its turn comes, by primary key, so a
+	// flush holds one group's mentions at a time.
+	needed := 0
 	for _, g := range order {
 		if n.blocked(g.receiver) {
 			continue
@@ -321,11 +323,12 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 		g.due = n.due(g.receiver, g.key, g.items, hist, now, force)
 		for _, p := range g.items {
 			if g.due || p.Severity == "critical" || len(storms) > 0 {
-				ids = append(ids, p.MentionID)
+				g.ids = append(g.ids, p.MentionID)
 			}
 		}
+		needed += len(g.ids)
 	}
-	if len(ids) == 0 {
+	if needed == 0 {
 		return nil
 	}
 	// Labels only (when the store can): a backlog of a million cases is
@@ -334,10 +337,6 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	read := n.Store.Mentions
 	if h, ok := n.Store.(headReader); ok {
 		read = h.MentionHeads
-	}
-	ms, err := read(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("flush: %w", err)
 	}
 	// Receivers send side by side: a slow or hanging one delays only its
 	// own groups. Each gets its own slice of the send history.
@@ -382,7 +381,16 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 				if n.blocked(recv) {
 					break
 				}
-				err := n.flushGroup(ctx, recv, g.key, g.items, ms, &h, storms, g.due, now)
+				if len(g.ids) == 0 {
+					continue
+				}
+				ms, err := read(ctx, g.ids)
+				if err != nil {
+					errs[i] = cmp.Or(errs[i], fmt.Errorf("flush: %w", err))
+					continue
+				}
+				err = n.flushGroup(ctx, recv, g.key, g.items, ms, &h, storms, g.due, now)
+				g.items, g.ids = nil, nil // sent or left for the next flush: let the memory go
 				var wait *waitError
 				if errors.As(err, &wait) {
 					n.recvMu.Lock()

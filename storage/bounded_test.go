@@ -117,7 +117,7 @@ func TestRecurringQueriesReadAWindow(t *testing.T) {
 	if err := s.AppendCaseEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	for _, tbl := range []string{"case_events", "case_state"} {
+	for _, tbl := range []string{"case_events", "case_state", "case_event_ids"} {
 		if err := s.conn.Exec(ctx, "OPTIMIZE TABLE "+tbl+" FINAL"); err != nil {
 			t.Fatalf("optimize %s: %v", tbl, err)
 		}
@@ -197,6 +197,14 @@ func TestRecurringQueriesReadAWindow(t *testing.T) {
 			if m := ms["new:0"]; err == nil && (len(ms) != 2 || m.Text != "" || m.Brand != "Acme" || m.Severity != "high" ||
 				!slices.Equal(m.Aspects, []string{"staff"}) || !m.Negative || m.PublishedAt.IsZero()) {
 				err = fmt.Errorf("heads %+v", ms)
+			}
+			return err
+		}, false},
+		{"has events", func(c context.Context) error {
+			id := "case:" + recent[0].StoryID
+			got, err := s.HasEvents(c, []string{id + ":opened", id + ":routed", "case:" + hashID("old", 7) + ":resolved"})
+			if err == nil && (len(got) != 2 || !got[id+":opened"]) {
+				err = fmt.Errorf("has events %v", got)
 			}
 			return err
 		}, false},
