@@ -293,12 +293,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	if err != nil {
 		return err
 	}
-	type group struct {
-		receiver, key string
-		items         []storage.Pending
-		due           bool
-		ids           []string // mentions this flush needs
-	}
+	type group = flushGroupRef
 	var order []*group
 	groups := map[string]*group{}
 	for _, p := range pend {
@@ -377,20 +372,41 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 				n.sending.Done()
 				wg.Done()
 			}()
-			for _, g := range byRecv[recv] {
+			// Mentions are read for several groups at once, up to
+			// flushReadIDs: ids of a large backlog are spread over the whole
+			// table, so each read costs about a scan, and fewer, larger
+			// reads cost fewer scans while memory stays bounded.
+			gs := byRecv[recv]
+			var ms, full map[string]mention.Mention
+			loaded := 0 // groups [0, loaded) have their mentions in ms
+			for gi, g := range gs {
 				if n.blocked(recv) {
 					break
 				}
 				if len(g.ids) == 0 {
 					continue
 				}
-				ms, err := read(ctx, g.ids)
-				if err != nil {
-					errs[i] = cmp.Or(errs[i], fmt.Errorf("flush: %w", err))
-					continue
+				if gi >= loaded {
+					var ids []string
+					for loaded = gi; loaded < len(gs) && (loaded == gi || len(ids)+len(gs[loaded].ids) <= flushReadIDs); loaded++ {
+						ids = append(ids, gs[loaded].ids...)
+					}
+					var err error
+					if ms, err = read(ctx, ids); err != nil {
+						errs[i] = cmp.Or(errs[i], fmt.Errorf("flush: %w", err))
+						ms, loaded = nil, gi+1 // this group waits for the next flush
+						continue
+					}
+					// The words of the cases these groups' messages will
+					// likely list, in one read: read group by group, each
+					// listed case is a granule of the text column.
+					full = n.prefetch(ctx, gs[gi:loaded], ms)
 				}
-				err = n.flushGroup(ctx, recv, g.key, g.items, ms, &h, storms, g.due, now)
-				g.items, g.ids = nil, nil // sent or left for the next flush: let the memory go
+				err := n.flushGroup(ctx, recv, g.key, g.items, ms, full, &h, storms, g.due, now)
+				for _, id := range g.ids {
+					delete(ms, id) // sent or left for the next flush: let the memory go
+				}
+				g.items, g.ids = nil, nil
 				var wait *waitError
 				if errors.As(err, &wait) {
 					n.recvMu.Lock()
@@ -454,7 +470,7 @@ func (n *Notifier) due(recv, key string, items []storage.Pending, hist storage.S
 	return !sentBefore && !items[0].QueuedAt.Add(wait).After(now) || sentBefore && !last.Add(interval).After(now)
 }
 
-func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, ms map[string]mention.Mention,
+func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, ms, full map[string]mention.Mention,
 	hist *storage.SendHistory, storms []storage.Storm, due bool, now time.Time) error {
 	rcv, ok := n.Receivers[recv]
 	if !ok {
@@ -496,7 +512,7 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		batch, dup := out.cases, out.dup
 		msg := Message{ID: out.id, Receiver: recv, GroupKey: key, Cases: batch}
 		n.cap(&msg)
-		if err := n.fill(ctx, &msg); err != nil {
+		if err := n.fill(ctx, &msg, full); err != nil {
 			firstErr = cmp.Or(firstErr, fmt.Errorf("group %s: %w", key, err))
 			continue // not sent: the next flush tries again
 		}
@@ -554,32 +570,103 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 	return firstErr
 }
 
+// flushGroupRef is a group of pending cases in one flush.
+type flushGroupRef struct {
+	receiver, key string
+	items         []storage.Pending
+	due           bool
+	ids           []string // mentions this flush needs
+}
+
+// flushReadIDs bounds the mentions one read of a flush asks for.
+const flushReadIDs = 50000
+
 // headReader is a store that can read mentions without their words.
 type headReader interface {
 	MentionHeads(ctx context.Context, ids []string) (map[string]mention.Mention, error)
 }
 
-// fill reads the whole mention of each case a message lists, in one
-// query, and gives each its links and suggested reply.
-func (n *Notifier) fill(ctx context.Context, msg *Message) error {
-	ids := make([]string, len(msg.Cases))
-	for i, c := range msg.Cases {
-		ids[i] = c.Mention.ID
+// fill gives each case a message lists its whole mention (from full, the
+// prefetched ones, or read now in one query), links and suggested reply.
+func (n *Notifier) fill(ctx context.Context, msg *Message, full map[string]mention.Mention) error {
+	var missing []string
+	for _, c := range msg.Cases {
+		if _, ok := full[c.Mention.ID]; !ok {
+			missing = append(missing, c.Mention.ID)
+		}
 	}
-	ms, err := n.Store.Mentions(ctx, ids)
-	if err != nil {
-		return fmt.Errorf("read listed mentions: %w", err)
+	got := full
+	if len(missing) > 0 {
+		ms, err := n.Store.Mentions(ctx, missing)
+		if err != nil {
+			return fmt.Errorf("read listed mentions: %w", err)
+		}
+		got = make(map[string]mention.Mention, len(msg.Cases))
+		for _, c := range msg.Cases {
+			if m, ok := full[c.Mention.ID]; ok {
+				got[c.Mention.ID] = m
+			} else if m, ok := ms[c.Mention.ID]; ok {
+				got[c.Mention.ID] = m
+			}
+		}
 	}
 	for i, c := range msg.Cases {
-		m, ok := ms[c.Mention.ID]
+		m, ok := got[c.Mention.ID]
 		if !ok {
 			m = c.Mention // read a moment ago: keep its labels
 		}
-		full := n.caseFor(m)
-		full.ID = c.ID
-		msg.Cases[i] = full
+		whole := n.caseFor(m)
+		whole.ID = c.ID
+		msg.Cases[i] = whole
 	}
 	return nil
+}
+
+// prefetch reads, in one query, the whole mentions of the cases that the
+// groups' messages will list when capped as cap does (worst first), so
+// that a flush of many groups does not read each group's few listed
+// mentions on its own. A case a message lists that is not among them
+// (a split message: retries, critical cases) is read by fill.
+func (n *Notifier) prefetch(ctx context.Context, gs []*flushGroupRef, ms map[string]mention.Mention) map[string]mention.Mention {
+	limit := cmp.Or(n.MaxListed, 25)
+	var ids []string
+	for _, g := range gs {
+		// Critical cases go in a message of their own (flushGroup).
+		var critical, rest []mention.Mention
+		for _, id := range g.ids {
+			if m, ok := ms[id]; !ok {
+				continue
+			} else if m.Severity == "critical" {
+				critical = append(critical, m)
+			} else {
+				rest = append(rest, m)
+			}
+		}
+		for _, cand := range [][]mention.Mention{critical, rest} {
+			slices.SortStableFunc(cand, worstFirst)
+			for _, m := range cand[:min(limit, len(cand))] {
+				ids = append(ids, m.ID)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	full, err := n.Store.Mentions(ctx, ids)
+	if err != nil {
+		n.log().Debug("prefetch listed mentions", "err", err) // fill reads them again
+		return nil
+	}
+	return full
+}
+
+// worstFirst orders mentions as a capped message lists them: severity,
+// then newest.
+func worstFirst(a, b mention.Mention) int {
+	if c := cmp.Compare(mention.SeverityRank(b.Severity), mention.SeverityRank(a.Severity)); c != 0 {
+		return c
+	}
+	return b.PublishedAt.Compare(a.PublishedAt)
 }
 
 // cap keeps a large group's message readable: the worst MaxListed cases
@@ -590,12 +677,7 @@ func (n *Notifier) cap(msg *Message) {
 		return
 	}
 	cases := slices.Clone(msg.Cases)
-	slices.SortStableFunc(cases, func(a, b Case) int {
-		if c := cmp.Compare(mention.SeverityRank(b.Mention.Severity), mention.SeverityRank(a.Mention.Severity)); c != 0 {
-			return c
-		}
-		return b.Mention.PublishedAt.Compare(a.Mention.PublishedAt)
-	})
+	slices.SortStableFunc(cases, func(a, b Case) int { return worstFirst(a.Mention, b.Mention) })
 	listed, rest := cases[:limit], cases[limit:]
 	msg.Cases = listed
 	for _, c := range rest {

@@ -6,6 +6,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/ext"
+
 	"github.com/earshot/earshot/mention"
 )
 
@@ -98,7 +101,7 @@ const headColumns = `id, source, kind, brand, location, lang, published_at, coll
 // the words only of the cases its messages list.
 func (s *Store) MentionHeads(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
 	defer s.timed("mention_heads_by_id")()
-	return s.mentionsByID(ctx, ids, headColumns, func(r scanner) (mention.Mention, error) {
+	return s.mentionsByID(ctx, ids, headColumns, 50000, func(r scanner) (mention.Mention, error) {
 		var m mention.Mention
 		var negative uint8
 		err := r.Scan(&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.Lang, &m.PublishedAt, &m.CollectedAt, &m.StoryID,
@@ -112,21 +115,36 @@ func (s *Store) MentionHeads(ctx context.Context, ids []string) (map[string]ment
 // query per 1,000 ids (a primary-key lookup: mentions are ordered by id).
 func (s *Store) Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
 	defer s.timed("mentions_by_id")()
-	return s.mentionsByID(ctx, ids, mentionColumns, scanMention)
+	return s.mentionsByID(ctx, ids, mentionColumns, 10000, scanMention)
 }
 
-func (s *Store) mentionsByID(ctx context.Context, ids []string, cols string, scan func(scanner) (mention.Mention, error)) (map[string]mention.Mention, error) {
+// mentionsByID reads ids in chunks of `chunk` ids, each one query. A chunk
+// of random ids touches granules all over the table (1,000 ids of a
+// million-row table: most of its 122 granules), so a chunk costs about
+// what a scan of the columns read costs: heads, a few narrow columns, go
+// in large chunks; whole mentions, with their text, in smaller ones.
+func (s *Store) mentionsByID(ctx context.Context, ids []string, cols string, chunk int, scan func(scanner) (mention.Mention, error)) (map[string]mention.Mention, error) {
 	out := make(map[string]mention.Mention, len(ids))
 	// Sorted, each chunk is a narrow key range: a few granules instead of
 	// one in every part of the table.
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	const chunk = 1000
 	for start := 0; start < len(ids); start += chunk {
 		part := ids[start:min(start+chunk, len(ids))]
-		in, args := inList(part)
-		rows, err := s.conn.Query(ctx, "SELECT "+cols+" FROM mentions FINAL WHERE id IN "+in, args...)
+		// The ids go as an external table, not in the query text: 50,000
+		// of them would pass max_query_size (256 KiB).
+		tbl, err := ext.NewTable("wanted_ids", ext.Column("id", "String"))
+		if err != nil {
+			return nil, fmt.Errorf("mentions: %w", err)
+		}
+		for _, id := range part {
+			if err := tbl.Append(id); err != nil {
+				return nil, fmt.Errorf("mentions: %w", err)
+			}
+		}
+		rows, err := s.conn.Query(clickhouse.Context(ctx, clickhouse.WithExternalTable(tbl)),
+			"SELECT "+cols+" FROM mentions FINAL WHERE id IN wanted_ids")
 		if err != nil {
 			return nil, fmt.Errorf("mentions: %w", err)
 		}
