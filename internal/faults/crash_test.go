@@ -201,8 +201,11 @@ func TestOutageUnderCollect(t *testing.T) {
 	}
 	s := newSetup(t, configOpts{groupBy: "[location]"})
 	total, negatives := 0, 0
-	for i := 0; i < 3; i++ {
-		negatives += writeReviews(t, filepath.Join(s.inbox, fmt.Sprintf("export-%d.jsonl", i)), fmt.Sprintf("o%d", i), 1000, 60, uint64(i))
+	// Enough rows that the pass is still storing when its first block is
+	// in: a collect of import files stores blocks of 20,000 rows, each
+	// scored and inserted in well under a second.
+	for i := 0; i < 60; i++ {
+		negatives += writeReviews(t, filepath.Join(s.inbox, fmt.Sprintf("export-%02d.jsonl", i)), fmt.Sprintf("o%d", i), 1000, 60, uint64(i))
 		total += 1000
 	}
 	p := s.start("collect")
