@@ -26,7 +26,8 @@ const escalationPage = 1000
 // chain: step k goes to escalate_to[k-1] once k*ack_within has passed since
 // the case opened. Each step is recorded (escalated and notified events with
 // the step in their ids), so it happens once. Acknowledged, held and
-// resolved cases do not escalate. It returns how many messages it sent.
+// resolved cases do not escalate, nor do cases that never reached the
+// route's own receiver (no "notified" event at step 0). It returns how many messages it sent.
 //
 // The clock is the route receiver's: business hours when it has them (a
 // case opened on Friday evening escalates on Monday), else the wall clock.
@@ -82,7 +83,10 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 		r    *Route
 		step int
 	}
-	// Which steps are due, then one read of which of them already happened.
+	// Which steps are due, then one read of which of them already happened
+	// and which cases reached their route's first receiver: a case never
+	// delivered there (deferred to a digest, waiting out quiet hours, or
+	// failing) does not escalate over its head.
 	var todo []due
 	var evIDs []string
 	for _, c := range page {
@@ -97,7 +101,7 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 			steps := int(n.clock(r.Receiver).Elapsed(c.OpenedAt, now) / r.AckWithin)
 			for step := int(c.Escalated) + 1; step <= min(steps, len(r.EscalateTo)); step++ {
 				todo = append(todo, due{c: c, m: m, r: r, step: step})
-				evIDs = append(evIDs, escalatedID(c.CaseID, step))
+				evIDs = append(evIDs, escalatedID(c.CaseID, step), notifiedID(c.CaseID, r.Receiver, 0))
 			}
 		}
 	}
@@ -114,7 +118,7 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 	for _, d := range todo {
 		c, m, r, step := d.c, d.m, d.r, d.step
 		evID := escalatedID(c.CaseID, step)
-		if done[evID] || failed[c.CaseID] {
+		if done[evID] || failed[c.CaseID] || !done[notifiedID(c.CaseID, r.Receiver, 0)] {
 			continue
 		}
 		recv := r.EscalateTo[step-1]

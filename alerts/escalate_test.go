@@ -76,6 +76,11 @@ route:
 				at, sent, wantSent, len(lead.sent), wantLead, len(manager.sent), wantManager, err)
 		}
 	}
+	// Never delivered to desk (quiet hours, throttled, failing): nobody
+	// was told, so nobody is escalated over.
+	check(65*time.Minute, 0, 0, 0)
+	id := CaseID(m)
+	store.events[notifiedID(id, "desk", 0)] = storage.CaseEvent{EventID: notifiedID(id, "desk", 0), CaseID: id, Event: "notified", Receiver: "desk"}
 	check(30*time.Minute, 0, 0, 0)
 	check(65*time.Minute, 1, 1, 0)
 	check(70*time.Minute, 0, 1, 0) // recorded: not again
@@ -89,6 +94,6 @@ route:
 	}
 	// An acknowledged case is not escalated.
 	store.state, lead.sent = "acknowledged", nil
-	store.events = map[string]storage.CaseEvent{}
+	store.events = map[string]storage.CaseEvent{notifiedID(id, "desk", 0): {EventID: notifiedID(id, "desk", 0), CaseID: id, Event: "notified"}}
 	check(3*time.Hour, 0, 0, 1)
 }

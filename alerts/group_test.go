@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,4 +184,71 @@ route: {receiver: desk, group_by: [location], group_wait: 1s}
 	g.at(time.Second)
 	g.flush()
 	g.expect("desk", 1, 1, 1, 1) // the hour has passed; deferred cases stay with the digest
+}
+
+// A critical case goes out at once, alone; it must neither reset nor hold
+// the timer of the group it shares a key with, nor another group's.
+func TestCriticalDoesNotDelayGroup(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	g := newGroupRig(t, `
+receivers: [{name: desk, kind: outbox}]
+route: {receiver: desk, group_by: [location], group_wait: 30s, group_interval: 10m}
+`, nil, t0)
+	g.notify("Zagreb", "medium")
+	g.notify("Split", "low")
+	g.at(10 * time.Second)
+	g.notify("Zagreb", "critical") // at once, on its own
+	g.expect("desk", 1)
+	g.at(21 * time.Second) // 31 s after the first cases: both groups are due
+	g.flush()
+	if got := g.messages("desk"); len(got) != 3 {
+		t.Fatalf("messages %v: a critical case held back its location's group", got)
+	}
+	for _, m := range g.rcv["desk"].sent[1:] {
+		if m.Cases[0].Mention.Severity == "critical" {
+			t.Errorf("critical case sent twice")
+		}
+	}
+	// The group's own interval still counts from its own message.
+	g.at(time.Minute)
+	g.notify("Zagreb", "low")
+	g.at(time.Minute)
+	g.flush()
+	g.expect("desk", 1, 1, 1)
+	g.at(9 * time.Minute)
+	g.flush()
+	g.expect("desk", 1, 1, 1, 1)
+}
+
+// Grouped messages list the worst case first, in every rendering.
+func TestGroupWorstFirst(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	g := newGroupRig(t, `
+receivers: [{name: desk, kind: outbox}]
+route: {receiver: desk, group_by: [location], group_wait: 30s}
+`, nil, t0)
+	for _, sev := range []string{"low", "high", "medium"} {
+		g.notify("Zagreb", sev)
+	}
+	g.at(31 * time.Second)
+	g.flush()
+	g.expect("desk", 3)
+	m := g.rcv["desk"].sent[0]
+	var sevs []string
+	for _, c := range m.Cases {
+		sevs = append(sevs, c.Mention.Severity)
+	}
+	if !slices.Equal(sevs, []string{"high", "medium", "low"}) {
+		t.Errorf("order %v, want high, medium, low", sevs)
+	}
+	html, err := HTML(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{"text": Text(m), "html": html} {
+		hi, me, lo := strings.Index(body, "complaint 2"), strings.Index(body, "complaint 3"), strings.Index(body, "complaint 1")
+		if hi < 0 || !(hi < me && me < lo) {
+			t.Errorf("%s: positions high %d, medium %d, low %d", name, hi, me, lo)
+		}
+	}
 }

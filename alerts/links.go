@@ -105,3 +105,14 @@ func (s *Signer) Links(caseID string) (ack, resolve string) {
 func (s *Signer) MoreLink(messageID string) string {
 	return fmt.Sprintf("%s/case/more?t=%s", strings.TrimRight(s.BaseURL, "/"), url.QueryEscape(s.Token(messageID, "more")))
 }
+
+// CasePage returns the address of a case's page in the web inbox that
+// earshot run serves under baseURL (/cases/{id}), for Notifier.CaseURL;
+// nil without a base URL.
+func CasePage(baseURL string) func(caseID string) string {
+	base := strings.TrimRight(strings.TrimSpace(baseURL), "/")
+	if SafeURL(base) == "" {
+		return nil
+	}
+	return func(caseID string) string { return base + "/cases/" + url.PathEscape(caseID) }
+}

@@ -20,7 +20,9 @@ type Case struct {
 	Mention    mention.Mention
 	AckURL     string // signed one-click links; empty when earshot run serves none
 	ResolveURL string
+	CaseURL    string // the case's page in the web inbox; empty when none is served
 	Reply      string // suggested personal reply, in the mention's language
+	ReplyNote  string // advice to staff before replying (legal, health, safety: escalate, admit nothing)
 	Status     string // digests: where the case stands ("open 2d 3h, overdue")
 }
 
@@ -49,6 +51,9 @@ type Message struct {
 	Summary     []string
 	Compact     bool
 	Attachments []Attachment // images shown inline (the digest's chart)
+	// Test marks a message sent by `earshot alerts test`: its subject and
+	// body say so, so nobody acts on it.
+	Test bool
 }
 
 // Attachment is a file sent with a message; an image with a ContentID is
@@ -106,6 +111,9 @@ func Subject(m Message) string {
 	if m.Step > 0 {
 		s = fmt.Sprintf("[Escalation %d] ", m.Step) + s
 	}
+	if m.Test {
+		s = "[TEST] " + s
+	}
 	return oneLine(s, 200)
 }
 
@@ -115,6 +123,9 @@ func Subject(m Message) string {
 // that reads like one of ours.
 func Text(m Message) string {
 	var b strings.Builder
+	if m.Test {
+		b.WriteString("TEST MESSAGE from `earshot alerts test`: no customer wrote this; nothing to do.\n\n")
+	}
 	if m.Step > 0 {
 		fmt.Fprintf(&b, "ESCALATION (step %d): nobody acknowledged in time.\n\n", m.Step)
 	}
@@ -138,10 +149,17 @@ func Text(m Message) string {
 				fmt.Fprintf(&b, " - %s", v.Status)
 			}
 			fmt.Fprintf(&b, "\n  > %s\n  Original: %s", oneLine(v.Text, compactText+2), orNone(v.URL))
+			if v.CaseURL != "" {
+				fmt.Fprintf(&b, " | Case page: %s", v.CaseURL)
+			}
 			if c.AckURL != "" {
 				fmt.Fprintf(&b, " | Acknowledge: %s | Resolve: %s", c.AckURL, c.ResolveURL)
 			}
-			fmt.Fprintf(&b, "\n  Case %s\n\n", v.ID)
+			fmt.Fprintf(&b, "\n  Case %s", v.ID)
+			if v.Act != "" {
+				fmt.Fprintf(&b, " - %s", v.Act)
+			}
+			b.WriteString("\n\n")
 		}
 		return b.String()
 	}
@@ -164,14 +182,23 @@ func Text(m Message) string {
 		for _, line := range v.Facts {
 			fmt.Fprintf(&b, "\n%s", textsafe.Line(line)) // reasons may quote the review's words
 		}
+		if v.ReplyNote != "" {
+			fmt.Fprintf(&b, "\nBEFORE REPLYING: %s\n", v.ReplyNote)
+		}
 		if v.Reply != "" {
 			fmt.Fprintf(&b, "\nSuggested reply (edit before sending):\n%s\n", v.Reply)
 		}
 		fmt.Fprintf(&b, "\nOriginal: %s\n", v.URL)
+		if v.CaseURL != "" {
+			fmt.Fprintf(&b, "Case page (reply, note, acknowledge, resolve): %s\n", v.CaseURL)
+		}
 		if c.AckURL != "" {
 			fmt.Fprintf(&b, "Acknowledge: %s\nResolve: %s\n", c.AckURL, c.ResolveURL)
 		}
 		fmt.Fprintf(&b, "Case %s\n", v.ID)
+		if v.Act != "" {
+			fmt.Fprintf(&b, "%s\n", v.Act)
+		}
 	}
 	return b.String()
 }
@@ -184,6 +211,10 @@ type caseView struct {
 	Cut                                                                                 bool
 	Facts                                                                               []string
 	AckURL, ResolveURL, Reply, Status                                                   string
+	CaseURL, ReplyNote                                                                  string
+	// Act says how to act when the message carries no link to do it with:
+	// the CLI commands, for whoever has access to the server.
+	Act string
 }
 
 // compactView is view with the text cut to a compact entry's length.
@@ -206,7 +237,11 @@ func view(c Case) caseView {
 	// each, like the author, so none can start a line of its own.
 	v := caseView{ID: oneLine(c.ID, 300), Brand: oneLine(m.Brand, 200), Location: oneLine(m.Location, 200), Source: oneLine(m.Source, 200),
 		Author: oneLine(m.Author, 100), Title: oneLine(m.Title, 300), Text: text, URL: SafeURL(m.URL), Severity: orNone(oneLine(m.Severity, 20)),
-		Cut: cut, Lang: oneLine(m.Lang, 20), AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: textsafe.Clean(c.Reply), Status: oneLine(c.Status, 200)}
+		Cut: cut, Lang: oneLine(m.Lang, 20), AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: textsafe.Clean(c.Reply), Status: oneLine(c.Status, 200),
+		CaseURL: SafeURL(c.CaseURL), ReplyNote: oneLine(c.ReplyNote, 600)}
+	if v.CaseURL == "" && v.AckURL == "" {
+		v.Act = actHint(v.ID)
+	}
 	if !m.PublishedAt.IsZero() {
 		v.When = m.PublishedAt.UTC().Format("2006-01-02 15:04 UTC")
 	} else {
@@ -235,6 +270,7 @@ func view(c Case) caseView {
 
 var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 <html><body style="font-family:sans-serif;max-width:640px">
+{{if .Test}}<p style="background:#ffd;padding:6px"><strong>TEST MESSAGE</strong> from <code>earshot alerts test</code>: no customer wrote this; nothing to do.</p>{{end}}
 {{if .Step}}<p style="color:#b00"><strong>Escalation (step {{.Step}}):</strong> nobody acknowledged in time.</p>{{end}}
 {{if .Title}}<h2 style="font-size:1.2em">{{.Title}}</h2>{{end}}
 {{range .Summary}}<p style="margin:4px 0">{{.}}</p>{{end}}
@@ -244,7 +280,7 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 {{range .Cases}}<tr style="border-top:1px solid #ddd"><td style="padding:6px 4px;vertical-align:top;white-space:nowrap"><strong>{{.Severity}}</strong></td>
 <td style="padding:6px 4px">{{.Brand}}{{if .Location}} · {{.Location}}{{end}} — {{.Source}}, {{.When}}{{.Rating}}{{if .Status}} — <em>{{.Status}}</em>{{end}}<br>
 <span style="color:#333">{{.Text}}</span><br>
-<a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}} <span style="color:#999;font-size:small">{{.ID}}</span></td></tr>
+<a href="{{.URL}}">Original</a>{{if .CaseURL}} · <a href="{{.CaseURL}}">Open case</a>{{end}}{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}} <span style="color:#999;font-size:small">{{.ID}}</span>{{if .Act}}<br><span style="color:#555;font-size:small">{{.Act}}</span>{{end}}</td></tr>
 {{end}}</table>{{else}}{{range .Cases}}<div style="border-left:4px solid #c33;padding:4px 12px;margin:12px 0">
 <p><strong>{{.Brand}}{{if .Location}} · {{.Location}}{{end}}</strong> — {{.Severity}}</p>
 <p>{{.Source}} by {{.Author}}, {{.When}}{{.Rating}}</p>
@@ -252,9 +288,11 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 <blockquote style="white-space:pre-wrap">{{.Text}}</blockquote>
 {{if .Cut}}<p>The text was cut: the whole review is at the link.</p>{{end}}
 {{range .Facts}}<p style="margin:2px 0;color:#555">{{.}}</p>{{end}}
+{{if .ReplyNote}}<p style="color:#b00"><strong>Before replying:</strong> {{.ReplyNote}}</p>{{end}}
 {{if .Reply}}<p><strong>Suggested reply</strong> (edit before sending):</p><blockquote style="white-space:pre-wrap;color:#135">{{.Reply}}</blockquote>{{end}}
-<p><a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}</p>
+<p>{{if .CaseURL}}<a href="{{.CaseURL}}"><strong>Open case</strong></a> · {{end}}<a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}</p>
 <p style="color:#999;font-size:small">Case {{.ID}}</p>
+{{if .Act}}<p style="color:#555;font-size:small">{{.Act}}</p>{{end}}
 </div>{{end}}{{end}}
 </body></html>
 `))
@@ -278,6 +316,7 @@ func HTML(m Message) (string, error) {
 	}
 	var buf bytes.Buffer
 	if err := htmlBody.Execute(&buf, struct {
+		Test    bool
 		Step    int
 		Title   string
 		Summary []string
@@ -286,7 +325,7 @@ func HTML(m Message) (string, error) {
 		Cases   []caseView
 		MoreURL string
 		All     int
-	}{m.Step, oneLine(m.Title, 300), m.Summary, images, m.Compact, views, m.MoreURL, len(m.Cases) + len(m.More)}); err != nil {
+	}{m.Test, m.Step, oneLine(m.Title, 300), m.Summary, images, m.Compact, views, m.MoreURL, len(m.Cases) + len(m.More)}); err != nil {
 		return "", fmt.Errorf("render html: %w", err)
 	}
 	return buf.String(), nil
@@ -318,6 +357,26 @@ func SafeURL(u string) string {
 	return u
 }
 
+// actHint is what a message without links tells staff to run.
+func actHint(id string) string {
+	if id == "" {
+		return ""
+	}
+	q := shellWord(id)
+	return fmt.Sprintf("To act: earshot cases ack %s, then earshot cases resolve %s --outcome %s (see earshot cases --help)",
+		q, q, strings.Join(Outcomes, "|"))
+}
+
+// shellWord quotes s for a POSIX shell unless it is plainly safe.
+func shellWord(s string) string {
+	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":._/@+=-", r))
+	}) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 func at(loc string) string {
 	if loc == "" {
 		return ""
@@ -341,5 +400,5 @@ func Sample(now time.Time) Message {
 		Text: "This is a test alert sent by `earshot alerts test`. If you can read it, this receiver works. " +
 			"A real alert quotes the review here, says why it was flagged and links to the original."}
 	m.Severity, m.Negative, m.Reasons = "low", true, []string{"test message"}
-	return Message{Receiver: "test", GroupKey: "test", Cases: []Case{{ID: "test-" + now.UTC().Format("20060102T150405"), Mention: m}}}
+	return Message{Receiver: "test", GroupKey: "test", Test: true, Cases: []Case{{ID: "test-" + now.UTC().Format("20060102T150405"), Mention: m}}}
 }

@@ -98,8 +98,14 @@ type Notifier struct {
 	// cases (Signer.MoreLink).
 	MoreLink func(messageID string) string
 	Contact  func(brand, location string) string // who customers can reach, for the suggested reply
-	Retries  int                                 // extra attempts on retryable failures; default 3
-	Backoff  time.Duration                       // first wait; default 2s, doubling, jittered
+	// Contacts, optional, is the same contact written per language
+	// ({"ru": "Анна Хорват, администратор"}), used in replies in it.
+	Contacts func(brand, location string) map[string]string
+	// CaseURL, optional, is the address of a case's page in the web inbox
+	// (server.base_url + /cases/{id}); messages link to it.
+	CaseURL func(caseID string) string
+	Retries int           // extra attempts on retryable failures; default 3
+	Backoff time.Duration // first wait; default 2s, doubling, jittered
 	// MaxInlineWait is the longest retry wait Flush sleeps through; a
 	// receiver asking for more (Retry-After: 300) is retried by a later
 	// flush instead, so it never holds the others. Default 10s.
@@ -508,9 +514,17 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		cases = nil
 	}
 	var firstErr error
-	for _, out := range append(splitRetries(critical, retry, recv), splitRetries(cases, retry, recv)...) {
+	crit := splitRetries(critical, retry, recv)
+	for i, out := range append(crit, splitRetries(cases, retry, recv)...) {
 		batch, dup := out.cases, out.dup
-		msg := Message{ID: out.id, Receiver: recv, GroupKey: key, Cases: batch}
+		// Critical cases skip the group's timers: their sends are recorded
+		// under a key of their own, so they neither reset nor hold the
+		// timer of the group they share a location with.
+		gk := key
+		if i < len(crit) {
+			gk = criticalKey(key)
+		}
+		msg := Message{ID: out.id, Receiver: recv, GroupKey: gk, Cases: batch}
 		n.cap(&msg)
 		if err := n.fill(ctx, &msg, full); err != nil {
 			firstErr = cmp.Or(firstErr, fmt.Errorf("group %s: %w", key, err))
@@ -550,7 +564,7 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 			continue
 		}
 		hist.SentSince[recv]++
-		hist.LastSent[recv+"\x00"+key] = n.now()
+		hist.LastSent[recv+"\x00"+gk] = n.now()
 		var evs []storage.CaseEvent
 		for _, c := range batch {
 			m := c.Mention
@@ -569,6 +583,11 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 	}
 	return firstErr
 }
+
+// criticalKey is the group key critical cases are sent and recorded under
+// (alert_deliveries.group_key): a route's keys are "receiver|label=values",
+// so this one cannot be another group's.
+func criticalKey(key string) string { return key + "|critical" }
 
 // flushGroupRef is a group of pending cases in one flush.
 type flushGroupRef struct {
@@ -669,15 +688,17 @@ func worstFirst(a, b mention.Mention) int {
 	return b.PublishedAt.Compare(a.PublishedAt)
 }
 
-// cap keeps a large group's message readable: the worst MaxListed cases
-// (severity, then newest) in full, the others by id, with a line saying so.
+// cap orders a group's message worst case first (severity, then newest:
+// every renderer lists them in this order) and keeps a large one readable:
+// the worst MaxListed cases in full, the others by id, with a line saying so.
 func (n *Notifier) cap(msg *Message) {
 	limit := cmp.Or(n.MaxListed, 25)
-	if len(msg.Cases) <= limit {
-		return
-	}
 	cases := slices.Clone(msg.Cases)
 	slices.SortStableFunc(cases, func(a, b Case) int { return worstFirst(a.Mention, b.Mention) })
+	if len(cases) <= limit {
+		msg.Cases = cases
+		return
+	}
 	listed, rest := cases[:limit], cases[limit:]
 	msg.Cases = listed
 	for _, c := range rest {
@@ -896,11 +917,17 @@ func (n *Notifier) caseFor(m mention.Mention) Case {
 	if n.Links != nil {
 		c.AckURL, c.ResolveURL = n.Links(c.ID)
 	}
-	contact := ""
-	if n.Contact != nil {
-		contact = n.Contact(m.Brand, m.Location)
+	if n.CaseURL != nil {
+		c.CaseURL = n.CaseURL(c.ID)
 	}
-	c.Reply = SuggestReply(m, contact)
+	var rc ReplyContact
+	if n.Contact != nil {
+		rc.Default = n.Contact(m.Brand, m.Location)
+	}
+	if n.Contacts != nil {
+		rc.ByLang = n.Contacts(m.Brand, m.Location)
+	}
+	c.Reply, c.ReplyNote = SuggestReplyTo(m, rc), ReplyAdvice(m)
 	return c
 }
 

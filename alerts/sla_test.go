@@ -124,6 +124,7 @@ route:
 		t.Fatal(err)
 	}
 	store := &escStore{memCases: newMem(), state: "open", openedAt: friday, m: m}
+	store.events[notifiedID(CaseID(m), "desk", 0)] = storage.CaseEvent{CaseID: CaseID(m), Event: "notified", Receiver: "desk"} // desk got it
 	n := &Notifier{Tree: tree, Receivers: map[string]Receiver{"desk": &scripted{name: "desk"}, "lead": lead}, Clocks: clocks,
 		Store: store, Now: func() time.Time { return now }}
 	for _, step := range []struct {

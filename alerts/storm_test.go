@@ -250,9 +250,11 @@ func TestStormAlertsOnceAndInhibits(t *testing.T) {
 	g.expect("managers", 9, 5)
 	g.at(time.Minute)
 	g.flush()
-	// The first case went out after group_wait, before the storm was
-	// visible; the next ones waited for group_interval and were inhibited.
-	g.expect("desk", 1, 1, 1)
+	// The first two cases went out together after group_wait (the Zagreb
+	// group had no message of its own yet: the critical case's does not
+	// count as one), before the storm was visible; the next ones waited for
+	// group_interval and were inhibited.
+	g.expect("desk", 1, 1, 2)
 	if p, _ := g.store.PendingNotifications(ctx, time.Time{}); len(p) != 0 {
 		t.Errorf("still pending: %+v", p)
 	}

@@ -69,6 +69,7 @@ type Config struct {
 	Storms     []Storms   `yaml:"storms"` // one detector, or a list (hourly and daily)
 	Digests    []Digest   `yaml:"digests"`
 	Server     Server     `yaml:"server"`
+	Users      []User     `yaml:"users"` // who may use the web inbox and /api/v1 (users.go)
 
 	file  string
 	lines map[string]int
@@ -111,11 +112,16 @@ type Brand struct {
 
 // Location is one site of a brand (a shop, hotel, branch).
 type Location struct {
-	Name     string   `yaml:"name"`
-	Contact  string   `yaml:"contact"` // named in suggested replies: "Ana Horvat, front office manager"
-	Aliases  []string `yaml:"aliases"`
-	Address  string   `yaml:"address"`
-	Timezone string   `yaml:"timezone"`
+	Name    string `yaml:"name"`
+	Contact string `yaml:"contact"` // named in suggested replies: "Ana Horvat, front office manager"
+	// Contacts is the contact as written in other languages, for replies
+	// in them ({ru: "Анна Хорват, администратор"}); without one, a reply
+	// in another language than English names the contact's name only (the
+	// part before the first comma).
+	Contacts map[string]string `yaml:"contacts"`
+	Aliases  []string          `yaml:"aliases"`
+	Address  string            `yaml:"address"`
+	Timezone string            `yaml:"timezone"`
 }
 
 // Source is one thing to collect from. Keys other than the common ones are
@@ -250,6 +256,21 @@ type (
 		// out after the request went out is recorded as "unknown".
 		Timeout time.Duration `yaml:"timeout"`
 	}
+	// SMTPOptions send mail to an SMTP server (a relay, an ISP's
+	// submission port, Mailpit). TLS is "starttls" (the default: port 587,
+	// the upgrade is required), "implicit" (port 465) or "none" (port 25 or
+	// a local mail catcher; then no username: it would travel in clear).
+	SMTPOptions struct {
+		Host     string        `yaml:"host"`
+		Port     int           `yaml:"port"`
+		TLS      string        `yaml:"tls"`
+		CAFile   string        `yaml:"ca_file"` // PEM; trusted besides the system's (a private relay)
+		Username string        `yaml:"username"`
+		Password Secret        `yaml:"password"` // ${SMTP_PASSWORD}
+		From     string        `yaml:"from"`
+		To       []string      `yaml:"to"`
+		Timeout  time.Duration `yaml:"timeout"` // one attempt; default 30s
+	}
 	OutboxOptions struct {
 		Dir string `yaml:"dir"`
 	}
@@ -262,6 +283,7 @@ type (
 func ReceiverKinds() map[string]func() any {
 	return map[string]func() any{
 		"sendgrid": func() any { return &SendGridOptions{} },
+		"smtp":     func() any { return &SMTPOptions{} },
 		"slack":    func() any { return &SlackOptions{} },
 		"webhook":  func() any { return &WebhookOptions{} },
 		"outbox":   func() any { return &OutboxOptions{} },
@@ -555,6 +577,7 @@ func (c *Config) validate(d *decoder, schema Schema) {
 		}
 	}
 	c.validateServer(d)
+	c.validateUsers(d)
 }
 
 // MinLinkKeyBytes is the shortest server.link_key accepted: the key is all
@@ -604,6 +627,8 @@ func (c *Config) validateReceiver(d *decoder, p string, r *Receiver) {
 				d.at(fmt.Sprintf("%s.to[%d]", p, j), "%q is not an email address", a)
 			}
 		}
+	case *SMTPOptions:
+		validateSMTP(d, p, o)
 	case *SlackOptions:
 		if o.WebhookURL == "" {
 			d.at(p+".webhook_url", "required: ${SLACK_WEBHOOK_URL}")
@@ -616,6 +641,41 @@ func (c *Config) validateReceiver(d *decoder, p string, r *Receiver) {
 	case *StdoutOptions:
 		if o.Format != "" && o.Format != "text" && o.Format != "json" {
 			d.at(p+".format", "text or json, got %q", o.Format)
+		}
+	}
+}
+
+func validateSMTP(d *decoder, p string, o *SMTPOptions) {
+	if o.Host == "" || strings.ContainsAny(o.Host, " /:\r\n") {
+		d.at(p+".host", "required: the SMTP server's host name (the port goes in port)")
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		d.at(p+".port", "%d is not a port", o.Port)
+	}
+	switch o.TLS {
+	case "", "starttls", "implicit":
+	case "none":
+		if o.Username != "" || o.Password != "" {
+			d.at(p+".tls", "none would send the password in clear: use starttls or implicit, or drop username and password")
+		}
+		if o.CAFile != "" {
+			d.at(p+".ca_file", "set, but tls is none")
+		}
+	default:
+		d.at(p+".tls", "starttls, implicit or none, got %q", o.TLS)
+	}
+	if (o.Username == "") != (o.Password == "") {
+		d.at(p+".password", "username and password go together: password: ${SMTP_PASSWORD}")
+	}
+	if !strings.Contains(o.From, "@") || strings.ContainsAny(o.From, "\r\n") {
+		d.at(p+".from", "required: a sender address")
+	}
+	if len(o.To) == 0 {
+		d.at(p+".to", "required: at least one address")
+	}
+	for j, a := range o.To {
+		if !strings.Contains(a, "@") || strings.ContainsAny(a, "\r\n") {
+			d.at(fmt.Sprintf("%s.to[%d]", p, j), "%q is not an email address", a)
 		}
 	}
 }

@@ -70,7 +70,7 @@ func compact(c alerts.Case) string {
 	}
 	line += "\n" + Escape(string(text))
 	var links []string
-	for _, l := range []string{link(alerts.SafeURL(mm.URL), "Original"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
+	for _, l := range []string{link(alerts.SafeURL(mm.URL), "Original"), link(alerts.SafeURL(c.CaseURL), "Open case"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
 		if l != "" {
 			links = append(links, l)
 		}
@@ -129,7 +129,7 @@ func (r *Receiver) Payload(m alerts.Message) map[string]any {
 		if len(mm.Reasons) > 0 {
 			ctx = append(ctx, "why: "+Escape(strings.Join(mm.Reasons, "; ")))
 		}
-		for _, l := range []string{link(alerts.SafeURL(mm.URL), "Original"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
+		for _, l := range []string{link(alerts.SafeURL(mm.URL), "Original"), link(alerts.SafeURL(c.CaseURL), "Open case"), link(c.AckURL, "Acknowledge"), link(c.ResolveURL, "Resolve")} {
 			if l != "" {
 				ctx = append(ctx, l)
 			}

@@ -75,6 +75,7 @@ type PayloadCase struct {
 	ID         string          `json:"id"`
 	AckURL     string          `json:"ack_url,omitempty"`
 	ResolveURL string          `json:"resolve_url,omitempty"`
+	CaseURL    string          `json:"case_url,omitempty"`
 	Status     string          `json:"status,omitempty"` // digests: where the case stands
 	Mention    mention.Mention `json:"mention"`
 }
@@ -92,7 +93,7 @@ func (r *Receiver) Send(ctx context.Context, m alerts.Message) (alerts.Delivery,
 	p := Payload{ID: m.ID, Receiver: r.name, GroupKey: m.GroupKey, Step: m.Step, Subject: alerts.Subject(m), Title: m.Title, Summary: m.Summary, MoreCaseIDs: m.More, MoreURL: m.MoreURL,
 		Cases: []PayloadCase{}}
 	for _, c := range m.Cases {
-		p.Cases = append(p.Cases, PayloadCase{ID: c.ID, AckURL: c.AckURL, ResolveURL: c.ResolveURL, Status: c.Status, Mention: c.Mention})
+		p.Cases = append(p.Cases, PayloadCase{ID: c.ID, AckURL: c.AckURL, ResolveURL: c.ResolveURL, CaseURL: alerts.SafeURL(c.CaseURL), Status: c.Status, Mention: c.Mention})
 	}
 	for _, a := range m.Attachments {
 		p.Attachments = append(p.Attachments, PayloadAttachment{Filename: a.Filename, ContentType: a.ContentType, Data: a.Data})

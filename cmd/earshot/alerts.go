@@ -14,6 +14,7 @@ import (
 	"github.com/earshot/earshot/alerts/outbox"
 	"github.com/earshot/earshot/alerts/sendgrid"
 	"github.com/earshot/earshot/alerts/slack"
+	"github.com/earshot/earshot/alerts/smtp"
 	"github.com/earshot/earshot/alerts/stdout"
 	"github.com/earshot/earshot/alerts/webhook"
 	"github.com/earshot/earshot/config"
@@ -28,6 +29,8 @@ func receivers(cfg *config.Config, out io.Writer) map[string]alerts.Receiver {
 		switch o := r.Options.(type) {
 		case *config.SendGridOptions:
 			rs[r.Name] = sendgrid.New(r.Name, *o)
+		case *config.SMTPOptions:
+			rs[r.Name] = smtp.New(r.Name, *o)
 		case *config.SlackOptions:
 			rs[r.Name] = slack.New(r.Name, *o)
 		case *config.WebhookOptions:

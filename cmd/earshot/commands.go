@@ -505,19 +505,7 @@ func (a *app) pipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) 
 	if len(cfg.Storms) > 0 {
 		notifier.StormConfig, notifier.Storms = cfg.Storms, st
 	}
-	if s := signer(cfg); s != nil {
-		notifier.Links, notifier.MoreLink = s.Links, s.MoreLink
-	}
-	notifier.Contact = func(brand, location string) string {
-		if b := cfg.BrandByName(brand); b != nil {
-			for _, l := range b.Locations {
-				if l.Name == location {
-					return l.Contact
-				}
-			}
-		}
-		return ""
-	}
+	wireMessages(notifier, cfg)
 	scorer, err := a.scorer(cfg, st)
 	if err != nil {
 		return fail(err)
@@ -533,6 +521,39 @@ func (a *app) pipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) 
 		}
 		done()
 	}}, nil
+}
+
+// wireMessages gives the notifier what its messages link to and name: the
+// signed one-click links, the case's page in the inbox under
+// server.base_url, and each location's contact for suggested replies.
+func wireMessages(notifier *alerts.Notifier, cfg *config.Config) {
+	if s := signer(cfg); s != nil {
+		notifier.Links, notifier.MoreLink = s.Links, s.MoreLink
+	}
+	// Alerts link to the case's page in the inbox earshot run serves.
+	notifier.CaseURL = alerts.CasePage(cfg.Server.BaseURL)
+	location := func(brand, name string) *config.Location {
+		if b := cfg.BrandByName(brand); b != nil {
+			for i := range b.Locations {
+				if b.Locations[i].Name == name {
+					return &b.Locations[i]
+				}
+			}
+		}
+		return nil
+	}
+	notifier.Contact = func(brand, name string) string {
+		if l := location(brand, name); l != nil {
+			return l.Contact
+		}
+		return ""
+	}
+	notifier.Contacts = func(brand, name string) map[string]string {
+		if l := location(brand, name); l != nil {
+			return l.Contacts
+		}
+		return nil
+	}
 }
 
 // dispatchOnce is how one-shot commands (collect, import) send the alerts

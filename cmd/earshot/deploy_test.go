@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/earshot/earshot/config"
 )
 
 // TestDeployFiles checks what can be checked of docker-compose.yml and the
@@ -49,6 +51,39 @@ func TestDeployFiles(t *testing.T) {
 	}
 	if es.DependsOn["clickhouse"].Condition != "service_healthy" {
 		t.Error("earshot must wait for a healthy clickhouse")
+	}
+	// Alerts go to the compose Mailpit through the example config's smtp
+	// receiver, chosen by the environment.
+	mp, ok := compose.Services["mailpit"]
+	if !ok || !strings.HasPrefix(mp.Image, "axllent/mailpit:") {
+		t.Errorf("mailpit image %q: want axllent/mailpit at a pinned version", mp.Image)
+	}
+	env := map[string]string{"EARSHOT_CLICKHOUSE": "clickhouse://x@clickhouse:9000/earshot"}
+	for k, v := range es.Environment {
+		if m := regexp.MustCompile(`^\$\{[A-Z_]+:-(.*)\}$`).FindStringSubmatch(v); m != nil {
+			v = m[1] // compose's own default
+		}
+		env[k] = v
+	}
+	ex, err := os.ReadFile("../../earshot.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse("earshot.example.yaml", ex, config.Schema{SourceKinds: registry().SourceKinds(),
+		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	if err != nil {
+		t.Fatalf("the example config with compose's environment: %v", err)
+	}
+	if cfg.Route.Receiver != "mailpit" {
+		t.Errorf("in compose, alerts go to %q, want mailpit", cfg.Route.Receiver)
+	}
+	for _, r := range cfg.Receivers {
+		if r.Name == "mailpit" {
+			o, ok := r.Options.(*config.SMTPOptions)
+			if !ok || o.Host != "mailpit" || o.Port != 1025 {
+				t.Errorf("mailpit receiver %+v: want smtp to mailpit:1025", r.Options)
+			}
+		}
 	}
 
 	df, err := os.ReadFile("../../Dockerfile")

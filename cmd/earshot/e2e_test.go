@@ -44,7 +44,7 @@ func TestEndToEnd(t *testing.T) {
     from: earshot@example.com
     to: [frontdesk@example.com]
     base_url: `+sg.URL+"\n", 1)
-	cfg = strings.Replace(cfg, "\n  receiver: outbox\n", "\n  receiver: desk\n", 1)
+	cfg = strings.Replace(cfg, "\n  receiver: ${EARSHOT_ALERTS_TO:-outbox}\n", "\n  receiver: desk\n", 1)
 	cfg = strings.Replace(cfg, "  base_url: ${EARSHOT_BASE_URL:-http://127.0.0.1:8377}", "  base_url: "+links.URL+"\n  link_key: ${EARSHOT_LINK_KEY}", 1)
 	path := filepath.Join(dir, "e2e.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {

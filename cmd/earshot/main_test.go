@@ -51,7 +51,7 @@ route:
 		stdout   string
 		stderrRE []string
 	}{
-		{"example is valid", []string{"--config", "../../earshot.example.yaml", "config", "validate"}, 0, "ok (1 brands, 4 sources, 1 receivers)", nil},
+		{"example is valid", []string{"--config", "../../earshot.example.yaml", "config", "validate"}, 0, "ok (1 brands, 4 sources, 2 receivers)", nil},
 		{"broken config", []string{"--config", bad, "config", "validate"}, 2, "", []string{
 			bad + `:7: sources[0].site: want one of manila, mumbai, yerevan, zagreb, got "atlantis"`,
 			bad + `:8: sources[0].schedul: unknown field (did you mean "schedule"?)`,
@@ -420,8 +420,10 @@ func TestAlertsTest(t *testing.T) {
 	}
 	if files, _ := filepath.Glob(filepath.Join(dir, "out", "*.eml")); len(files) != 1 {
 		t.Errorf("eml files: %v", files)
+	} else if eml, _ := os.ReadFile(files[0]); !strings.Contains(string(eml), "\nSubject: [TEST] [Earshot]") {
+		t.Errorf("test mail's subject does not say TEST:\n%s", eml)
 	}
-	if code, out, _ := earshot(t, "--config", cfg, "alerts", "test", "out"); code != 0 || !strings.Contains(out, "TEST ALERT") {
+	if code, out, _ := earshot(t, "--config", cfg, "alerts", "test", "out"); code != 0 || !strings.Contains(out, "TEST ALERT") || !strings.Contains(out, `"subject":"[TEST] [Earshot]`) {
 		t.Errorf("stdout: %d %s", code, out)
 	}
 	if code, _, errOut := earshot(t, "--config", cfg, "alerts", "test", "nope"); code != 2 || !strings.Contains(errOut, `no receiver "nope"`) {
