@@ -125,12 +125,18 @@ func (a *app) slaOf(ctx context.Context, st *storage.Store, cs []storage.CaseSta
 	if err != nil {
 		return nil, err
 	}
+	// One read for the page's mentions (their labels pick the route).
+	mids := make([]string, len(cs))
+	for i, c := range cs {
+		mids[i] = c.MentionID
+	}
+	ms, err := st.MentionHeads(ctx, mids)
+	if err != nil {
+		return nil, err
+	}
 	now := time.Now()
 	for _, c := range cs {
-		m, found, err := st.Mention(ctx, c.MentionID)
-		if err != nil {
-			return nil, err
-		}
+		m, found := ms[c.MentionID]
 		if !found {
 			m = mention.Mention{Brand: c.Brand, Location: c.Location, Score: mention.Score{Severity: c.Severity}}
 		}
