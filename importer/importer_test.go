@@ -34,7 +34,7 @@ func TestJSONL(t *testing.T) {
 	if len(good) != 3 {
 		t.Fatalf("good rows = %d, want 3: %+v", len(good), good)
 	}
-	wantBad := map[int]string{4: "invalid JSON", 5: "neither text nor title", 6: "out of range", 7: "not a date", 8: "more than one value"}
+	wantBad := map[int]string{4: "invalid JSON", 5: "neither text, title nor rating", 6: "out of range", 7: "not a date", 8: "more than one value"}
 	if len(bad) != len(wantBad) {
 		t.Errorf("bad rows = %v, want lines 4-8", bad)
 	}
@@ -62,11 +62,15 @@ func TestCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	good, bad := run(t, CSV, string(b))
-	if len(good) != 2 || len(bad) != 2 {
-		t.Fatalf("good %d bad %v; want 2 and 2", len(good), bad)
+	// r4 has stars and no words: a rated review, kept (issue 14).
+	if len(good) != 3 || len(bad) != 1 {
+		t.Fatalf("good %d bad %v; want 3 and 1", len(good), bad)
 	}
-	if bad[0].Line != 4 || bad[1].Line != 5 {
-		t.Errorf("bad lines = %d, %d; want 4, 5", bad[0].Line, bad[1].Line)
+	if bad[0].Line != 4 {
+		t.Errorf("bad line = %d; want 4", bad[0].Line)
+	}
+	if r4 := good[2]; r4.Text != "" || r4.Rating != 3 || r4.Author != "Ana" {
+		t.Errorf("rating-only row = %+v", r4)
 	}
 	if good[1].Text != `Lovely "quiet" place` || good[1].ID != "r2" || good[1].PublishedAt.Day() != 30 {
 		t.Errorf("row 2 = %+v", good[1])
@@ -118,7 +122,7 @@ func FuzzRead(f *testing.F) {
 		}
 		_ = Read(context.Background(), strings.NewReader(string(data)), format, Defaults{Now: now},
 			func(m mention.Mention) error {
-				if m.ID == "" || (m.Text == "" && m.Title == "") {
+				if m.ID == "" || (m.Text == "" && m.Title == "" && m.Rating == 0) {
 					t.Errorf("emitted an invalid mention: %+v", m)
 				}
 				return nil

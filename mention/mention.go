@@ -35,25 +35,29 @@ const MaxTextBytes = 64 << 10
 // Mention is a review, post or comment. Score fields are zero until scoring
 // fills them (ScorerVersion empty means "not scored").
 type Mention struct {
-	ID          string    `json:"id"`
-	Source      string    `json:"source"`
-	Kind        string    `json:"kind"`
-	Brand       string    `json:"brand"`
-	Location    string    `json:"location"`
-	URL         string    `json:"url"`
-	Author      string    `json:"author"`
-	Title       string    `json:"title"`
-	Text        string    `json:"text"`
-	Rating      float64   `json:"rating"`
-	RatingMax   float64   `json:"rating_max"`
-	Lang        string    `json:"lang"`
-	PublishedAt time.Time `json:"published_at"`
-	CollectedAt time.Time `json:"collected_at"`
-	Likes       uint64    `json:"likes"`
-	Shares      uint64    `json:"shares"`
-	Replies     uint64    `json:"replies"`
-	Followers   uint64    `json:"followers"`
-	ParentID    string    `json:"parent_id"`
+	ID        string  `json:"id"`
+	Source    string  `json:"source"`
+	Kind      string  `json:"kind"`
+	Brand     string  `json:"brand"`
+	Location  string  `json:"location"`
+	URL       string  `json:"url"`
+	Author    string  `json:"author"`
+	Title     string  `json:"title"`
+	Text      string  `json:"text"`
+	Rating    float64 `json:"rating"`
+	RatingMax float64 `json:"rating_max"`
+	Lang      string  `json:"lang"`
+	// LangFromPage: Lang is only what the page's lang attribute claims
+	// (a site's template, often wrong for user comments): the scorer lets
+	// a confident detection on the text win. Not stored.
+	LangFromPage bool      `json:"-"`
+	PublishedAt  time.Time `json:"published_at"`
+	CollectedAt  time.Time `json:"collected_at"`
+	Likes        uint64    `json:"likes"`
+	Shares       uint64    `json:"shares"`
+	Replies      uint64    `json:"replies"`
+	Followers    uint64    `json:"followers"`
+	ParentID     string    `json:"parent_id"`
 	// StoryID links the same review posted on several sites: equal for the
 	// same author and (normalised) text, else the mention's own id.
 	StoryID string `json:"story_id"`
@@ -99,17 +103,48 @@ func StableID(kind, siteID, url, author, text string) string {
 	return kind + ":h" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
+// ContentID is the id of a review that has no id or link of its own: a hash
+// of the site's host, the reviewed item, the author, the normalised text
+// (case, punctuation and spacing dropped) and the publication date when
+// known. It never depends on the listing page the review was found on, so
+// a review pushed from page 1 to page 2 by newer ones keeps its id.
+func ContentID(kind, host, item, author, text string, published time.Time) string {
+	var arr [1024]byte
+	buf := append(arr[:0], strings.ToLower(strings.TrimSpace(host))...)
+	buf = append(buf, 0)
+	buf, _ = appendNormalised(buf, item)
+	buf = append(buf, 0)
+	buf, _ = appendNormalised(buf, author)
+	buf = append(buf, 0)
+	buf, _ = appendNormalised(buf, text)
+	buf = append(buf, 0)
+	if !published.IsZero() {
+		buf = published.UTC().AppendFormat(buf, "2006-01-02")
+	}
+	h := sha256.Sum256(buf)
+	return kind + ":c" + hex.EncodeToString(h[:16])
+}
+
+// NormalisedText is s lower-cased with every run of characters that are
+// neither letters nor digits turned into one space: the form ContentID and
+// StoryID compare texts in.
+func NormalisedText(s string) string {
+	b, _ := appendNormalised(nil, s)
+	return string(b)
+}
+
 // Normalize repairs what can be repaired in place (invalid UTF-8, surrounding
 // space, over-long text, missing defaults) and returns an error for what
-// cannot: a mention without text or with an impossible rating. now is the
+// cannot: a mention without text (unless it carries a rating: a star-only
+// review is a review) or with an impossible rating. now is the
 // collection time used when CollectedAt is empty.
 func (m *Mention) Normalize(now time.Time) error {
 	for _, f := range []*string{&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.URL,
 		&m.Author, &m.Title, &m.Text, &m.Lang, &m.ParentID} {
 		*f = strings.TrimSpace(cleanUTF8(*f))
 	}
-	if m.Text == "" && m.Title == "" {
-		return errors.New("mention has neither text nor title")
+	if m.Text == "" && m.Title == "" && m.Rating <= 0 {
+		return errors.New("mention has neither text, title nor rating")
 	}
 	if len(m.Text) > MaxTextBytes {
 		m.Text = cutUTF8(m.Text, MaxTextBytes)

@@ -52,7 +52,13 @@ func TestNormalize(t *testing.T) {
 				t.Errorf("rating_max %v", m.RatingMax)
 			}
 		}},
-		{"empty", Mention{Text: "  "}, "neither text nor title", nil},
+		{"empty", Mention{Text: "  "}, "neither text, title nor rating", nil},
+		{"rating-only review kept", Mention{Author: "Ana", Rating: 1, RatingMax: 5,
+			PublishedAt: time.Date(2024, 2, 5, 0, 0, 0, 0, time.UTC)}, "", func(t *testing.T, m Mention) {
+			if m.ID == "" || m.Rating != 1 {
+				t.Errorf("rating-only review: %+v", m)
+			}
+		}},
 		{"bad kind", Mention{Text: "x", Kind: "tweet"}, "kind", nil},
 		{"rating above max", Mention{Text: "x", Rating: 6, RatingMax: 5}, "out of range", nil},
 		{"rating 8 without max", Mention{Text: "x", Rating: 8}, "without rating_max", nil},
@@ -121,5 +127,30 @@ func TestStoryID(t *testing.T) {
 	m := Mention{ID: "x:1", Author: "Ana K.", Text: long}
 	if err := m.Normalize(now); err != nil || m.StoryID != a {
 		t.Errorf("Normalize story_id = %q, %v", m.StoryID, err)
+	}
+}
+
+func TestContentIDIgnoresListingPage(t *testing.T) {
+	day := time.Date(2024, 2, 5, 0, 0, 0, 0, time.UTC)
+	base := ContentID("schemaorg", "example.com", "Hotel Sunrise", "Ana K.", "Staff rude.\nNever again!", day)
+	tests := []struct {
+		name             string
+		host, item, auth string
+		text             string
+		at               time.Time
+		same             bool
+	}{
+		{"spacing and case", "Example.com", "hotel sunrise", "ana k", "staff rude never   again", day, true},
+		{"other author", "example.com", "Hotel Sunrise", "Bo", "Staff rude. Never again!", day, false},
+		{"other item", "example.com", "Hotel Dusk", "Ana K.", "Staff rude. Never again!", day, false},
+		{"other site", "example.org", "Hotel Sunrise", "Ana K.", "Staff rude. Never again!", day, false},
+		{"other day", "example.com", "Hotel Sunrise", "Ana K.", "Staff rude. Never again!", day.AddDate(0, 0, 1), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ContentID("schemaorg", tt.host, tt.item, tt.auth, tt.text, tt.at); (got == base) != tt.same {
+				t.Errorf("ContentID = %s, base %s, want same=%v", got, base, tt.same)
+			}
+		})
 	}
 }

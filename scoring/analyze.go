@@ -40,6 +40,10 @@ type aspectAt struct {
 	name   string
 }
 
+// pageLangMinRunes: below this, detection is too unsure to overrule a
+// page's language.
+const pageLangMinRunes = 40
+
 func (s *Scorer) analyze(m *mention.Mention) analysis {
 	var a analysis
 	text := m.Text
@@ -55,6 +59,19 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 
 	given := strings.ToLower(strings.TrimSpace(m.Lang))
 	switch {
+	case given != "" && m.LangFromPage && utf8.RuneCountInString(text) >= pageLangMinRunes:
+		// A page's lang attribute describes its template, not each
+		// comment: a confident detection on the text that names another
+		// language with a lexicon wins (a French comment on a page marked
+		// en is scored in French). Only such mentions pay for detection.
+		d, conf, _ := s.ids.detect(text, toks)
+		if d != given && conf >= 0.9 && s.lex[lexLang(d)] != nil {
+			a.lang, a.langConf, a.langHow = d, conf, "detected; the page says "+given
+		} else if s.lex[lexLang(given)] != nil {
+			a.lang, a.langConf, a.langHow = given, 1, "the page's"
+		} else {
+			a.lang, a.langConf, a.langHow = given, 0.4, "no lexicon for "+given+": English words and emoji only"
+		}
 	case given != "" && s.lex[lexLang(given)] != nil:
 		a.lang, a.langConf, a.langHow = given, 1, "given"
 	case given != "":

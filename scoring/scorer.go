@@ -308,7 +308,7 @@ type analysis struct {
 func (s *Scorer) ScoreMention(m *mention.Mention) {
 	a := s.analyze(m)
 	sc := mention.Score{ScorerVersion: Version, Severity: "none"}
-	if m.Lang == "" && a.lang != "" {
+	if (m.Lang == "" || m.LangFromPage) && a.lang != "" {
 		m.Lang = a.lang
 	}
 	var reasons []string

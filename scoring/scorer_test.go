@@ -318,3 +318,29 @@ func TestLanguagesMatchConfig(t *testing.T) {
 		t.Errorf("scoring.Languages %v != config.KnownLanguages %v", a, b)
 	}
 }
+
+// TestPageLangHint: a page's lang attribute is a hint the text overrules
+// when detection is confident; a language the source or the review itself
+// gives is kept.
+func TestPageLangHint(t *testing.T) {
+	s := testScorer(t)
+	fr := "Le personnel était très impoli et la chambre était sale, nous ne reviendrons jamais dans cet hôtel."
+	for _, tc := range []struct {
+		name     string
+		m        mention.Mention
+		wantLang string
+	}{
+		{"page says en, text is French", mention.Mention{Text: fr, Lang: "en", LangFromPage: true}, "fr"},
+		{"source says en: kept", mention.Mention{Text: fr, Lang: "en"}, "en"},
+		{"page says fr, text is French", mention.Mention{Text: fr, Lang: "fr", LangFromPage: true}, "fr"},
+		{"too short to overrule the page", mention.Mention{Text: "Très impoli.", Lang: "en", LangFromPage: true}, "en"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := tc.m
+			s.ScoreMention(&m)
+			if m.Lang != tc.wantLang {
+				t.Errorf("lang %q, want %q (reasons %v)", m.Lang, tc.wantLang, m.Reasons)
+			}
+		})
+	}
+}

@@ -12,11 +12,6 @@ import (
 	"github.com/earshot/earshot/mention"
 )
 
-// mentionColumns is the explicit column list of every mentions insert.
-const insertMentions = `INSERT INTO mentions (id, source, kind, brand, location, url, author, title, text,
-	rating, rating_max, lang, published_at, collected_at, likes, shares, replies, followers, parent_id, story_id, app_version,
-	sentiment, negative, severity, aspects, signals, reasons, entities, scorer_version, truncated, version)`
-
 // InsertMentions writes one batch. It is all or nothing as far as the
 // caller can tell: on error the whole batch should be retried or spooled,
 // which is safe because rows collapse by id and version.
@@ -95,87 +90,6 @@ func (st *MentionStream) Send() error {
 
 // Abort drops the insert.
 func (st *MentionStream) Abort() { _ = st.b.Abort() }
-
-// insertColumns lays ms out as the columns of insertMentions, in order.
-// Strings are shared with ms, not copied.
-func insertColumns(ms []mention.Mention) []any {
-	n := len(ms)
-	strs := func(f func(*mention.Mention) string) []string {
-		out := make([]string, n)
-		for i := range ms {
-			out[i] = f(&ms[i])
-		}
-		return out
-	}
-	f32 := func(f func(*mention.Mention) float64) []float32 {
-		out := make([]float32, n)
-		for i := range ms {
-			out[i] = float32(f(&ms[i]))
-		}
-		return out
-	}
-	u64 := func(f func(*mention.Mention) uint64) []uint64 {
-		out := make([]uint64, n)
-		for i := range ms {
-			out[i] = f(&ms[i])
-		}
-		return out
-	}
-	u8 := func(f func(*mention.Mention) bool) []uint8 {
-		out := make([]uint8, n)
-		for i := range ms {
-			out[i] = boolU8(f(&ms[i]))
-		}
-		return out
-	}
-	times := func(f func(*mention.Mention) time.Time) []time.Time {
-		out := make([]time.Time, n)
-		for i := range ms {
-			out[i] = clampTime(f(&ms[i]))
-		}
-		return out
-	}
-	lists := func(f func(*mention.Mention) []string) [][]string {
-		out := make([][]string, n)
-		for i := range ms {
-			out[i] = nonNil(f(&ms[i]))
-		}
-		return out
-	}
-	return []any{
-		strs(func(m *mention.Mention) string { return m.ID }),
-		strs(func(m *mention.Mention) string { return m.Source }),
-		strs(func(m *mention.Mention) string { return m.Kind }),
-		strs(func(m *mention.Mention) string { return m.Brand }),
-		strs(func(m *mention.Mention) string { return m.Location }),
-		strs(func(m *mention.Mention) string { return m.URL }),
-		strs(func(m *mention.Mention) string { return m.Author }),
-		strs(func(m *mention.Mention) string { return m.Title }),
-		strs(func(m *mention.Mention) string { return m.Text }),
-		f32(func(m *mention.Mention) float64 { return m.Rating }),
-		f32(func(m *mention.Mention) float64 { return m.RatingMax }),
-		strs(func(m *mention.Mention) string { return m.Lang }),
-		times(func(m *mention.Mention) time.Time { return m.PublishedAt }),
-		times(func(m *mention.Mention) time.Time { return m.CollectedAt }),
-		u64(func(m *mention.Mention) uint64 { return m.Likes }),
-		u64(func(m *mention.Mention) uint64 { return m.Shares }),
-		u64(func(m *mention.Mention) uint64 { return m.Replies }),
-		u64(func(m *mention.Mention) uint64 { return m.Followers }),
-		strs(func(m *mention.Mention) string { return m.ParentID }),
-		strs(func(m *mention.Mention) string { return m.StoryID }),
-		strs(func(m *mention.Mention) string { return m.AppVersion }),
-		f32(func(m *mention.Mention) float64 { return m.Sentiment }),
-		u8(func(m *mention.Mention) bool { return m.Negative }),
-		strs(func(m *mention.Mention) string { return severityOr(m.Severity) }),
-		lists(func(m *mention.Mention) []string { return m.Aspects }),
-		lists(func(m *mention.Mention) []string { return m.Signals }),
-		lists(func(m *mention.Mention) []string { return m.Reasons }),
-		lists(func(m *mention.Mention) []string { return m.Entities }),
-		strs(func(m *mention.Mention) string { return m.ScorerVersion }),
-		u8(func(m *mention.Mention) bool { return m.Truncated }),
-		u64(func(m *mention.Mention) uint64 { return m.Version }),
-	}
-}
 
 // insertMentionsRows is the row-by-row insert InsertMentions replaced,
 // kept for BenchmarkInsertMentions to measure against.

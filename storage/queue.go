@@ -74,41 +74,14 @@ LIMIT %d`, max(limit, 1)), since, since, after, since, since, after)
 	return out, now, rows.Err()
 }
 
-// mentionColumns is the read-back column list, in mentionScan's order.
-const mentionColumns = `id, source, kind, brand, location, url, author, title, text, rating, rating_max, lang,
-	published_at, collected_at, likes, shares, replies, followers, parent_id, story_id, app_version,
-	sentiment, negative, toString(severity), aspects, signals, reasons, entities, scorer_version, truncated, version`
-
 type scanner interface{ Scan(dest ...any) error }
-
-func scanMention(r scanner) (mention.Mention, error) {
-	var m mention.Mention
-	var rating, ratingMax, sentiment float32
-	var negative, truncated uint8
-	err := r.Scan(&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.URL, &m.Author, &m.Title, &m.Text, &rating, &ratingMax, &m.Lang,
-		&m.PublishedAt, &m.CollectedAt, &m.Likes, &m.Shares, &m.Replies, &m.Followers, &m.ParentID, &m.StoryID, &m.AppVersion,
-		&sentiment, &negative, &m.Severity, &m.Aspects, &m.Signals, &m.Reasons, &m.Entities, &m.ScorerVersion, &truncated, &m.Version)
-	m.Rating, m.RatingMax, m.Sentiment, m.Negative, m.Truncated = float64(rating), float64(ratingMax), float64(sentiment), negative == 1, truncated == 1
-	return m, err
-}
-
-// headColumns are what routing, grouping, storms and a capped message's
-// ordering need of a mention: everything but its words and metrics.
-const headColumns = `id, source, kind, brand, location, lang, published_at, collected_at, story_id, negative, toString(severity), aspects, signals, version`
 
 // MentionHeads is Mentions without the text, author, reasons and entities:
 // a flush of a large backlog holds every pending case's labels, and reads
 // the words only of the cases its messages list.
 func (s *Store) MentionHeads(ctx context.Context, ids []string) (map[string]mention.Mention, error) {
 	defer s.timed("mention_heads_by_id")()
-	return s.mentionsByID(ctx, ids, headColumns, 50000, func(r scanner) (mention.Mention, error) {
-		var m mention.Mention
-		var negative uint8
-		err := r.Scan(&m.ID, &m.Source, &m.Kind, &m.Brand, &m.Location, &m.Lang, &m.PublishedAt, &m.CollectedAt, &m.StoryID,
-			&negative, &m.Severity, &m.Aspects, &m.Signals, &m.Version)
-		m.Negative = negative == 1
-		return m, err
-	})
+	return s.mentionsByID(ctx, ids, headColumns, 50000, scanHead)
 }
 
 // Mentions returns the newest stored version of each id found, in one

@@ -1,20 +1,18 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/earshot/earshot/alerts"
-	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
+	"github.com/earshot/earshot/web"
 )
 
 func (a *app) casesCmd() *cobra.Command {
@@ -24,28 +22,33 @@ func (a *app) casesCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List cases, newest first", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, done, err := a.readyStore(cmd.Context())
+			if format != "text" && format != "json" {
+				return usagef("--format %q: want text or json", format)
+			}
+			svc, done, err := a.caseService(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			cs, err := st.Cases(cmd.Context(), state, limit)
+			list, err := svc.List(cmd.Context(), cliUser(""), web.Filter{State: state, Sort: "newest", PerPage: limit})
 			if err != nil {
-				return err
+				return caseError(err)
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
-				enc := json.NewEncoder(out)
-				for _, c := range cs {
+				enc := json.NewEncoder(out) // one case per line, with the API's keys
+				for _, c := range list.Cases {
 					if err := enc.Encode(c); err != nil {
 						return err
 					}
 				}
 				return nil
 			}
-			sla, err := a.slaOf(cmd.Context(), st, cs)
-			if err != nil {
-				return err
+			cs := make([]storage.CaseState, len(list.Cases))
+			sla := map[string]string{}
+			for i, c := range list.Cases {
+				cs[i] = storage.CaseState{CaseID: c.ID, State: c.State, Severity: c.Severity, Brand: c.Brand, Location: c.Location, OpenedAt: c.OpenedAt}
+				sla[c.ID] = c.SLA
 			}
 			printCases(out, cs, sla)
 			return nil
@@ -59,25 +62,26 @@ func (a *app) casesCmd() *cobra.Command {
 		var by, outcome, note string
 		c := &cobra.Command{
 			Use:   action + " CASE",
-			Short: strings.ToUpper(action[:1]) + action[1:] + " a case",
+			Short: strings.ToUpper(action[:1]) + action[1:] + " a case (its id or a unique prefix)",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				st, done, err := a.readyStore(cmd.Context())
+				svc, done, err := a.caseService(cmd.Context())
 				if err != nil {
 					return err
 				}
 				defer done()
-				c, err := alerts.Act(cmd.Context(), st, args[0], action, by, outcome, note, time.Now())
+				if strings.TrimSpace(by) == "" {
+					return usagef("who acts? (--by)")
+				}
+				c, err := svc.Act(cmd.Context(), cliUser(by), args[0], action, web.ActInput{Outcome: outcome, Note: note})
 				switch {
-				case errors.Is(err, alerts.ErrAlready):
+				case errors.Is(err, web.ErrConflict):
 					fmt.Fprintf(cmd.ErrOrStderr(), "%s: nothing to do\n", cell(err.Error()))
 					return nil
-				case errors.Is(err, alerts.ErrNoCase):
-					return usageError{err}
 				case err != nil:
-					return err
+					return caseError(err)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s by %s\n", cell(c.CaseID), cell(c.State), cell(c.Actor))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s by %s\n", cell(c.ID), cell(c.State), cell(c.Actor))
 				return nil
 			},
 		}
@@ -88,6 +92,7 @@ func (a *app) casesCmd() *cobra.Command {
 		}
 		cmd.AddCommand(c)
 	}
+	cmd.AddCommand(a.caseShowCmd())
 	return cmd
 }
 
@@ -99,48 +104,4 @@ func printCases(w io.Writer, cs []storage.CaseState, sla map[string]string) {
 		fmt.Fprintf(w, "%-52s %-13s %-9s %-18s %-12s %-16s %s\n", cell(c.CaseID), cell(c.State), cell(c.Severity), cell(c.Brand),
 			orDash(cell(c.Location)), c.OpenedAt.UTC().Format("2006-01-02 15:04"), orDash(cell(sla[c.CaseID])))
 	}
-}
-
-// slaOf says where each case stands on its route's SLA clock (see
-// alerts.CaseSLA), with the config's routes and business hours.
-func (a *app) slaOf(ctx context.Context, st *storage.Store, cs []storage.CaseState) (map[string]string, error) {
-	out := map[string]string{}
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	tree, err := alerts.Tree(cfg)
-	if err != nil {
-		return nil, err
-	}
-	clocks, err := alerts.Clocks(cfg)
-	if err != nil {
-		return nil, err
-	}
-	ids := make([]string, len(cs))
-	for i, c := range cs {
-		ids[i] = c.CaseID
-	}
-	evs, err := st.CaseEvents(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	// One read for the page's mentions (their labels pick the route).
-	mids := make([]string, len(cs))
-	for i, c := range cs {
-		mids[i] = c.MentionID
-	}
-	ms, err := st.MentionHeads(ctx, mids)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	for _, c := range cs {
-		m, found := ms[c.MentionID]
-		if !found {
-			m = mention.Mention{Brand: c.Brand, Location: c.Location, Score: mention.Score{Severity: c.Severity}}
-		}
-		out[c.CaseID] = alerts.CaseSLA(tree, clocks, m, evs[c.CaseID], now)
-	}
-	return out, nil
 }

@@ -140,6 +140,7 @@ func (a *app) root() *cobra.Command {
 		a.scoreCmd(), a.evalCmd(),
 		a.alertsCmd(),
 		a.casesCmd(),
+		a.usersCmd(),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -280,7 +280,9 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 7 {
 		t.Fatalf("cases list: %d\n%s\n%s", code, out, errOut)
 	}
-	var first struct{ CaseID string }
+	var first struct {
+		CaseID string `json:"id"`
+	}
 	json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &first)
 	steps := []struct {
 		args []string
@@ -288,10 +290,12 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 		want string
 	}{
 		{[]string{"cases", "ack", first.CaseID, "--by", "ana"}, 0, "acknowledged by ana"},
-		{[]string{"cases", "ack", first.CaseID, "--by", "ivo"}, 0, ""}, // already: nothing to do
-		{[]string{"cases", "resolve", first.CaseID, "--by", "ana", "--outcome", "refund"}, 1, ""},
+		{[]string{"cases", "ack", first.CaseID, "--by", "ivo"}, 0, ""},                            // already: nothing to do
+		{[]string{"cases", "resolve", first.CaseID, "--by", "ana", "--outcome", "refund"}, 2, ""}, // a bad --outcome is a usage error
 		{[]string{"cases", "resolve", first.CaseID, "--by", "ana", "--outcome", "contacted_privately"}, 0, "resolved by ana"},
 		{[]string{"cases", "ack", "case:nope", "--by", "ana"}, 2, ""},
+		{[]string{"cases", "show", first.CaseID[:len(first.CaseID)-2]}, 0, "Why it was flagged"}, // a unique prefix
+		{[]string{"cases", "show", first.CaseID, "--format", "json"}, 0, `"suggested_reply"`},
 	}
 	for _, s := range steps {
 		code, out, errOut := earshot(t, append([]string{"--config", cfg}, s.args...)...)

@@ -18,6 +18,7 @@ import (
 	"github.com/earshot/earshot/internal/flock"
 	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/pipeline"
+	"github.com/earshot/earshot/web"
 )
 
 func (a *app) runCmd() *cobra.Command {
@@ -31,8 +32,9 @@ func (a *app) runCmd() *cobra.Command {
 			"Push sources (bluesky-stream) are followed continuously and resume from their cursor.\n" +
 			"Alerts are sent by a dispatcher on its own loop, in the one earshot process per machine holding the dispatch\n" +
 			"lock (<spool_dir>/dispatch.lock); a second daemon collects only and takes over when the first stops.\n" +
-			"Serves /healthz, /readyz (503 with reasons), /metrics (Prometheus) on server.listen, and the one-click\n" +
-			"acknowledge/resolve links when server.link_key is set.",
+			"Serves /healthz, /readyz (503 with reasons), /metrics (Prometheus) on server.listen, the one-click\n" +
+			"acknowledge/resolve links when server.link_key is set, and the web inbox (/cases, /trends, /sources, /api/v1;\n" +
+			"users from the config's users; without users only on a loopback address).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sh, err := pipeline.ParseShard(shard)
@@ -67,6 +69,13 @@ func (a *app) runCmd() *cobra.Command {
 			mux.Handle("/metrics", m.Handler())
 			if s := signer(p.Config); s != nil {
 				mux.Handle("/case/", alerts.Handler(stk.st, s))
+			}
+			if inbox, err := web.New(web.Options{Store: stk.st, Config: p.Config, Listen: p.Config.Server.Listen,
+				SpoolDepth: stk.spool.Len, Logger: a.log}); err != nil {
+				a.log.Error("web inbox not served", "listen", p.Config.Server.Listen, "err", err)
+			} else {
+				inbox.Register(mux)
+				a.log.Info("web inbox", "url", "http://"+l.Addr().String()+"/cases", "users", len(p.Config.Users))
 			}
 			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
 			go func() {

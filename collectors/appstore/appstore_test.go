@@ -32,15 +32,15 @@ func TestCollect(t *testing.T) {
 		paths = append(paths, r.URL.Path)
 		mu.Unlock()
 		switch r.URL.Path {
-		case "/fr/rss/customerreviews/page=1/id=497799835/sortby=mostrecent/json":
+		case "/fr/rss/customerreviews/page=1/id=497799835/sortby=mostrecent/xml":
 			w.Write(xcode)
-		case "/fr/rss/customerreviews/page=2/id=497799835/sortby=mostrecent/json":
+		case "/fr/rss/customerreviews/page=2/id=497799835/sortby=mostrecent/xml":
 			w.Write(depth)
-		case "/gb/rss/customerreviews/page=1/id=497799835/sortby=mostrecent/json":
+		case "/gb/rss/customerreviews/page=1/id=497799835/sortby=mostrecent/xml":
 			w.Write(gb)
-		case "/gb/rss/customerreviews/page=2/id=497799835/sortby=mostrecent/json":
+		case "/gb/rss/customerreviews/page=2/id=497799835/sortby=mostrecent/xml":
 			w.Write(empty)
-		case "/de/rss/customerreviews/page=1/id=497799835/sortby=mostrecent/json":
+		case "/de/rss/customerreviews/page=1/id=497799835/sortby=mostrecent/xml":
 			http.Error(w, "gone", http.StatusNotFound)
 		default:
 			http.NotFound(w, r)

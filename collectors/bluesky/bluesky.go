@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -74,6 +75,7 @@ type Post struct {
 	Record struct {
 		Text      string   `json:"text"`
 		CreatedAt string   `json:"createdAt"`
+		Facets    []Facet  `json:"facets"`
 		Langs     []string `json:"langs"`
 		Reply     *struct {
 			Parent struct {
@@ -85,6 +87,49 @@ type Post struct {
 	RepostCount int64 `json:"repostCount"`
 	ReplyCount  int64 `json:"replyCount"`
 	QuoteCount  int64 `json:"quoteCount"`
+}
+
+// Facet marks a byte range of a post's text; a link facet carries the
+// full URL of a link the client shortened in the text ("example.com/a...").
+type Facet struct {
+	Index struct {
+		ByteStart int `json:"byteStart"`
+		ByteEnd   int `json:"byteEnd"`
+	} `json:"index"`
+	Features []struct {
+		Type string `json:"$type"`
+		URI  string `json:"uri"`
+	} `json:"features"`
+}
+
+// expandLinks replaces each link facet's range of text with its full URL.
+// Ranges are UTF-8 byte offsets; bad or overlapping ones are skipped.
+func expandLinks(text string, facets []Facet) string {
+	type span struct {
+		start, end int
+		uri        string
+	}
+	var spans []span
+	for _, f := range facets {
+		for _, ft := range f.Features {
+			if ft.Type == "app.bsky.richtext.facet#link" && ft.URI != "" {
+				spans = append(spans, span{f.Index.ByteStart, f.Index.ByteEnd, ft.URI})
+			}
+		}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	var b strings.Builder
+	at := 0
+	for _, sp := range spans {
+		if sp.start < at || sp.end > len(text) || sp.start >= sp.end {
+			continue
+		}
+		b.WriteString(text[at:sp.start])
+		b.WriteString(sp.uri)
+		at = sp.end
+	}
+	b.WriteString(text[at:])
+	return b.String()
 }
 
 type page struct {
@@ -171,7 +216,7 @@ func (c *Collector) mention(p Post, created time.Time) (mention.Mention, bool) {
 		Kind:        mention.KindPost,
 		URL:         webURL(p),
 		Author:      p.Author.Handle,
-		Text:        p.Record.Text,
+		Text:        expandLinks(p.Record.Text, p.Record.Facets),
 		PublishedAt: created,
 		Likes:       uint64(max(p.LikeCount, 0)),
 		Shares:      uint64(max(p.RepostCount+p.QuoteCount, 0)),

@@ -63,8 +63,7 @@ func Kind() collectors.Kind {
 			o.MaxPages = 5
 		}
 		base := strings.TrimRight(o.Instance, "/")
-		c := &Collector{o: *o, match: collectors.NewMatcher(env.Brand, o.Include, o.Exclude),
-			tagFilter: collectors.NewMatcher(&config.Brand{Exclude: excludes(env.Brand)}, nil, o.Exclude)}
+		c := &Collector{o: *o, match: collectors.NewMatcher(env.Brand, o.Include, o.Exclude)}
 		for _, h := range o.Hashtags {
 			c.timelines = append(c.timelines, timeline{key: "tag:" + strings.TrimPrefix(h, "#"),
 				url: base + "/api/v1/timelines/tag/" + url.PathEscape(strings.TrimPrefix(h, "#")) + "?limit=40", tag: true})
@@ -82,13 +81,6 @@ func Kind() collectors.Kind {
 	})
 }
 
-func excludes(b *config.Brand) []string {
-	if b == nil {
-		return nil
-	}
-	return b.Exclude
-}
-
 type timeline struct {
 	key, url    string
 	tag, search bool
@@ -98,8 +90,7 @@ type timeline struct {
 type Collector struct {
 	o         Options
 	timelines []timeline
-	match     *collectors.Matcher // for search results: keywords required
-	tagFilter *collectors.Matcher // for hashtag timelines: excludes only
+	match     *collectors.Matcher // keywords required, excludes dropped
 	http      *httpx.Client
 }
 
@@ -140,6 +131,11 @@ type Status struct {
 		Followers int64  `json:"followers_count"`
 	} `json:"account"`
 	Reblog *Status `json:"reblog"`
+	Poll   *struct {
+		Options []struct {
+			Title string `json:"title"`
+		} `json:"options"`
+	} `json:"poll"`
 }
 
 // Collect reads each timeline; the cursor is JSON {"tag:acme": "newest id"}.
@@ -244,11 +240,17 @@ func (c *Collector) mention(s Status, tl timeline, host string) (mention.Mention
 	if orig.SpoilerText != "" {
 		text = orig.SpoilerText + "\n" + text
 	}
-	m := c.match
-	if tl.tag {
-		m = c.tagFilter
+	if orig.Poll != nil {
+		// A poll's options are part of what the post says.
+		for _, o := range orig.Poll.Options {
+			if t := strings.TrimSpace(o.Title); t != "" {
+				text += "\n- " + t
+			}
+		}
 	}
-	if ok, _ := m.Match(text); !ok || text == "" {
+	// Hashtag timelines are matched like search results: every social
+	// kind keeps only posts with the brand's keywords (README, Sources).
+	if ok, _ := c.match.Match(text); !ok || text == "" {
 		return mention.Mention{}, false
 	}
 	link := orig.URL

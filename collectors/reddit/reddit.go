@@ -109,6 +109,8 @@ type thing struct {
 		Permalink   string  `json:"permalink"`
 		ParentID    string  `json:"parent_id"`
 		Subreddit   string  `json:"subreddit"`
+		URL         string  `json:"url"`     // a link post's article (a self post's own permalink)
+		IsSelf      bool    `json:"is_self"` // text post
 	} `json:"data"`
 }
 
@@ -209,6 +211,11 @@ func (c *Collector) mention(t thing) (mention.Mention, bool) {
 	}
 	if m.Text == "" {
 		m.Text = d.Title
+	}
+	// A link post is about the article it links: keep its URL (the
+	// permalink stays the mention's URL, where staff would reply).
+	if kind == mention.KindPost && !d.IsSelf && d.URL != "" && !strings.Contains(d.URL, d.Permalink) {
+		m.Text += "\n" + d.URL
 	}
 	if kind == mention.KindComment && d.ParentID != "" {
 		m.ParentID = "reddit:" + d.ParentID

@@ -8,6 +8,7 @@ import (
 	"html"
 	"io"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,7 +32,8 @@ type Review struct {
 	BestRating  float64 // default 5 when a rating is present
 	WorstRating float64 // default 1
 	Published   time.Time
-	Lang        string
+	Date        string // the date as written, read with the page's language
+	Lang        string // inLanguage, or the @language of the review's text
 	ItemName    string // name of the reviewed thing (itemReviewed or enclosing item)
 }
 
@@ -98,9 +100,11 @@ func walk(v any, item string, depth int, f *found) {
 			if r.ItemName == "" {
 				r.ItemName = item
 			}
-			// A review needs words: a body, or a title with a rating. A bare
-			// name (themes that mark whole articles as Review) is not one.
-			if r.Body != "" || r.Title != "" && r.Rating > 0 {
+			// A review needs words (a body, or a title with a rating) or a
+			// rating by someone: a star-only review is a review. A bare name
+			// without a rating (themes that mark whole articles as Review)
+			// is not one.
+			if r.Body != "" || r.Rating > 0 && (r.Title != "" || r.Author != "" || r.Date != "") {
 				f.reviews = append(f.reviews, r)
 			}
 			return
@@ -193,10 +197,13 @@ func review(o map[string]any) Review {
 		URL:    text(o["url"]),
 		Author: name(o["author"]),
 		Title:  first(text(o["name"]), text(o["headline"])),
-		Body:   first(text(o["reviewBody"]), text(o["description"]), text(o["text"])),
-		Lang:   text(o["inLanguage"]),
+		Body:   body(first(text(o["reviewBody"]), text(o["description"]), text(o["text"]))),
+		Lang:   first(text(o["inLanguage"]), valueLang(o["reviewBody"]), valueLang(o["description"]), valueLang(o["text"])),
+		Date:   first(text(o["datePublished"]), text(o["dateCreated"])),
 	}
-	r.Published, _ = mention.ParseTime(first(text(o["datePublished"]), text(o["dateCreated"])))
+	if r.Date != "" {
+		r.Published, _ = collectors.ParseDate(r.Date, r.Lang, time.Now())
+	}
 	switch ir := o["itemReviewed"].(type) {
 	case map[string]any:
 		r.ItemName = text(ir["name"])
@@ -269,6 +276,42 @@ func text(v any) string {
 	return ""
 }
 
+// body cleans a review text: HTML in a JSON-LD string (<br>, <p>) becomes
+// line breaks, raw \r\n becomes \n, and the "Read more" / "Report as
+// inappropriate" controls that inline markup drags in at the end go.
+func body(s string) string {
+	if strings.Contains(s, "<") {
+		s = collectors.PlainText(s)
+	}
+	s = collectors.TidyText(s)
+	for {
+		t := strings.TrimSpace(uiTail.ReplaceAllString(s, ""))
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// uiTail is a review site's control text at the end of a review block.
+var uiTail = regexp.MustCompile(`(?i)[\s|/·•]*(?:read more|show more|see more|show less|report as inappropriate|report abuse|report this review|report review|was this review helpful\??|mehr anzeigen|weiterlesen|lire la suite|voir plus|leer más|signaler un abus)\s*[.…]*$`)
+
+// valueLang is the @language of a language-tagged value, or of the first
+// one in a list.
+func valueLang(v any) string {
+	switch x := v.(type) {
+	case map[string]any:
+		return text(x["@language"])
+	case []any:
+		for _, e := range x {
+			if l := valueLang(e); l != "" {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
 // name reads an author given as text, a Person/Organization, or a list.
 func name(v any) string {
 	switch x := v.(type) {
@@ -297,15 +340,6 @@ func number(v any) (float64, bool) {
 		return 0, false
 	}
 	return f, true
-}
-
-func first(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // ExtractHTML returns the mentions in one HTML page: schema.org reviews in
@@ -349,12 +383,24 @@ func Extract(root *goquery.Selection, pageURL, lang string, now time.Time) crawl
 	out := make([]mention.Mention, 0, len(reviews))
 	seen := map[string]bool{}
 	for _, rv := range reviews {
+		// Dates are read in the review's or else the page's language: on a
+		// European page 05/02/2024 is 5 February; without either language
+		// an ambiguous date is an error for the pass, not a guess.
+		rv.Published = time.Time{}
+		if rv.Date != "" {
+			t, err := collectors.ParseDate(rv.Date, first(rv.Lang, lang), now)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("review by %q: %w", rv.Author, err))
+			}
+			rv.Published = t
+		}
 		m := toMention(rv, pageURL, lang, now)
 		if !seen[m.ID] {
 			seen[m.ID] = true
 			out = append(out, m)
 		}
 	}
+	out = merge(out)
 	pg := crawl.Page{Mentions: out, Errors: errs}
 	for _, a := range all.ratings {
 		pg.Ratings = append(pg.Ratings, collectors.ItemRating{Item: a.Item, URL: pageURL, Rating: a.Rating, Best: a.Best, Worst: a.Worst,

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/html"
+
+	"github.com/earshot/earshot/collectors"
 )
 
 // syntax names the attributes of one inline markup syntax.
@@ -111,21 +113,9 @@ func value(n *html.Node) string {
 			return v
 		}
 	}
-	var b strings.Builder
-	var text func(*html.Node)
-	text = func(c *html.Node) {
-		if c.Type == html.TextNode {
-			b.WriteString(c.Data)
-		}
-		for x := c.FirstChild; x != nil; x = x.NextSibling {
-			if x.Type == html.ElementNode && (x.Data == "script" || x.Data == "style") {
-				continue
-			}
-			text(x)
-		}
-	}
-	text(n)
-	return strings.Join(strings.Fields(b.String()), " ")
+	// Block boundaries (<br>, <p>, <li>) are line breaks, not nothing:
+	// "Staff rude<br>never again" must not become "rudenever again".
+	return collectors.NodeText(n)
 }
 
 func attr(n *html.Node, key string) string {

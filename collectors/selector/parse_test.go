@@ -2,7 +2,6 @@ package selector
 
 import (
 	"testing"
-	"time"
 )
 
 func TestParseRating(t *testing.T) {
@@ -36,31 +35,6 @@ func TestParseRating(t *testing.T) {
 	}
 }
 
-func TestParseDate(t *testing.T) {
-	now := time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)
-	tests := []struct {
-		in   string
-		want time.Time
-		ok   bool
-	}{
-		{"2026-11-20", time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), true},
-		{"Reviewed 3 November 2026", time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC), true},
-		{"Nov 2, 2026", time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC), true},
-		{"3 days ago", now.Add(-72 * time.Hour), true},
-		{"an hour ago", now.Add(-time.Hour), true},
-		{"2 weeks ago", now.Add(-14 * 24 * time.Hour), true},
-		{"yesterday", time.Date(2026, 11, 22, 0, 0, 0, 0, time.UTC), true},
-		{"some time", time.Time{}, false},
-		{"99999999 years ago", time.Time{}, false},
-	}
-	for _, tt := range tests {
-		got, ok := ParseDate(tt.in, now)
-		if ok != tt.ok || !got.Equal(tt.want) {
-			t.Errorf("ParseDate(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
-
 func FuzzParseRating(f *testing.F) {
 	for _, s := range []string{"4 out of 5", "★★★☆☆", "width: 80%", "4,5/5", "\xff★"} {
 		f.Add(s, 5.0)
@@ -69,18 +43,6 @@ func FuzzParseRating(f *testing.F) {
 		r, scale, ok := ParseRating(s, max)
 		if ok && (r <= 0 || r > scale) {
 			t.Errorf("ParseRating(%q, %v) = %v of %v", s, max, r, scale)
-		}
-	})
-}
-
-func FuzzParseDate(f *testing.F) {
-	for _, s := range []string{"3 days ago", "2026-11-20", "yesterday", "Reviewed 3 November 2026"} {
-		f.Add(s)
-	}
-	now := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, s string) {
-		if got, ok := ParseDate(s, now); ok && got.IsZero() {
-			t.Errorf("ParseDate(%q) ok with zero time", s)
 		}
 	})
 }

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/earshot/earshot/importer"
 	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
 )
 
 func TestDeterministic(t *testing.T) {
@@ -176,3 +178,10 @@ func BenchmarkWriteExport(b *testing.B) {
 type countWriter int64
 
 func (c *countWriter) Write(p []byte) (int, error) { *c += countWriter(len(p)); return len(p), nil }
+
+// TestColumnsAreTheTable: Columns is storage's one column table.
+func TestColumnsAreTheTable(t *testing.T) {
+	if want := strings.Join(storage.MentionColumns(), ", "); Columns != want {
+		t.Errorf("Columns = %q\nstorage's table: %q", Columns, want)
+	}
+}

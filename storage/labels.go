@@ -1,0 +1,71 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Label is staff's feedback on a mention's score (a row of labels): the
+// sentiment it really has and, when Corrected, its right aspects. The
+// learning scorer (issue 13) reads them with the mention's text by id.
+type Label struct {
+	MentionID      string    `json:"mention_id"`
+	Who            string    `json:"who"`
+	At             time.Time `json:"at"`
+	Label          string    `json:"label"` // negative, neutral, positive
+	Corrected      bool      `json:"aspects_corrected"`
+	Aspects        []string  `json:"aspects"`
+	CaseID         string    `json:"case_id"`
+	Brand          string    `json:"brand"`
+	Location       string    `json:"location"`
+	Lang           string    `json:"lang"`
+	ScorerVersion  string    `json:"scorer_version"`
+	ScoredNegative bool      `json:"scored_negative"`
+	ScoredAspects  []string  `json:"scored_aspects"`
+	Note           string    `json:"note"`
+}
+
+// LabelValues are the labels a person may give.
+var LabelValues = []string{"negative", "neutral", "positive"}
+
+// InsertLabel records l; a later label by the same person for the same
+// mention replaces it (labels is a ReplacingMergeTree(at)).
+func (s *Store) InsertLabel(ctx context.Context, l Label) error {
+	if !allowed(LabelValues, l.Label) || l.Label == "" {
+		return fmt.Errorf("label %q: want negative, neutral or positive", l.Label)
+	}
+	if err := s.insertRow(ctx, `INSERT INTO labels (mention_id, who, at, label, aspects_corrected, aspects, case_id, brand, location,
+		lang, scorer_version, scored_negative, scored_aspects, note)`, l.MentionID, l.Who, l.At.UTC(), l.Label, boolU8(l.Corrected),
+		nonNil(l.Aspects), l.CaseID, l.Brand, l.Location, l.Lang, l.ScorerVersion, boolU8(l.ScoredNegative), nonNil(l.ScoredAspects),
+		l.Note); err != nil {
+		return fmt.Errorf("label %s: %w", l.MentionID, err)
+	}
+	return nil
+}
+
+// Labels returns the labels given for mentions (each person's latest), by key.
+func (s *Store) Labels(ctx context.Context, mentionIDs []string) ([]Label, error) {
+	if len(mentionIDs) == 0 {
+		return nil, nil
+	}
+	in, args := inList(mentionIDs)
+	rows, err := s.conn.Query(ctx, `SELECT mention_id, who, at, toString(label), aspects_corrected, aspects, case_id, brand, location, lang,
+		scorer_version, scored_negative, scored_aspects, note FROM labels FINAL WHERE mention_id IN `+in+` ORDER BY mention_id, at`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	defer rows.Close()
+	var out []Label
+	for rows.Next() {
+		var l Label
+		var corrected, neg uint8
+		if err := rows.Scan(&l.MentionID, &l.Who, &l.At, &l.Label, &corrected, &l.Aspects, &l.CaseID, &l.Brand, &l.Location, &l.Lang,
+			&l.ScorerVersion, &neg, &l.ScoredAspects, &l.Note); err != nil {
+			return nil, fmt.Errorf("labels: %w", err)
+		}
+		l.Corrected, l.ScoredNegative = corrected == 1, neg == 1
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,615 @@
+// Package web is the reputation manager's inbox that `earshot run` serves:
+// HTML pages (/cases, /cases/{id}, /trends, /sources, /login) and a JSON
+// API (/api/v1), over the same case workflow as the CLI (Service). Every
+// read and action is limited to the user's scope on the server.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/earshot/earshot/alerts"
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
+)
+
+// User is who reads or acts: a configured user, or the CLI's operator.
+type User struct {
+	Name  string
+	Email string
+	Role  string // viewer, agent, admin
+	Scope storage.Scope
+}
+
+// CanAct reports whether the user may change cases.
+func (u User) CanAct() bool { return u.Role == "agent" || u.Role == "admin" }
+
+// Errors the service returns; the API maps them to HTTP statuses.
+var (
+	ErrNotFound  = errors.New("no such case")
+	ErrForbidden = errors.New("your role cannot act on cases (viewer)")
+	ErrConflict  = errors.New("conflict")
+)
+
+// BadRequest is an error in what the caller asked (HTTP 400).
+type BadRequest struct{ Msg string }
+
+func (e BadRequest) Error() string { return e.Msg }
+
+func badf(format string, args ...any) error { return BadRequest{fmt.Sprintf(format, args...)} }
+
+// Service is the case workflow shared by the web inbox, the API and the
+// `earshot cases` commands.
+type Service struct {
+	Store  *storage.Store
+	Config *config.Config
+	Tree   *alerts.Route
+	Clocks map[string]alerts.Clock
+	Now    func() time.Time
+}
+
+// NewService builds a Service from a validated config.
+func NewService(st *storage.Store, cfg *config.Config) (*Service, error) {
+	tree, err := alerts.Tree(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	clocks, err := alerts.Clocks(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	return &Service{Store: st, Config: cfg, Tree: tree, Clocks: clocks, Now: time.Now}, nil
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Filter is the inbox's filter as the pages, the API and the CLI take it.
+type Filter struct {
+	State, Severity, Brand, Location, Source, Lang, Aspect, Signal string
+	Overdue, Mine                                                  bool
+	Search, Sort                                                   string
+	Page, PerPage                                                  int
+}
+
+// CaseSummary is a case in a list (the API's and `cases list --format
+// json`'s keys).
+type CaseSummary struct {
+	ID          string    `json:"id"`
+	MentionID   string    `json:"mention_id"`
+	State       string    `json:"state"`
+	Severity    string    `json:"severity"`
+	Brand       string    `json:"brand"`
+	Location    string    `json:"location"`
+	Source      string    `json:"source"`
+	Kind        string    `json:"kind"`
+	Lang        string    `json:"lang"`
+	Aspects     []string  `json:"aspects"`
+	Signals     []string  `json:"signals"`
+	Rating      float64   `json:"rating"`
+	RatingMax   float64   `json:"rating_max"`
+	Author      string    `json:"author"`
+	Excerpt     string    `json:"excerpt"`
+	PublishedAt time.Time `json:"published_at"`
+	OpenedAt    time.Time `json:"opened_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	Actor       string    `json:"actor"`
+	Outcome     string    `json:"outcome"`
+	Assignee    string    `json:"assignee"`
+	SLA         string    `json:"sla"`
+	Overdue     bool      `json:"overdue"`
+}
+
+// CaseList is a page of cases.
+type CaseList struct {
+	Total   uint64        `json:"total"`
+	Page    int           `json:"page"`
+	PerPage int           `json:"per_page"`
+	Cases   []CaseSummary `json:"cases"`
+}
+
+// overdueCandidates bounds the cases the overdue filter measures (the
+// oldest unresolved first): the SLA depends on each case's route and
+// business hours, so it is measured here, not in SQL.
+const overdueCandidates = 2000
+
+// List returns a page of the cases in u's scope matching f.
+func (s *Service) List(ctx context.Context, u User, f Filter) (CaseList, error) {
+	per := f.PerPage
+	if per <= 0 || per > 1000 {
+		per = 25
+	}
+	page := max(f.Page, 1)
+	sf := storage.InboxFilter{Scope: u.Scope, State: f.State, Severity: f.Severity, Brand: f.Brand, Location: f.Location,
+		Source: f.Source, Lang: f.Lang, Aspect: f.Aspect, Signal: f.Signal, Search: f.Search, Sort: f.Sort,
+		Limit: per, Offset: (page - 1) * per}
+	if f.Sort != "" && f.Sort != "severity" && f.Sort != "newest" {
+		return CaseList{}, badf("sort %q: want severity or newest", f.Sort)
+	}
+	if f.Mine {
+		sf.AssignedTo = u.Name
+	}
+	out := CaseList{Page: page, PerPage: per, Cases: []CaseSummary{}}
+	if f.Overdue {
+		if sf.State == "" {
+			sf.State = "active"
+		}
+		sf.Limit, sf.Offset, sf.Sort = overdueCandidates, 0, "severity"
+		rows, _, err := s.Store.Inbox(ctx, sf)
+		if err != nil {
+			return out, s.wrapFilter(err)
+		}
+		all, err := s.summaries(ctx, rows)
+		if err != nil {
+			return out, err
+		}
+		var late []CaseSummary
+		for _, c := range all {
+			if c.Overdue {
+				late = append(late, c)
+			}
+		}
+		if f.Sort == "newest" {
+			slices.SortStableFunc(late, func(a, b CaseSummary) int { return b.OpenedAt.Compare(a.OpenedAt) })
+		}
+		out.Total = uint64(len(late))
+		lo := min(len(late), (page-1)*per)
+		out.Cases = append(out.Cases, late[lo:min(len(late), lo+per)]...)
+		return out, nil
+	}
+	rows, total, err := s.Store.Inbox(ctx, sf)
+	if err != nil {
+		return out, s.wrapFilter(err)
+	}
+	cs, err := s.summaries(ctx, rows)
+	if err != nil {
+		return out, err
+	}
+	out.Total, out.Cases = total, append(out.Cases, cs...)
+	return out, nil
+}
+
+// wrapFilter turns the store's filter validation errors into 400s.
+func (s *Service) wrapFilter(err error) error {
+	if msg := err.Error(); strings.HasPrefix(msg, "state ") || strings.HasPrefix(msg, "severity ") {
+		return BadRequest{msg}
+	}
+	return err
+}
+
+// labelsOf rebuilds the routing labels of a case's mention from its row.
+func labelsOf(r storage.InboxRow) mention.Mention {
+	return mention.Mention{ID: r.MentionID, Brand: r.Brand, Location: r.Location, Source: r.Source, Kind: r.Kind, Lang: r.Lang,
+		Score: mention.Score{Severity: r.Severity, Aspects: r.Aspects, Signals: r.Signals, Negative: true}}
+}
+
+func (s *Service) summaries(ctx context.Context, rows []storage.InboxRow) ([]CaseSummary, error) {
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.CaseID
+	}
+	evs, err := s.Store.CaseEvents(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	out := make([]CaseSummary, len(rows))
+	for i, r := range rows {
+		out[i] = summary(r)
+		out[i].SLA = alerts.CaseSLA(s.Tree, s.Clocks, labelsOf(r), evs[r.CaseID], now)
+		out[i].Overdue = strings.HasPrefix(out[i].SLA, "OVERDUE")
+	}
+	return out, nil
+}
+
+func summary(r storage.InboxRow) CaseSummary {
+	return CaseSummary{ID: r.CaseID, MentionID: r.MentionID, State: r.State, Severity: r.Severity, Brand: r.Brand, Location: r.Location,
+		Source: r.Source, Kind: r.Kind, Lang: r.Lang, Aspects: nonNil(r.Aspects), Signals: nonNil(r.Signals), Rating: r.Rating,
+		RatingMax: r.RatingMax, Author: r.Author, Excerpt: excerpt(r.Excerpt, 160), PublishedAt: r.PublishedAt.UTC(),
+		OpenedAt: r.OpenedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(), Actor: r.Actor, Outcome: r.Outcome, Assignee: r.Assignee}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return strings.TrimSpace(string(r[:n])) + "…"
+}
+
+// Resolve turns a case id or a unique prefix of one (with or without its
+// "case:") into the id of a case in u's scope.
+func (s *Service) Resolve(ctx context.Context, u User, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return "", badf("which case? give its id or a unique prefix of it")
+	}
+	for _, p := range []string{ref, "case:" + ref} {
+		if p != ref && strings.HasPrefix(ref, "case:") {
+			break
+		}
+		ids, err := s.Store.ResolveCase(ctx, u.Scope, p)
+		if err != nil {
+			return "", err
+		}
+		switch len(ids) {
+		case 1:
+			return ids[0], nil
+		case 2:
+			return "", badf("case %q is ambiguous (%s, %s, ...): give more of its id", ref, ids[0], ids[1])
+		}
+	}
+	return "", fmt.Errorf("case %s: %w", ref, ErrNotFound)
+}
+
+// RelatedMention is a mention shown beside a case.
+type RelatedMention struct {
+	ID          string    `json:"id"`
+	Why         string    `json:"why"` // same_story or earlier_complaint
+	Source      string    `json:"source"`
+	Location    string    `json:"location"`
+	URL         string    `json:"url"`
+	Author      string    `json:"author"`
+	PublishedAt time.Time `json:"published_at"`
+	Excerpt     string    `json:"excerpt"`
+	CaseID      string    `json:"case_id"`
+}
+
+// HistoryEvent is one line of a case's history, in plain words.
+type HistoryEvent struct {
+	At      time.Time `json:"at"`
+	Event   string    `json:"event"`
+	Actor   string    `json:"actor"`
+	Text    string    `json:"text"`
+	Outcome string    `json:"outcome,omitempty"`
+	Note    string    `json:"note,omitempty"`
+}
+
+// CaseDetail is everything the case page shows.
+type CaseDetail struct {
+	CaseSummary
+	Title          string           `json:"title"`
+	Text           string           `json:"text"`
+	URL            string           `json:"url"`
+	Sentiment      float64          `json:"sentiment"`
+	Reasons        []string         `json:"reasons"`
+	Why            []string         `json:"why"`
+	SuggestedReply string           `json:"suggested_reply"`
+	ReplyLang      string           `json:"reply_lang"`
+	ReplyAdvice    string           `json:"reply_advice"`
+	ScorerVersion  string           `json:"scorer_version"`
+	Related        []RelatedMention `json:"related"`
+	History        []HistoryEvent   `json:"history"`
+	Labels         []storage.Label  `json:"labels"`
+}
+
+// Get returns a case in u's scope (ErrNotFound for any other: a case out
+// of scope does not exist for the user).
+func (s *Service) Get(ctx context.Context, u User, ref string) (CaseDetail, error) {
+	id, err := s.Resolve(ctx, u, ref)
+	if err != nil {
+		return CaseDetail{}, err
+	}
+	c, found, err := s.Store.Case(ctx, id)
+	if err != nil {
+		return CaseDetail{}, err
+	}
+	if !found || !u.Scope.Allows(c.Brand, c.Location) {
+		return CaseDetail{}, fmt.Errorf("case %s: %w", ref, ErrNotFound)
+	}
+	rows, err := s.Store.InboxRows(ctx, []storage.CaseState{c})
+	if err != nil {
+		return CaseDetail{}, err
+	}
+	sums, err := s.summaries(ctx, rows)
+	if err != nil {
+		return CaseDetail{}, err
+	}
+	d := CaseDetail{CaseSummary: sums[0], Related: []RelatedMention{}, History: []HistoryEvent{}, Reasons: []string{}}
+	m, ok, err := s.Store.Mention(ctx, c.MentionID)
+	if err != nil {
+		return d, err
+	}
+	if ok {
+		d.Title, d.Text, d.URL, d.Sentiment, d.ScorerVersion = m.Title, m.Text, alerts.SafeURL(m.URL), m.Sentiment, m.ScorerVersion
+		d.Reasons = nonNil(m.Reasons)
+		d.Why = Why(m)
+		d.SuggestedReply = alerts.SuggestReplyTo(m, s.contact(m.Brand, m.Location))
+		d.ReplyLang = alerts.ReplyLang(m)
+		d.ReplyAdvice = alerts.ReplyAdvice(m)
+		d.Author, d.Source, d.Lang, d.Kind = m.Author, m.Source, m.Lang, m.Kind
+		d.Aspects, d.Signals, d.Rating, d.RatingMax = nonNil(m.Aspects), nonNil(m.Signals), m.Rating, m.RatingMax
+		d.PublishedAt = m.PublishedAt.UTC()
+		if d.Related, err = s.related(ctx, u, c, m); err != nil {
+			return d, err
+		}
+		if d.Labels, err = s.Store.Labels(ctx, []string{m.ID}); err != nil {
+			return d, err
+		}
+	}
+	if d.Labels == nil {
+		d.Labels = []storage.Label{}
+	}
+	evs, err := s.Store.CaseEvents(ctx, []string{id})
+	if err != nil {
+		return d, err
+	}
+	for _, e := range evs[id] {
+		if h, ok := history(e); ok {
+			d.History = append(d.History, h)
+		}
+	}
+	// Events within one second (at is a DateTime) in workflow order.
+	slices.SortStableFunc(d.History, func(a, b HistoryEvent) int {
+		if c := a.At.Compare(b.At); c != 0 {
+			return c
+		}
+		return slices.Index(eventOrder, a.Event) - slices.Index(eventOrder, b.Event)
+	})
+	return d, nil
+}
+
+func (s *Service) contact(brand, loc string) alerts.ReplyContact {
+	if b := s.Config.BrandByName(brand); b != nil {
+		for _, l := range b.Locations {
+			if l.Name == loc {
+				return alerts.ReplyContact{Default: l.Contact, ByLang: l.Contacts}
+			}
+		}
+	}
+	return alerts.ReplyContact{}
+}
+
+// related finds the same story's other postings and the author's earlier
+// complaints about the brand, in u's scope, by key only.
+func (s *Service) related(ctx context.Context, u User, c storage.CaseState, m mention.Mention) ([]RelatedMention, error) {
+	story, err := s.Store.CaseMentionIDs(ctx, c.CaseID)
+	if err != nil {
+		return nil, err
+	}
+	earlier, err := s.Store.AuthorComplaints(ctx, m.Brand, m.Author, m.PublishedAt, 10)
+	if err != nil {
+		return nil, err
+	}
+	why := map[string]string{}
+	var ids []string
+	for _, id := range story {
+		if id != m.ID {
+			why[id] = "same_story"
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range earlier {
+		if _, ok := why[id]; !ok && id != m.ID {
+			why[id] = "earlier_complaint"
+			ids = append(ids, id)
+		}
+	}
+	ms, err := s.Store.Mentions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := []RelatedMention{}
+	for _, id := range ids {
+		r, ok := ms[id]
+		if !ok || !u.Scope.Allows(r.Brand, r.Location) {
+			continue
+		}
+		cid := "case:" + r.ID
+		if r.StoryID != "" {
+			cid = "case:" + r.StoryID
+		}
+		out = append(out, RelatedMention{ID: r.ID, Why: why[id], Source: r.Source, Location: r.Location, URL: alerts.SafeURL(r.URL),
+			Author: r.Author, PublishedAt: r.PublishedAt.UTC(), Excerpt: excerpt(r.Text, 200), CaseID: cid})
+	}
+	return out, nil
+}
+
+// OutcomeWords says each resolve outcome in plain words.
+var OutcomeWords = map[string]string{
+	"replied_publicly":    "Replied publicly",
+	"contacted_privately": "Contacted the customer privately",
+	"compensated":         "Compensated the customer",
+	"no_action":           "No action needed",
+}
+
+var eventOrder = []string{"opened", "deferred", "inhibited", "notified", "escalated", "assigned", "noted", "acknowledged", "held",
+	"resumed", "resolved", "labelled"}
+
+func history(e storage.CaseEvent) (HistoryEvent, bool) {
+	h := HistoryEvent{At: e.At.UTC(), Event: e.Event, Actor: e.Actor, Outcome: e.Outcome, Note: e.Note}
+	by := ""
+	if e.Actor != "" {
+		by = " by " + e.Actor
+	}
+	switch e.Event {
+	case "opened":
+		h.Text = "Case opened"
+	case "notified":
+		h.Text = "Alert sent to " + e.Receiver
+	case "deferred":
+		h.Text = "Alert deferred to the " + e.Receiver + " digest"
+	case "inhibited":
+		h.Text = "Alert held back: part of a storm"
+	case "escalated":
+		h.Text = fmt.Sprintf("Escalated (step %d) to %s", e.Step, e.Receiver)
+	case "acknowledged":
+		h.Text = "Acknowledged" + by
+	case "held":
+		h.Text = "Put on hold" + by
+	case "resumed":
+		h.Text = "Resumed" + by
+	case "resolved":
+		h.Text = "Resolved" + by + ": " + orText(OutcomeWords[e.Outcome], e.Outcome)
+	case "noted":
+		h.Text = "Note" + by
+	case "assigned":
+		h.Text, h.Note = "Assigned to "+e.Note+by, ""
+	case "labelled":
+		h.Text = "Feedback on the scorer" + by
+	default:
+		return h, false // routing and delivery bookkeeping (routed, queued, sending)
+	}
+	return h, true
+}
+
+func orText(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// ActInput is what an action takes besides the case.
+type ActInput struct {
+	Outcome  string   `json:"outcome"`
+	Note     string   `json:"note"`
+	Assignee string   `json:"assignee"`
+	Label    string   `json:"label"`   // negative, neutral, positive ("not a complaint": neutral or positive)
+	Aspects  []string `json:"aspects"` // the right aspects ("wrong aspect")
+}
+
+// Actions the service takes.
+var Actions = []string{"ack", "assign", "note", "hold", "resume", "resolve", "label"}
+
+// Act applies an action to a case in u's scope, as u. Every action is a
+// case event with u's name as its actor.
+func (s *Service) Act(ctx context.Context, u User, ref, action string, in ActInput) (CaseSummary, error) {
+	if !slices.Contains(Actions, action) {
+		return CaseSummary{}, badf("unknown action %q (want %s)", action, strings.Join(Actions, ", "))
+	}
+	id, err := s.Resolve(ctx, u, ref)
+	if err != nil {
+		return CaseSummary{}, err
+	}
+	c, found, err := s.Store.Case(ctx, id)
+	if err != nil {
+		return CaseSummary{}, err
+	}
+	if !found || !u.Scope.Allows(c.Brand, c.Location) {
+		return CaseSummary{}, fmt.Errorf("case %s: %w", ref, ErrNotFound)
+	}
+	if !u.CanAct() {
+		return CaseSummary{}, ErrForbidden
+	}
+	now := s.now()
+	in.Note = strings.TrimSpace(in.Note)
+	if len(in.Note) > 2000 {
+		return CaseSummary{}, badf("note: at most 2000 bytes")
+	}
+	ev := storage.CaseEvent{CaseID: id, MentionID: c.MentionID, At: now, State: c.State, Actor: u.Name, Note: in.Note,
+		Brand: c.Brand, Location: c.Location, Severity: c.Severity}
+	stamp := now.UTC().Format(time.RFC3339Nano) + ":" + u.Name
+	switch action {
+	case "ack", "hold", "resume", "resolve":
+		if action == "resolve" && !slices.Contains(alerts.Outcomes, in.Outcome) {
+			return CaseSummary{}, badf("outcome %q: want one of %s", in.Outcome, strings.Join(alerts.Outcomes, ", "))
+		}
+		_, err := alerts.Act(ctx, s.Store, id, action, u.Name, in.Outcome, in.Note, now)
+		switch {
+		case errors.Is(err, alerts.ErrAlready):
+			return CaseSummary{}, fmt.Errorf("%w: %s", ErrConflict, err.Error())
+		case err != nil && strings.Contains(err.Error(), "cannot "+action):
+			return CaseSummary{}, fmt.Errorf("%w: %s", ErrConflict, err.Error())
+		case err != nil:
+			return CaseSummary{}, err
+		}
+	case "note":
+		if in.Note == "" {
+			return CaseSummary{}, badf("note: empty")
+		}
+		ev.EventID, ev.Event = id+":noted:"+stamp, "noted"
+	case "assign":
+		who := strings.TrimSpace(in.Assignee)
+		if who == "" {
+			who = u.Name
+		}
+		if len(s.Config.Users) > 0 {
+			au := s.Config.UserByName(who)
+			if au == nil {
+				return CaseSummary{}, badf("assignee %q: no such user", who)
+			}
+			if !(User{Scope: scopeOf(au)}).Scope.Allows(c.Brand, c.Location) {
+				return CaseSummary{}, badf("assignee %q cannot see this case", who)
+			}
+		}
+		ev.EventID, ev.Event, ev.Note = id+":assigned:"+stamp, "assigned", who
+	case "label":
+		if err := s.label(ctx, u, c, in, now); err != nil {
+			return CaseSummary{}, err
+		}
+		desc := "not a complaint (" + in.Label + ")"
+		if in.Label == "negative" {
+			desc = "right aspects: " + strings.Join(in.Aspects, ", ")
+		}
+		ev.EventID, ev.Event, ev.Note = id+":labelled:"+stamp, "labelled", strings.TrimSpace(desc+" "+in.Note)
+	}
+	if ev.Event != "" {
+		if err := s.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
+			return CaseSummary{}, err
+		}
+	}
+	c, _, err = s.Store.Case(ctx, id)
+	if err != nil {
+		return CaseSummary{}, err
+	}
+	rows, err := s.Store.InboxRows(ctx, []storage.CaseState{c})
+	if err != nil {
+		return CaseSummary{}, err
+	}
+	sums, err := s.summaries(ctx, rows)
+	if err != nil {
+		return CaseSummary{}, err
+	}
+	return sums[0], nil
+}
+
+func (s *Service) label(ctx context.Context, u User, c storage.CaseState, in ActInput, now time.Time) error {
+	in.Label = strings.TrimSpace(in.Label)
+	if in.Label == "" && len(in.Aspects) > 0 {
+		in.Label = "negative"
+	}
+	if !slices.Contains(storage.LabelValues, in.Label) {
+		return badf("label %q: want negative, neutral or positive", in.Label)
+	}
+	var aspects []string
+	for _, a := range in.Aspects {
+		if a = strings.ToLower(strings.TrimSpace(a)); a != "" && !slices.Contains(aspects, a) {
+			aspects = append(aspects, a)
+		}
+	}
+	if in.Label == "negative" && len(aspects) == 0 {
+		return badf("label negative: give the right aspects (a wrong-aspect correction), or label neutral or positive")
+	}
+	m, ok, err := s.Store.Mention(ctx, c.MentionID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("case %s: its mention %s is not stored: %w", c.CaseID, c.MentionID, ErrNotFound)
+	}
+	return s.Store.InsertLabel(ctx, storage.Label{MentionID: m.ID, Who: u.Name, At: now, Label: in.Label, Corrected: len(aspects) > 0,
+		Aspects: aspects, CaseID: c.CaseID, Brand: m.Brand, Location: m.Location, Lang: m.Lang, ScorerVersion: m.ScorerVersion,
+		ScoredNegative: m.Negative, ScoredAspects: m.Aspects, Note: in.Note})
+}
+
+func scopeOf(u *config.User) storage.Scope {
+	return storage.Scope{Brands: u.Brands, Locations: u.Locations}
+}

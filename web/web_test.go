@@ -1,0 +1,484 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/storage"
+	"github.com/earshot/earshot/storage/chtest"
+)
+
+func TestMain(m *testing.M) { os.Exit(chtest.Main(m)) }
+
+// hostile is review text that must show as text, never run.
+const hostile = `<script>alert(1)</script><img src=x onerror="alert(2)"> <a href="javascript:alert(3)">click</a> {{.User}} {{template "x"}} Sobe su bile prljave`
+
+const password = "correct horse battery"
+
+// fixture is a store with cases in Zagreb (one with hostile text) and
+// Manila, and a config with an admin, a Zagreb agent and a viewer.
+type fixture struct {
+	st     *storage.Store
+	cfg    *config.Config
+	srv    *Server
+	ts     *httptest.Server
+	zagreb string // case ids
+	manila string
+	evil   string
+}
+
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	db := chtest.New(t)
+	ctx := context.Background()
+	st, err := storage.Open(ctx, db.DSN, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := fmt.Sprintf(`clickhouse: {dsn: %q}
+brands:
+  - name: Sunrise
+    keywords: [sunrise]
+    locations: [{name: Zagreb, contact: "Ana Horvat, front office manager"}, {name: Manila}]
+sources:
+  - {name: demo-zagreb, kind: demo, brand: Sunrise, location: Zagreb}
+  - {name: demo-manila, kind: demo, brand: Sunrise, location: Manila}
+route: {receiver: outbox, ack_within: 1h}
+receivers: [{name: outbox, kind: outbox, dir: %q}]
+users:
+  - {name: admin, role: admin, password_hash: %q}
+  - {name: zoran, role: agent, password_hash: %q, locations: [Zagreb]}
+  - {name: vera, role: viewer, password_hash: %q}
+`, db.DSN, t.TempDir(), h, h, h)
+	cfg, err := config.Parse("test.yaml", []byte(yaml), config.Schema{SourceKinds: map[string]func() any{"demo": nil}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	mk := func(id, loc, lang, sev, text, author string, aspects, signals []string, ago time.Duration) mention.Mention {
+		m := mention.Mention{ID: id, Source: "demo-" + strings.ToLower(loc), Kind: "review", Brand: "Sunrise", Location: loc, Author: author,
+			Text: text, Lang: lang, Rating: 1, RatingMax: 5, PublishedAt: now.Add(-ago), URL: "https://reviews.example/" + id}
+		m.Negative, m.Severity, m.Aspects, m.Signals, m.Sentiment = true, sev, aspects, signals, -0.8
+		m.Reasons = []string{"lang " + lang + " (given)", "negative: dirty, rude"}
+		m.ScorerVersion = "test/1"
+		if err := m.Normalize(now); err != nil {
+			t.Fatal(err)
+		}
+		m.StoryID = ""
+		return m
+	}
+	ms := []mention.Mention{
+		mk("demo:zg1", "Zagreb", "hr", "high", "Osoblje je bilo neljubazno, čekali smo sat vremena na sobu.", "Ivana", []string{"staff", "wait"}, nil, 3*time.Hour),
+		mk("demo:mn1", "Manila", "tl", "critical", "Food poisoning after the buffet, I am calling a lawyer.", "Jose", []string{"quality"}, []string{"health", "legal"}, 2*time.Hour),
+		mk("demo:evil", "Zagreb", "en", "medium", hostile, "<b>Mallory</b>", []string{"cleanliness"}, nil, time.Hour),
+		mk("demo:hy1", "Zagreb", "hy", "low", "Սենյակը կեղտոտ էր, անձնակազմը՝ անբարեհամբույր։", "Արամ", []string{"cleanliness"}, nil, 30*time.Minute),
+	}
+	if err := st.InsertMentions(ctx, ms); err != nil {
+		t.Fatal(err)
+	}
+	var evs []storage.CaseEvent
+	for i, m := range ms {
+		cid := "case:" + m.ID
+		evs = append(evs, storage.CaseEvent{EventID: cid + ":opened", CaseID: cid, MentionID: m.ID, At: now.Add(-time.Duration(4-i) * time.Hour),
+			Event: "opened", State: "open", Brand: m.Brand, Location: m.Location, Severity: m.Severity})
+	}
+	if err := st.AppendCaseEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Options{Store: st, Config: cfg, Listen: "127.0.0.1:0", SpoolDepth: func() int { return 0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	ts := httptest.NewServer(mux)
+	t.Cleanup(ts.Close)
+	return &fixture{st: st, cfg: cfg, srv: srv, ts: ts, zagreb: "case:demo:zg1", manila: "case:demo:mn1", evil: "case:demo:evil"}
+}
+
+// client is a browser-like client signed in as user ("" not signed in).
+func (f *fixture) client(t testing.TB, user string) *http.Client {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	if user == "" {
+		return c
+	}
+	resp, err := c.PostForm(f.ts.URL+"/login", url.Values{"name": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "Inbox") {
+		t.Fatalf("login %s: %d\n%s", user, resp.StatusCode, body)
+	}
+	return c
+}
+
+func get(t testing.TB, c *http.Client, u string) (int, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func do(t testing.TB, c *http.Client, method, u, user string, body io.Reader, hdr map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, body)
+	if user != "" {
+		req.SetBasicAuth(user, password)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestInboxWeb(t *testing.T) {
+	f := newFixture(t)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	t.Run("login required", func(t *testing.T) {
+		for _, p := range []string{"/cases", "/cases/" + f.zagreb, "/trends", "/sources"} {
+			resp, err := noRedirect.Get(f.ts.URL + p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login?next=") {
+				t.Errorf("%s: %d %s", p, resp.StatusCode, resp.Header.Get("Location"))
+			}
+		}
+		if code, body := do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/cases", "", nil, nil); code != 401 || !strings.Contains(body, `"error"`) {
+			t.Errorf("api without auth: %d %s", code, body)
+		}
+	})
+
+	t.Run("session cookie, logout ends it", func(t *testing.T) {
+		for _, tt := range []struct {
+			proto  string
+			secure bool
+		}{{"", false}, {"https", true}} {
+			req, _ := http.NewRequest("POST", f.ts.URL+"/login", strings.NewReader(url.Values{"name": {"admin"}, "password": {password}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if tt.proto != "" {
+				req.Header.Set("X-Forwarded-Proto", tt.proto)
+			}
+			resp, err := noRedirect.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			var c *http.Cookie
+			for _, k := range resp.Cookies() {
+				if k.Name == SessionCookie {
+					c = k
+				}
+			}
+			if resp.StatusCode != http.StatusSeeOther || c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure != tt.secure || c.MaxAge <= 0 {
+				t.Fatalf("login (%q): %d cookie %+v", tt.proto, resp.StatusCode, c)
+			}
+			req, _ = http.NewRequest("GET", f.ts.URL+"/cases", nil)
+			req.AddCookie(c)
+			if resp, _ := noRedirect.Do(req); resp.StatusCode != 200 {
+				t.Errorf("with session: %d", resp.StatusCode)
+			}
+			req, _ = http.NewRequest("POST", f.ts.URL+"/logout", nil)
+			req.AddCookie(c)
+			if resp, _ := noRedirect.Do(req); resp.StatusCode != http.StatusSeeOther {
+				t.Errorf("logout: %d", resp.StatusCode)
+			}
+			req, _ = http.NewRequest("GET", f.ts.URL+"/cases", nil)
+			req.AddCookie(c) // a stolen copy of the cookie no longer works
+			if resp, _ := noRedirect.Do(req); resp.StatusCode != http.StatusSeeOther {
+				t.Errorf("after logout: %d, want a redirect to the login", resp.StatusCode)
+			}
+		}
+	})
+
+	t.Run("CSRF: cross-site POSTs refused", func(t *testing.T) {
+		c := f.client(t, "admin")
+		form := url.Values{"action": {"note"}, "note": {"hello"}}.Encode()
+		for _, tt := range []struct {
+			name string
+			hdr  map[string]string
+			want int
+		}{
+			{"cross-site fetch metadata", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+			{"foreign origin", map[string]string{"Origin": "http://evil.example"}, 403},
+			{"same-origin", map[string]string{"Sec-Fetch-Site": "same-origin"}, 200},
+		} {
+			tt.hdr["Content-Type"] = "application/x-www-form-urlencoded"
+			code, _ := do(t, c, "POST", f.ts.URL+"/cases/"+f.zagreb, "", strings.NewReader(form), tt.hdr)
+			if code != tt.want {
+				t.Errorf("%s: %d, want %d", tt.name, code, tt.want)
+			}
+			code, _ = do(t, c, "POST", f.ts.URL+"/logout", "", nil, tt.hdr)
+			if tt.want == 403 && code != 403 {
+				t.Errorf("%s logout: %d", tt.name, code)
+			}
+		}
+		code, _ := do(t, http.DefaultClient, "POST", f.ts.URL+"/api/v1/cases/"+f.zagreb+"/note", "admin",
+			strings.NewReader(`{"note":"x"}`), map[string]string{"Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"})
+		if code != 403 {
+			t.Errorf("cross-site API POST: %d", code)
+		}
+	})
+
+	t.Run("scope: Zagreb user never sees Manila", func(t *testing.T) {
+		c := f.client(t, "zoran")
+		checks := []struct {
+			path, absent string
+			code         int
+		}{
+			{"/cases/" + f.manila, "poisoning", 404},
+			{"/cases/case:demo:mn", "poisoning", 404}, // a prefix neither
+			{"/cases?state=all", "Manila", 200},
+			{"/cases?q=lawyer", "poisoning", 200},
+			{"/cases?location=Manila", "poisoning", 200},
+			{"/trends?days=30", "Manila", 200},
+			{"/sources", "demo-manila", 200},
+		}
+		for _, ch := range checks {
+			code, body := get(t, c, f.ts.URL+ch.path)
+			if code != ch.code || strings.Contains(body, ch.absent) {
+				t.Errorf("%s: %d (want %d), shows %q: %v", ch.path, code, ch.code, ch.absent, strings.Contains(body, ch.absent))
+			}
+		}
+		for _, api := range []struct{ method, path string }{{"GET", "/api/v1/cases/" + f.manila}, {"POST", "/api/v1/cases/" + f.manila + "/ack"}} {
+			if code, body := do(t, http.DefaultClient, api.method, f.ts.URL+api.path, "zoran", nil, nil); code != 404 || !strings.Contains(body, `"error"`) {
+				t.Errorf("%s %s: %d %s", api.method, api.path, code, body)
+			}
+		}
+		code, body := do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/cases?state=all", "zoran", nil, nil)
+		var list CaseList
+		if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil || list.Total != 3 || strings.Contains(body, "Manila") {
+			t.Errorf("zoran's list: %d total %d\n%s", code, list.Total, body)
+		}
+		_, body = do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/trends?days=30", "zoran", nil, nil)
+		if strings.Contains(body, `"Manila"`) {
+			t.Errorf("zoran's trends show Manila")
+		}
+		_, body = do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/cases?state=all", "admin", nil, nil)
+		if err := json.Unmarshal([]byte(body), &list); err != nil || list.Total != 4 {
+			t.Errorf("admin sees %d cases, want 4", list.Total)
+		}
+	})
+
+	t.Run("viewer cannot act", func(t *testing.T) {
+		c := f.client(t, "vera")
+		code, body := get(t, c, f.ts.URL+"/cases/"+f.zagreb)
+		if code != 200 || strings.Contains(body, `value="ack"`) {
+			t.Errorf("viewer's case page: %d, offers actions: %v", code, strings.Contains(body, `value="ack"`))
+		}
+		code, _ = do(t, c, "POST", f.ts.URL+"/cases/"+f.zagreb, "", strings.NewReader("action=ack"),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		if code != 403 {
+			t.Errorf("viewer POST: %d", code)
+		}
+		if code, _ := do(t, http.DefaultClient, "POST", f.ts.URL+"/api/v1/cases/"+f.zagreb+"/ack", "vera", nil, nil); code != 403 {
+			t.Errorf("viewer API ack: %d", code)
+		}
+	})
+
+	t.Run("hostile review text renders as text", func(t *testing.T) {
+		c := f.client(t, "admin")
+		for _, p := range []string{"/cases/" + f.evil, "/cases?state=all"} {
+			_, body := get(t, c, f.ts.URL+p)
+			for _, bad := range []string{"<script>alert", "<img src=x", "onerror=\"alert", `href="javascript:`, "<b>Mallory"} {
+				if strings.Contains(body, bad) {
+					t.Errorf("%s: raw %q in the page", p, bad)
+				}
+			}
+			for _, want := range []string{"&lt;script&gt;alert(1)&lt;/script&gt;", "{{.User}}"} {
+				if !strings.Contains(body, want) {
+					t.Errorf("%s: %q not shown as text", p, want)
+				}
+			}
+		}
+		_, body := get(t, c, f.ts.URL+"/cases/"+f.zagreb)
+		if !strings.Contains(body, `href="https://reviews.example/demo:zg1"`) || !strings.Contains(body, "Ana Horvat") {
+			t.Errorf("case page: no link to the original or no suggested reply with the contact")
+		}
+	})
+
+	t.Run("API workflow", func(t *testing.T) {
+		api := func(method, path, body string) (int, string) {
+			var r io.Reader
+			hdr := map[string]string{}
+			if body != "" {
+				r, hdr["Content-Type"] = strings.NewReader(body), "application/json"
+			}
+			return do(t, http.DefaultClient, method, f.ts.URL+"/api/v1"+path, "zoran", r, hdr)
+		}
+		steps := []struct {
+			method, path, body string
+			code               int
+			want               string
+		}{
+			{"POST", "/cases/case:demo:hy/assign", `{"assignee": "zoran"}`, 200, `"assignee": "zoran"`},
+			{"POST", "/cases/demo:hy1/note", `{"note": "called the guest"}`, 200, `"id": "case:demo:hy1"`},
+			{"POST", "/cases/case:demo:hy1/note", `{"note": ""}`, 400, "empty"},
+			{"POST", "/cases/case:demo:hy1/ack", ``, 200, `"state": "acknowledged"`},
+			{"POST", "/cases/case:demo:hy1/ack", ``, 409, "error"},
+			{"POST", "/cases/case:demo:hy1/resolve", `{"outcome": "refund"}`, 400, "outcome"},
+			{"POST", "/cases/case:demo:hy1/resolve", `{"outcome": "contacted_privately", "note": "apologised"}`, 200, `"outcome": "contacted_privately"`},
+			{"POST", "/cases/case:demo:hy1/label", `{"label": "neutral"}`, 200, `"id"`},
+			{"POST", "/cases/case:demo:hy1/label", `{"aspects": ["staff"]}`, 200, `"id"`},
+			{"POST", "/cases/case:demo:hy1/fly", ``, 400, "unknown action"},
+			{"POST", "/cases/case:demo/ack", ``, 400, "ambiguous"},
+			{"GET", "/cases/case:demo:hy1", ``, 200, `"suggested_reply"`},
+			{"GET", "/cases?mine=true&state=all", ``, 200, `"total": 1`},
+			{"GET", "/cases?state=bogus", ``, 400, "state"},
+			{"GET", "/trends/nope", ``, 404, "unknown trend"},
+			{"GET", "/trends/outcomes?days=7", ``, 200, `contacted_privately`},
+			{"GET", "/sources", ``, 200, `"spool_batches": 0`},
+		}
+		for _, s := range steps {
+			code, body := api(s.method, s.path, s.body)
+			if code != s.code || !strings.Contains(body, s.want) {
+				t.Errorf("%s %s %s: %d (want %d)\n%s", s.method, s.path, s.body, code, s.code, body)
+			}
+		}
+		_, body := api("GET", "/cases/case:demo:hy1", "")
+		var d CaseDetail
+		if err := json.Unmarshal([]byte(body), &d); err != nil {
+			t.Fatal(err)
+		}
+		var events []string
+		for _, h := range d.History {
+			events = append(events, h.Event+"/"+h.Actor)
+		}
+		if got := strings.Join(events, " "); got != "opened/ assigned/zoran noted/zoran acknowledged/zoran resolved/zoran labelled/zoran labelled/zoran" {
+			t.Errorf("history: %s", got)
+		}
+		if len(d.Labels) != 1 || d.Labels[0].Label != "negative" || !d.Labels[0].Corrected || d.Labels[0].Who != "zoran" {
+			t.Errorf("labels: %+v", d.Labels)
+		}
+		for _, k := range []string{`"mention_id"`, `"opened_at"`, `"reply_lang"`, `"sla"`} {
+			if !strings.Contains(body, k) {
+				t.Errorf("API case lacks %s", k)
+			}
+		}
+	})
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	f := newFixture(t)
+	c := &http.Client{}
+	login := func(name, pw string) int {
+		resp, err := c.PostForm(f.ts.URL+"/login", url.Values{"name": {name}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := 0; i < MaxFailures; i++ {
+		if code := login("admin", "wrong"); code != 401 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	if code := login("admin", password); code != 429 {
+		t.Errorf("right password after %d failures: %d, want 429", MaxFailures, code)
+	}
+	// The address is blocked too: another user from it waits as well.
+	if code := login("zoran", password); code != 429 {
+		t.Errorf("another user from the blocked address: %d, want 429", code)
+	}
+	if code, _ := do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/cases", "zoran", nil, nil); code != 429 {
+		t.Errorf("basic auth from the blocked address: %d, want 429", code)
+	}
+	// Per user: limits are kept per key and expire.
+	l := &limiter{failures: map[string][]time.Time{}}
+	now := time.Now()
+	for i := 0; i < MaxFailures; i++ {
+		l.fail(now, "user:a")
+	}
+	if _, blocked := l.blocked(now, "user:b"); blocked {
+		t.Error("user b blocked by a's failures")
+	}
+	if _, blocked := l.blocked(now.Add(FailureWindow+time.Second), "user:a"); blocked {
+		t.Error("still blocked after the window")
+	}
+}
+
+func TestRefusesPublicWithoutUsers(t *testing.T) {
+	cfg, err := config.Parse("t.yaml", []byte("brands: [{name: B, keywords: [b]}]\n"), config.Schema{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		listen string
+		want   error
+	}{{"0.0.0.0:8377", ErrNoUsers}, {":8377", ErrNoUsers}, {"192.168.1.5:80", ErrNoUsers}, {"127.0.0.1:8377", nil}, {"[::1]:80", nil}, {"localhost:1", nil}} {
+		_, err := New(Options{Config: cfg, Listen: tt.listen})
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.listen, err, tt.want)
+		}
+	}
+}
+
+func TestParseRangeAndFilter(t *testing.T) {
+	now := time.Date(2026, 11, 20, 15, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		q        string
+		from, to string
+		err      bool
+	}{
+		{"", "2026-10-24", "2026-11-21", false},
+		{"days=7", "2026-11-14", "2026-11-21", false},
+		{"from=2026-01-01&to=2026-01-31", "2026-01-01", "2026-02-01", false},
+		{"from=2026-02-01&to=2026-01-01", "", "", true},
+		{"from=yesterday", "", "", true},
+	} {
+		q, _ := url.ParseQuery(tt.q)
+		r, err := parseRange(q, now)
+		if (err != nil) != tt.err || (!tt.err && (r.From.Format("2006-01-02") != tt.from || r.To.Format("2006-01-02") != tt.to)) {
+			t.Errorf("%q: %v %v", tt.q, r, err)
+		}
+	}
+	for _, tt := range []struct {
+		q   string
+		err bool
+	}{{"overdue=1&mine=true&page=2", false}, {"page=0", true}, {"overdue=maybe", true}} {
+		q, _ := url.ParseQuery(tt.q)
+		if _, err := parseFilter(q); (err != nil) != tt.err {
+			t.Errorf("%q: %v", tt.q, err)
+		}
+	}
+}

@@ -1,0 +1,75 @@
+package web
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/earshot/earshot/mention"
+)
+
+var signalWords = map[string]string{
+	"legal":           "mentions legal action: escalate, and do not admit liability in public",
+	"health":          "mentions illness or a health problem: escalate, and do not admit liability in public",
+	"safety":          "mentions a safety problem: escalate, and do not admit liability in public",
+	"churn":           "says they will not come back",
+	"abuse":           "uses abusive language: stay calm, do not repeat it",
+	"viral":           "is spreading: many people liked or shared it",
+	"repeat_customer": "is a returning customer",
+}
+
+var langNames = map[string]string{"ar": "Arabic", "bs": "Bosnian", "de": "German", "en": "English", "es": "Spanish", "fr": "French",
+	"hi": "Hindi", "hr": "Croatian", "hy": "Armenian", "id": "Indonesian", "it": "Italian", "nl": "Dutch", "pl": "Polish",
+	"pt": "Portuguese", "ru": "Russian", "sr": "Serbian", "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian"}
+
+// LangName names a language code in English ("" unknown).
+func LangName(code string) string {
+	if n, ok := langNames[code]; ok {
+		return n
+	}
+	return code
+}
+
+// Why says in plain words why a mention was flagged, from its score (not
+// the scorer's internal reason lines).
+func Why(m mention.Mention) []string {
+	var out []string
+	if m.RatingMax > 0 && m.Rating > 0 {
+		out = append(out, fmt.Sprintf("Rated %g out of %g.", m.Rating, m.RatingMax))
+	}
+	tone := "negative"
+	switch {
+	case m.Sentiment <= -0.6:
+		tone = "very negative"
+	case m.Sentiment > -0.2:
+		tone = "mildly negative"
+	}
+	out = append(out, fmt.Sprintf("The tone is %s (%.2f on a scale from -1 to 1).", tone, m.Sentiment))
+	for _, r := range m.Reasons {
+		switch {
+		case strings.HasPrefix(r, "negative: "):
+			out = append(out, "Words that count against: "+strings.TrimPrefix(r, "negative: ")+".")
+		case strings.HasPrefix(r, "repeat complaint: "):
+			var n int
+			if _, err := fmt.Sscanf(strings.TrimPrefix(r, "repeat complaint: "), "%d", &n); err == nil {
+				out = append(out, fmt.Sprintf("The author complained %d time(s) before.", n))
+			}
+		}
+	}
+	if len(m.Aspects) > 0 {
+		out = append(out, "It is about: "+strings.Join(m.Aspects, ", ")+".")
+	}
+	for _, s := range m.Signals {
+		if w, ok := signalWords[s]; ok {
+			out = append(out, "The author "+w+".")
+		} else {
+			out = append(out, "Signal: "+s+".")
+		}
+	}
+	if m.Lang != "" {
+		out = append(out, "Written in "+LangName(m.Lang)+".")
+	}
+	if m.Severity != "" {
+		out = append(out, "Severity "+m.Severity+".")
+	}
+	return out
+}
