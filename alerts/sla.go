@@ -180,7 +180,8 @@ func (s SLA) Overdue(ackWithin, resolveWithin time.Duration) string {
 
 // CaseSLA measures a case against the first of its routes that sets a
 // deadline, on that route's receiver's clock, and says where it stands:
-// "ack in 35m", "resolve in 20h 5m", "OVERDUE: not acknowledged within 2h",
+// "ack in 35m", "resolve in 20h 5m", "OVERDUE 1h 5m: not acknowledged
+// within 2h",
 // or "" when no route sets one (or the case is resolved).
 func CaseSLA(tree *Route, clocks map[string]Clock, m mention.Mention, evs []storage.CaseEvent, now time.Time) string {
 	for _, r := range tree.Match(LabelsOf(m)) {
@@ -193,7 +194,11 @@ func CaseSLA(tree *Route, clocks map[string]Clock, m mention.Mention, evs []stor
 		}
 		s := Measure(evs, clock, now)
 		if late := s.Overdue(r.AckWithin, r.ResolveWithin); late != "" {
-			return "OVERDUE: " + late
+			by := s.ToResolve - r.ResolveWithin
+			if !s.Acked && r.AckWithin > 0 && s.ToAck > r.AckWithin {
+				by = s.ToAck - r.AckWithin
+			}
+			return "OVERDUE " + strings.TrimSuffix(age(by), " 0m") + ": " + late // how late first: what staff scan for
 		}
 		switch {
 		case s.Resolved:

@@ -179,7 +179,7 @@ route:
 		want string
 	}{
 		{"legal threat, fresh", legal, []storage.CaseEvent{ev("opened", 0)}, 25 * time.Minute, "ack in 35m"},
-		{"legal threat, late", legal, []storage.CaseEvent{ev("opened", 0)}, 2 * time.Hour, "OVERDUE: not acknowledged within 1h"},
+		{"legal threat, late", legal, []storage.CaseEvent{ev("opened", 0)}, 2 * time.Hour, "OVERDUE 1h: not acknowledged within 1h"},
 		{"legal threat, acknowledged", legal, []storage.CaseEvent{ev("opened", 0), ev("acknowledged", time.Hour/2)}, 3 * time.Hour, "resolve in 5h 0m"},
 		{"legal threat, on hold", legal, []storage.CaseEvent{ev("opened", 0), ev("held", time.Hour/2)}, 30 * time.Hour, "paused (on hold)"},
 		{"legal threat, resolved", legal, []storage.CaseEvent{ev("opened", 0), ev("resolved", time.Hour/2)}, 30 * time.Hour, ""},
