@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/earshot/earshot/mention"
 	"io"
 	"log/slog"
 	"os"
@@ -303,9 +304,6 @@ type Schema struct {
 // Labels routes may match on.
 var RouteLabels = []string{"brand", "location", "source", "kind", "lang", "severity", "aspect", "signal"}
 
-// Languages Earshot knows (ISO 639-1), for scoring.languages.
-var KnownLanguages = []string{"ar", "bs", "de", "en", "es", "fr", "hi", "hr", "hy", "id", "it", "nl", "pl", "pt", "ru", "sr", "tl", "tr", "uk"}
-
 // Load reads, expands and validates a config file.
 func Load(path string, schema Schema) (*Config, error) {
 	data, err := os.ReadFile(path)
@@ -564,8 +562,8 @@ func (c *Config) validate(d *decoder, schema Schema) {
 		}
 	}
 	for i, l := range c.Scoring.Languages {
-		if !slices.Contains(KnownLanguages, l) {
-			d.at(fmt.Sprintf("scoring.languages[%d]", i), "unknown language %q (known: %s)", l, strings.Join(KnownLanguages, ", "))
+		if known := mention.Languages(); !slices.Contains(known, l) {
+			d.at(fmt.Sprintf("scoring.languages[%d]", i), "unknown language %q (known: %s)", l, strings.Join(known, ", "))
 		}
 	}
 	if c.Scoring.MinConfidence < 0 || c.Scoring.MinConfidence > 1 {

@@ -345,3 +345,10 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("%q is not a date (want e.g. 2026-11-23T10:00:00Z or 2026-11-23)", s)
 }
+
+// Languages lists the languages Earshot scores (ISO 639-1; bs and sr use
+// the Croatian lexicon): config validates scoring.languages against it and
+// the scorer has a lexicon for each. A fresh slice each call.
+func Languages() []string {
+	return []string{"ar", "bs", "de", "en", "es", "fr", "hi", "hr", "hy", "id", "it", "nl", "pl", "pt", "ru", "sr", "tl", "tr", "uk"}
+}

@@ -20,8 +20,8 @@ import (
 const Version = "lex-1.0"
 
 // Languages lists every language the scorer has a lexicon for (bs and sr use
-// the Croatian one).
-var Languages = []string{"ar", "bs", "de", "en", "es", "fr", "hi", "hr", "hy", "id", "it", "nl", "pl", "pt", "ru", "sr", "tl", "tr", "uk"}
+// the Croatian one): mention.Languages, the one list.
+func Languages() []string { return mention.Languages() }
 
 // codeMixed languages are often written with English words in them (Taglish,
 // Hinglish, English brand talk in Cyrillic or Armenian posts): unknown Latin
@@ -86,9 +86,10 @@ func New(opts Options) (*Scorer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	known := Languages()
 	langs := opts.Languages
 	if len(langs) == 0 {
-		langs = Languages
+		langs = known
 	}
 	s := &Scorer{opts: opts, lex: map[string]*Lexicon{}, brands: map[string]*brandRule{}}
 	emoji, err := loadLexicon("emoji")
@@ -96,8 +97,8 @@ func New(opts Options) (*Scorer, error) {
 		return nil, err
 	}
 	for _, l := range append([]string{"en"}, langs...) {
-		if !slices.Contains(Languages, l) {
-			return nil, fmt.Errorf("scoring: no lexicon for language %q (have %s)", l, strings.Join(Languages, ", "))
+		if !slices.Contains(known, l) {
+			return nil, fmt.Errorf("scoring: no lexicon for language %q (have %s)", l, strings.Join(known, ", "))
 		}
 		ll := lexLang(l)
 		if s.lex[ll] != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/storage"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) choices(u User) map[string][]option {
 		}
 	}
 	var langs []option
-	for _, l := range config.KnownLanguages {
+	for _, l := range mention.Languages() {
 		langs = append(langs, option{l, LangName(l)})
 	}
 	var signals []option
