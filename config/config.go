@@ -60,17 +60,20 @@ func (c *Config) BrandByName(n string) *Brand {
 
 // Config is the whole file.
 type Config struct {
-	ClickHouse ClickHouse `yaml:"clickhouse"`
-	Collect    Collect    `yaml:"collect"`
-	Brands     []Brand    `yaml:"brands"`
-	Sources    []Source   `yaml:"sources"`
-	Scoring    Scoring    `yaml:"scoring"`
-	Receivers  []Receiver `yaml:"receivers"`
-	Route      *Route     `yaml:"route"`
-	Storms     []Storms   `yaml:"storms"` // one detector, or a list (hourly and daily)
-	Digests    []Digest   `yaml:"digests"`
-	Server     Server     `yaml:"server"`
-	Users      []User     `yaml:"users"` // who may use the web inbox and /api/v1 (users.go)
+	// UnsetSecrets: with Schema.DeferSecrets, the secrets left empty
+	// because their variable is unset ("file:line: path: why").
+	UnsetSecrets []string   `yaml:"-"`
+	ClickHouse   ClickHouse `yaml:"clickhouse"`
+	Collect      Collect    `yaml:"collect"`
+	Brands       []Brand    `yaml:"brands"`
+	Sources      []Source   `yaml:"sources"`
+	Scoring      Scoring    `yaml:"scoring"`
+	Receivers    []Receiver `yaml:"receivers"`
+	Route        *Route     `yaml:"route"`
+	Storms       []Storms   `yaml:"storms"` // one detector, or a list (hourly and daily)
+	Digests      []Digest   `yaml:"digests"`
+	Server       Server     `yaml:"server"`
+	Users        []User     `yaml:"users"` // who may use the web inbox and /api/v1 (users.go)
 
 	file  string
 	lines map[string]int
@@ -299,6 +302,10 @@ type Schema struct {
 	// a struct); nil means the kind takes no options.
 	SourceKinds map[string]func() any
 	Getenv      func(string) (string, bool) // default os.LookupEnv
+	// DeferSecrets: a secret whose variable is unset is left empty (listed
+	// in Config.UnsetSecrets) instead of failing the load: for commands
+	// that send nothing and sign nothing (cases list, report).
+	DeferSecrets bool
 }
 
 // Labels routes may match on.
@@ -327,10 +334,10 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 		return nil, Errors{yamlError(name, err)}
 	}
 	listify(&root, "storms")
-	d := &decoder{file: name, lines: map[string]int{}, getenv: schema.Getenv}
+	d := &decoder{file: name, lines: map[string]int{}, getenv: schema.Getenv, deferSecrets: schema.DeferSecrets}
 	c := &Config{}
 	d.decode(&root, reflect.ValueOf(c).Elem(), "")
-	c.file, c.lines = name, d.lines
+	c.file, c.lines, c.UnsetSecrets = name, d.lines, d.unset
 	c.defaults()
 	c.validate(d, schema)
 	if len(d.errs) > 0 {

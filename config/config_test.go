@@ -3,6 +3,8 @@ package config
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -268,5 +270,25 @@ func TestStormsOneOrMany(t *testing.T) {
 		if !slices.Equal(got, tc.windows) || c.Storms[0].MinCount != 5 || c.Storms[0].Cooldown != 6*time.Hour {
 			t.Errorf("%q: %+v", tc.yaml, c.Storms)
 		}
+	}
+}
+
+// TestDeferSecrets: with DeferSecrets an unset secret is left empty and
+// listed; without it, the load fails and names the variable.
+func TestDeferSecrets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte("brands:\n  - name: Acme\nserver:\n  base_url: http://127.0.0.1:8377\n  link_key: ${NOT_SET_ANYWHERE}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := func(string) (string, bool) { return "", false }
+	if _, err := Load(path, Schema{Getenv: env}); err == nil || !strings.Contains(err.Error(), "NOT_SET_ANYWHERE") {
+		t.Errorf("strict load: %v, want an error naming the variable", err)
+	}
+	c, err := Load(path, Schema{Getenv: env, DeferSecrets: true})
+	if err != nil {
+		t.Fatalf("deferred load: %v", err)
+	}
+	if len(c.UnsetSecrets) != 1 || !strings.Contains(c.UnsetSecrets[0], "c.yaml:5: server.link_key") {
+		t.Errorf("unset secrets %v", c.UnsetSecrets)
 	}
 }

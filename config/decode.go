@@ -49,8 +49,12 @@ type decoder struct {
 	errs   Errors
 	lines  map[string]int
 	getenv func(string) (string, bool)
-	failed map[string]bool // paths with an error already: one error per field
-	also   []string        // more valid keys for "did you mean" (a kind's common keys)
+	// deferSecrets: an unset secret is left empty and listed in unset
+	// instead of failing the load (commands that send nothing).
+	deferSecrets bool
+	unset        []string
+	failed       map[string]bool // paths with an error already: one error per field
+	also         []string        // more valid keys for "did you mean" (a kind's common keys)
 }
 
 func (d *decoder) errorf(line int, path, format string, args ...any) {
@@ -316,6 +320,10 @@ func (d *decoder) secret(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	s, err := expand(strings.TrimSpace(n.Value), d.getenv)
+	if err != nil && d.deferSecrets {
+		d.unset = append(d.unset, fmt.Sprintf("%s:%d: %s: %v", d.file, n.Line, path, err))
+		return
+	}
 	if err != nil {
 		d.errorf(n.Line, path, "%v", err)
 		return

@@ -16,7 +16,12 @@ import (
 )
 
 func (a *app) casesCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "cases", Short: "The service-recovery case workflow: list, ack, hold, resume, resolve"}
+	cmd := &cobra.Command{Use: "cases", Short: "The service-recovery case workflow: list, ack, hold, resume, resolve",
+		// Reading and acting on cases sends nothing: the senders' secrets
+		// need not be set.
+		// (cobra runs only the nearest persistent hook: logging is set up
+		// here too.)
+		PersistentPreRunE: func(*cobra.Command, []string) error { a.deferSecrets = true; return a.setupLogging() }}
 	var state, format string
 	var limit int
 	list := &cobra.Command{

@@ -59,6 +59,9 @@ type app struct {
 	// supervise: a local clickhouse-server this process starts is restarted
 	// whenever it dies (the daemon sets it; one-shot commands do not).
 	supervise bool
+	// deferSecrets: this command sends and signs nothing, so a secret
+	// whose variable is unset does not stop it (config.Schema.DeferSecrets).
+	deferSecrets bool
 }
 
 // registry lists the source kinds this binary knows, built explicitly.
@@ -189,5 +192,5 @@ func (a *app) loadConfig() (*config.Config, error) {
 		}
 		return nil, usageError{err}
 	}
-	return config.Load(a.configPath, config.Schema{SourceKinds: a.registry.SourceKinds()})
+	return config.Load(a.configPath, config.Schema{SourceKinds: a.registry.SourceKinds(), DeferSecrets: a.deferSecrets})
 }

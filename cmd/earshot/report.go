@@ -49,6 +49,7 @@ func (a *app) reportCmd() *cobra.Command {
 		Short: "Trend summary from the daily trend tables: mentions, negative share, top aspects",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			a.deferSecrets = true // a report sends nothing
 			d, err := config.ParseDuration(since)
 			if err != nil {
 				return usagef("--since: %v", err)
