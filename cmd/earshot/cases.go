@@ -30,6 +30,14 @@ func (a *app) casesCmd() *cobra.Command {
 			if format != "text" && format != "json" {
 				return usagef("--format %q: want text or json", format)
 			}
+			if limit < 1 {
+				return usagef("--limit %d: want 1 or more", limit)
+			}
+			switch state {
+			case "", "open", "acknowledged", "on_hold", "resolved", "active":
+			default:
+				return usagef("--state %q: want open, acknowledged, on_hold, resolved or active", state)
+			}
 			svc, done, err := a.caseService(cmd.Context())
 			if err != nil {
 				return err

@@ -145,14 +145,30 @@ func (a *app) root() *cobra.Command {
 		a.casesCmd(),
 		a.usersCmd(),
 	)
-	for _, c := range root.Commands() {
-		wrapArgs(c)
-	}
+	wrapArgs(root)
 	return root
 }
 
 // wrapArgs makes argument-count errors usage errors (exit 2).
 func wrapArgs(c *cobra.Command) {
+	if !c.Runnable() && c.HasSubCommands() {
+		// A group of commands: alone it shows its help; with a word that
+		// names none of its commands it is a usage error (exit 2), not
+		// cobra's help with exit 0.
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				var names []string
+				for _, sub := range cmd.Commands() {
+					if sub.IsAvailableCommand() {
+						names = append(names, sub.Name())
+					}
+				}
+				return usagef("unknown command %q for %q (commands: %s)", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+			}
+			return cmd.Help()
+		}
+	}
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {

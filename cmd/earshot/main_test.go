@@ -434,3 +434,31 @@ func TestAlertsTest(t *testing.T) {
 		t.Errorf("unknown receiver: %d %s", code, errOut)
 	}
 }
+
+// TestUsageExitCodes: unknown commands and subcommands and bad flag values
+// exit 2 with one line; a command group alone shows its help.
+func TestUsageExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"bogus"}, 2, `unknown command "bogus" for "earshot"`},
+		{[]string{"cases", "frob"}, 2, `unknown command "frob" for "earshot cases"`},
+		{[]string{"config", "frob"}, 2, `unknown command "frob" for "earshot config"`},
+		{[]string{"cases", "list", "--limit", "-1"}, 2, "--limit -1"},
+		{[]string{"cases", "list", "--state", "bogus"}, 2, "bogus"},
+		{[]string{"--log-level", "loud", "cases", "list"}, 2, "--log-level"},
+		{[]string{"cases"}, 0, ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, errOut := earshot(t, append([]string{"--config", "testdata/does-not-exist.yaml"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q (stdout %q)", code, errOut, tc.code, tc.want, out)
+			}
+			if tc.code == 2 && strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+				t.Errorf("more than one line: %q", errOut)
+			}
+		})
+	}
+}
