@@ -1,8 +1,10 @@
 // Package alerts turns flagged mentions into cases and routes them to the
-// people who act on them. This file holds the routing tree, shaped like
-// Alertmanager's (dispatch/route.go): depth first, the first matching child
-// wins unless it says continue, and children inherit their parent's options.
-// Receivers, grouping timers, escalation and the case workflow are issue 5.
+// people who act on them: the case queue's router and notifier
+// (dispatch.go, notify.go), grouping timers, throttles and quiet hours
+// (policy.go), storms, digests, escalation and the case workflow. This
+// file holds the routing tree, shaped like Alertmanager's
+// (dispatch/route.go): depth first, the first matching child wins unless it
+// says continue, and children inherit their parent's options.
 package alerts
 
 import (

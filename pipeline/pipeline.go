@@ -27,7 +27,7 @@ import (
 	"github.com/earshot/earshot/storage"
 )
 
-// Scorer fills the score fields of new mentions (issue 4).
+// Scorer fills the score fields of new mentions (scoring.Scorer).
 type Scorer interface {
 	Score(ctx context.Context, ms []mention.Mention) error
 }

@@ -1,7 +1,8 @@
 // Package scoring decides which mentions are negative experiences, how
-// severe and why. The full multilingual text scorer is issue 4; this file
-// holds the rule that will stay part of it: when a rating exists it
-// dominates (1-2 of 5 is negative).
+// severe and why, in many languages (scorer.go, analyze.go, the lexicons),
+// with English entities from prose's model (entities.go). This file holds
+// the rating rule: when a rating exists it dominates (1-2 of 5 is
+// negative).
 package scoring
 
 import (
