@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
-	"time"
 
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
@@ -42,22 +41,10 @@ type Streamer interface {
 	Stream(ctx context.Context, cursor string, sink Sink, checkpoint func(cursor string)) error
 }
 
-// ItemRating is the aggregate rating a site shows for a reviewed item (a
-// hotel, an app, a product): its drift is a trend of its own.
-type ItemRating struct {
-	Source, Brand, Location string
-	Item                    string // the item's name on the site
-	URL                     string
-	Rating, Best, Worst     float64
-	RatingCount             uint64
-	ReviewCount             uint64
-	ObservedAt              time.Time
-}
-
 // RatingSink is implemented by sinks that also keep item ratings; page
 // collectors hand ratings on when their sink is one.
 type RatingSink interface {
-	AddRating(ctx context.Context, r ItemRating) error
+	AddRating(ctx context.Context, r mention.ItemRating) error
 }
 
 // Env is what a collector gets to build itself.

@@ -52,7 +52,7 @@ type Store interface {
 	LoadState(ctx context.Context, source string) (storage.SourceState, error)
 	SaveState(ctx context.Context, st storage.SourceState) error
 	RecordRun(ctx context.Context, r storage.Run) error
-	InsertRatings(ctx context.Context, rs []collectors.ItemRating) error
+	InsertRatings(ctx context.Context, rs []mention.ItemRating) error
 }
 
 // Writer stores mentions; *storage.Writer is one.
@@ -481,7 +481,7 @@ type sink struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	pending []mention.Mention
-	ratings []collectors.ItemRating
+	ratings []mention.ItemRating
 	seen    map[string]bool // ids in this pass
 	lastErr string
 }
@@ -527,7 +527,7 @@ func (s *sink) Add(ctx context.Context, m mention.Mention) error {
 }
 
 // AddRating keeps an item's aggregate rating for the next flush.
-func (s *sink) AddRating(_ context.Context, r collectors.ItemRating) error {
+func (s *sink) AddRating(_ context.Context, r mention.ItemRating) error {
 	if r.Brand == "" {
 		r.Brand = s.src.Brand
 	}

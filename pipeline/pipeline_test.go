@@ -20,7 +20,7 @@ type fakeStore struct {
 	stored   map[string]bool
 	state    map[string]string
 	runs     []storage.Run
-	ratings  []collectors.ItemRating
+	ratings  []mention.ItemRating
 	seenErr  error
 	stateErr error
 }
@@ -55,7 +55,7 @@ func (f *fakeStore) SaveState(_ context.Context, st storage.SourceState) error {
 	return nil
 }
 
-func (f *fakeStore) InsertRatings(_ context.Context, rs []collectors.ItemRating) error {
+func (f *fakeStore) InsertRatings(_ context.Context, rs []mention.ItemRating) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.ratings = append(f.ratings, rs...)

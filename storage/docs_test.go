@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/earshot/earshot/collectors"
+	"github.com/earshot/earshot/mention"
 )
 
 // TestDocumentedQueries runs every SQL block of docs/queries.md against
@@ -33,7 +33,7 @@ func TestDocumentedQueries(t *testing.T) {
 	if err := s.InsertMentions(ctx, ms); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InsertRatings(ctx, []collectors.ItemRating{{Source: "demo", Item: "Hotel", Rating: 4.2, Best: 5, RatingCount: 10, ObservedAt: now},
+	if err := s.InsertRatings(ctx, []mention.ItemRating{{Source: "demo", Item: "Hotel", Rating: 4.2, Best: 5, RatingCount: 10, ObservedAt: now},
 		{Source: "demo", Item: "Hotel", Rating: 8, Best: 10, RatingCount: 12, ObservedAt: now.Add(-7 * 24 * time.Hour)}}); err != nil {
 		t.Fatal(err)
 	}

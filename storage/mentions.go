@@ -8,7 +8,6 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/mention"
 )
 
@@ -169,7 +168,7 @@ func clampTime(t time.Time) time.Time {
 }
 
 // InsertRatings appends observations of items' aggregate ratings.
-func (s *Store) InsertRatings(ctx context.Context, rs []collectors.ItemRating) error {
+func (s *Store) InsertRatings(ctx context.Context, rs []mention.ItemRating) error {
 	if len(rs) == 0 {
 		return nil
 	}

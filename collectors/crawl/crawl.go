@@ -62,7 +62,7 @@ func (o *Options) Validate() []config.FieldError {
 // page and do not stop the crawl.
 type Page struct {
 	Mentions []mention.Mention
-	Ratings  []collectors.ItemRating
+	Ratings  []mention.ItemRating
 	Errors   []error
 }
 

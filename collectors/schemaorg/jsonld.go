@@ -403,7 +403,7 @@ func Extract(root *goquery.Selection, pageURL, lang string, now time.Time) crawl
 	out = merge(out)
 	pg := crawl.Page{Mentions: out, Errors: errs}
 	for _, a := range all.ratings {
-		pg.Ratings = append(pg.Ratings, collectors.ItemRating{Item: a.Item, URL: pageURL, Rating: a.Rating, Best: a.Best, Worst: a.Worst,
+		pg.Ratings = append(pg.Ratings, mention.ItemRating{Item: a.Item, URL: pageURL, Rating: a.Rating, Best: a.Best, Worst: a.Worst,
 			RatingCount: a.RatingCount, ReviewCount: a.ReviewCount, ObservedAt: now})
 	}
 	return pg
