@@ -345,3 +345,19 @@ func TestPageLangHint(t *testing.T) {
 		})
 	}
 }
+
+// TestRatingOnlyReviewIsNegative: a 1-2 star review without words (kept by
+// the collectors since issue 14) is a negative experience: it opens a case.
+func TestRatingOnlyReviewIsNegative(t *testing.T) {
+	s := testScorer(t)
+	for _, tc := range []struct {
+		rating float64
+		want   bool
+	}{{1, true}, {2, true}, {4, false}} {
+		m := mention.Mention{Author: "Ana", Rating: tc.rating, RatingMax: 5}
+		s.ScoreMention(&m)
+		if m.Negative != tc.want {
+			t.Errorf("%v/5 without words: negative %v, want %v (%v)", tc.rating, m.Negative, tc.want, m.Reasons)
+		}
+	}
+}
