@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 type hookQueue struct {
@@ -18,7 +18,7 @@ type hookQueue struct {
 
 // SendHistory is read between the pending read and the in-flight check:
 // the hook runs there.
-func (h *hookQueue) SendHistory(ctx context.Context, since, countFrom time.Time) (storage.SendHistory, error) {
+func (h *hookQueue) SendHistory(ctx context.Context, since, countFrom time.Time) (caselog.SendHistory, error) {
 	h.mu.Lock()
 	f := h.hook
 	h.hook = nil

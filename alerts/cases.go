@@ -4,54 +4,37 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/earshot/earshot/storage"
+	"github.com/earshot/earshot/caselog"
 )
 
 // Outcomes a resolved case records.
-var Outcomes = []string{"replied_publicly", "contacted_privately", "compensated", "no_action"}
+var Outcomes = caselog.Outcomes
 
 // ErrNoCase and ErrAlready are the workflow's expected refusals.
 var (
-	ErrNoCase  = errors.New("no such case")
-	ErrAlready = errors.New("already done")
+	ErrNoCase  = caselog.ErrNoCase
+	ErrAlready = caselog.ErrAlready
 )
 
 // CaseBook is what the workflow needs from storage; *storage.Store is one.
 type CaseBook interface {
-	Case(ctx context.Context, id string) (storage.CaseState, bool, error)
-	AppendCaseEvents(ctx context.Context, evs []storage.CaseEvent) error
+	Case(ctx context.Context, id string) (caselog.State, bool, error)
+	AppendCaseEvents(ctx context.Context, evs []caselog.Event) error
 }
 
-// Actions on a case and the states they come from and lead to.
-var transitions = map[string]struct {
-	from  []string
-	to    string
-	event string
-}{
-	"ack":     {[]string{"open"}, "acknowledged", "acknowledged"},
-	"hold":    {[]string{"open", "acknowledged"}, "on_hold", "held"},
-	"resume":  {[]string{"on_hold"}, "acknowledged", "resumed"},
-	"resolve": {[]string{"open", "acknowledged", "on_hold"}, "resolved", "resolved"},
-}
-
-// Act applies an action (ack, hold, resume, resolve) to a case for actor.
+// Act applies an action (ack, hold, resume, resolve) to a case for actor,
+// following caselog's state machine (caselog.Act), and records its event.
 // Acknowledging and resolving happen once: their events have fixed ids, so
 // a double click or a repeated command records nothing new.
-func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, note string, now time.Time) (storage.CaseState, error) {
-	t, ok := transitions[action]
-	if !ok {
-		return storage.CaseState{}, fmt.Errorf("unknown action %q", action)
-	}
-	if action == "resolve" && !slices.Contains(Outcomes, outcome) {
-		return storage.CaseState{}, fmt.Errorf("outcome %q: want one of %s", outcome, strings.Join(Outcomes, ", "))
+func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, note string, now time.Time) (caselog.State, error) {
+	if err := caselog.CheckAction(action, outcome); err != nil {
+		return caselog.State{}, err
 	}
 	actor = oneLine(actor, 100)
 	if actor == "" {
-		return storage.CaseState{}, errors.New("who acts? (--by)")
+		return caselog.State{}, errors.New("who acts? (--by)")
 	}
 	c, found, err := book.Case(ctx, caseID)
 	if err != nil {
@@ -60,21 +43,13 @@ func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, not
 	if !found {
 		return c, fmt.Errorf("case %s: %w", caseID, ErrNoCase)
 	}
-	if c.State == t.to || (action == "ack" && c.State != "open" && c.State != "on_hold") {
-		return c, fmt.Errorf("case %s is %s: %w", caseID, c.State, ErrAlready)
-	}
-	if !slices.Contains(t.from, c.State) {
-		return c, fmt.Errorf("case %s is %s: cannot %s it", caseID, c.State, action)
-	}
-	id := caseID + ":" + t.event
-	if action == "hold" || action == "resume" {
-		id += ":" + now.UTC().Format(time.RFC3339Nano) // these may repeat
-	}
-	ev := storage.CaseEvent{EventID: id, CaseID: caseID, MentionID: c.MentionID, At: now, Event: t.event, State: t.to,
-		Actor: actor, Outcome: outcome, Note: oneLine(note, 500), Brand: c.Brand, Location: c.Location, Severity: c.Severity}
-	if err := book.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
+	ev, err := caselog.Act(c, action, actor, outcome, oneLine(note, 500), now)
+	if err != nil {
 		return c, err
 	}
-	c.State, c.Actor, c.Outcome, c.UpdatedAt = t.to, actor, outcome, now
+	if err := book.AppendCaseEvents(ctx, []caselog.Event{ev}); err != nil {
+		return c, err
+	}
+	c.State, c.Actor, c.Outcome, c.UpdatedAt = ev.State, actor, outcome, now
 	return c, nil
 }

@@ -8,7 +8,7 @@ import (
 	chart "github.com/wcharczuk/go-chart/v2"
 	"github.com/wcharczuk/go-chart/v2/drawing"
 
-	"github.com/earshot/earshot/storage"
+	"github.com/earshot/earshot/caselog"
 )
 
 // chartRed is the bars' colour: the negative mentions.
@@ -18,7 +18,7 @@ var chartRed = drawing.Color{R: 0xcc, G: 0x33, B: 0x33, A: 0xff}
 // (wcharczuk/go-chart: pure Go, about 12 ms and 15 KB for 14 bars). Labels
 // are dates only: the embedded font (Roboto) has Latin glyphs only, so
 // brand and location names stay in the text around the chart.
-func TrendChart(title string, series []storage.Bucket, weekly bool) ([]byte, error) {
+func TrendChart(title string, series []caselog.Bucket, weekly bool) ([]byte, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("trend chart: no data")
 	}

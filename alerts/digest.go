@@ -8,17 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // DigestStore is what digests read; *storage.Store is one.
 type DigestStore interface {
-	Series(ctx context.Context, brand string, from, to time.Time, weekly bool) ([]storage.Bucket, error)
-	PeriodVolume(ctx context.Context, brand string, from, to time.Time) (storage.Volume, error)
-	CasesFor(ctx context.Context, receiver, brand string, limit int) ([]storage.CaseState, error)
-	CaseEvents(ctx context.Context, caseIDs []string) (map[string][]storage.CaseEvent, error)
+	Series(ctx context.Context, brand string, from, to time.Time, weekly bool) ([]caselog.Bucket, error)
+	PeriodVolume(ctx context.Context, brand string, from, to time.Time) (caselog.Volume, error)
+	CasesFor(ctx context.Context, receiver, brand string, limit int) ([]caselog.State, error)
+	CaseEvents(ctx context.Context, caseIDs []string) (map[string][]caselog.Event, error)
 	Delivered(ctx context.Context, receiver, groupKey string) (bool, error)
 	Mention(ctx context.Context, id string) (mention.Mention, bool, error)
 }
@@ -185,7 +185,7 @@ func (n *Notifier) SendDigest(ctx context.Context, ds DigestStore, d config.Dige
 
 // caseStatus says where a case stands for the receiver's staff.
 // heldBack: the receiver's hourly limit deferred it to the digest.
-func caseStatus(cs storage.CaseState, evs []storage.CaseEvent, sla SLA, receiver string, heldBack bool) string {
+func caseStatus(cs caselog.State, evs []caselog.Event, sla SLA, receiver string, heldBack bool) string {
 	var s string
 	switch cs.State {
 	case "open":
@@ -211,8 +211,8 @@ func caseStatus(cs storage.CaseState, evs []storage.CaseEvent, sla SLA, receiver
 	return s
 }
 
-func hasEvent(evs []storage.CaseEvent, event, receiver string) bool {
-	return slices.ContainsFunc(evs, func(e storage.CaseEvent) bool { return e.Event == event && e.Receiver == receiver })
+func hasEvent(evs []caselog.Event, event, receiver string) bool {
+	return slices.ContainsFunc(evs, func(e caselog.Event) bool { return e.Event == event && e.Receiver == receiver })
 }
 
 // age writes a duration for people: 45m, 5h 20m, 3d 4h.

@@ -10,15 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // memDigest is DigestStore over memCases, mirroring the storage queries.
 type memDigest struct{ *memCases }
 
-func (s memDigest) Series(_ context.Context, brand string, from, to time.Time, weekly bool) ([]storage.Bucket, error) {
+func (s memDigest) Series(_ context.Context, brand string, from, to time.Time, weekly bool) ([]caselog.Bucket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	step := 24 * time.Hour
@@ -27,9 +27,9 @@ func (s memDigest) Series(_ context.Context, brand string, from, to time.Time, w
 		step = 7 * step
 		first = first.AddDate(0, 0, -((int(first.Weekday()) + 6) % 7))
 	}
-	var out []storage.Bucket
+	var out []caselog.Bucket
 	for b := first; b.Before(to); b = b.Add(step) {
-		out = append(out, storage.Bucket{Start: b})
+		out = append(out, caselog.Bucket{Start: b})
 	}
 	for _, m := range s.mentions {
 		t := when(m)
@@ -45,10 +45,10 @@ func (s memDigest) Series(_ context.Context, brand string, from, to time.Time, w
 	return out, nil
 }
 
-func (s memDigest) PeriodVolume(_ context.Context, brand string, from, to time.Time) (storage.Volume, error) {
+func (s memDigest) PeriodVolume(_ context.Context, brand string, from, to time.Time) (caselog.Volume, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v := storage.Volume{NegativeByLocation: map[string]int{}, Aspects: map[string]int{}}
+	v := caselog.Volume{NegativeByLocation: map[string]int{}, Aspects: map[string]int{}}
 	for _, m := range s.mentions {
 		t := when(m)
 		if (brand != "" && m.Brand != brand) || t.Before(from) || !t.Before(to) {
@@ -69,17 +69,17 @@ func (s memDigest) PeriodVolume(_ context.Context, brand string, from, to time.T
 	return v, nil
 }
 
-func (s memDigest) CasesFor(_ context.Context, receiver, brand string, limit int) ([]storage.CaseState, error) {
+func (s memDigest) CasesFor(_ context.Context, receiver, brand string, limit int) ([]caselog.State, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	byCase := map[string][]storage.CaseEvent{}
+	byCase := map[string][]caselog.Event{}
 	for _, e := range s.events {
 		byCase[e.CaseID] = append(byCase[e.CaseID], e)
 	}
-	var out []storage.CaseState
+	var out []caselog.State
 	for id, evs := range byCase {
-		slices.SortFunc(evs, func(a, b storage.CaseEvent) int { return a.At.Compare(b.At) })
-		c := storage.CaseState{CaseID: id, State: "open", OpenedAt: evs[0].At}
+		slices.SortFunc(evs, func(a, b caselog.Event) int { return a.At.Compare(b.At) })
+		c := caselog.State{CaseID: id, State: "open", OpenedAt: evs[0].At}
 		mine := false
 		for _, e := range evs {
 			mine = mine || e.Receiver == receiver
@@ -92,7 +92,7 @@ func (s memDigest) CasesFor(_ context.Context, receiver, brand string, limit int
 			out = append(out, c)
 		}
 	}
-	slices.SortFunc(out, func(a, b storage.CaseState) int { return a.OpenedAt.Compare(b.OpenedAt) })
+	slices.SortFunc(out, func(a, b caselog.State) int { return a.OpenedAt.Compare(b.OpenedAt) })
 	return out[:min(limit, len(out))], nil
 }
 
@@ -103,10 +103,10 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func (s memDigest) CaseEvents(_ context.Context, ids []string) (map[string][]storage.CaseEvent, error) {
+func (s memDigest) CaseEvents(_ context.Context, ids []string) (map[string][]caselog.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[string][]storage.CaseEvent{}
+	out := map[string][]caselog.Event{}
 	for _, e := range s.events {
 		if slices.Contains(ids, e.CaseID) {
 			out[e.CaseID] = append(out[e.CaseID], e)
@@ -118,7 +118,7 @@ func (s memDigest) CaseEvents(_ context.Context, ids []string) (map[string][]sto
 func (s memDigest) Delivered(_ context.Context, receiver, key string) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.ContainsFunc(s.deliv, func(d storage.Delivery) bool {
+	return slices.ContainsFunc(s.deliv, func(d caselog.Delivery) bool {
 		return d.Receiver == receiver && d.GroupKey == key && d.Status == "sent"
 	}), nil
 }
@@ -168,7 +168,7 @@ func TestDigest(t *testing.T) {
 	if _, err := Act(ctx, bookOf(g.store), "case:t:2", "ack", "ana", "", "", start.Add(30*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	g.store.events["case:t:1:held"] = storage.CaseEvent{EventID: "case:t:1:held", CaseID: "case:t:1", At: start.Add(10 * time.Minute),
+	g.store.events["case:t:1:held"] = caselog.Event{EventID: "case:t:1:held", CaseID: "case:t:1", At: start.Add(10 * time.Minute),
 		Event: "held", State: "on_hold", Actor: "ivo"}
 
 	d := config.Digest{Receiver: "desk", Period: "daily", Schedule: "0 8 * * *"}
@@ -229,22 +229,22 @@ func bookOf(m *memCases) CaseBook { return digestBook{m} }
 
 type digestBook struct{ *memCases }
 
-func (b digestBook) Case(ctx context.Context, id string) (storage.CaseState, bool, error) {
+func (b digestBook) Case(ctx context.Context, id string) (caselog.State, bool, error) {
 	cs, _ := memDigest{b.memCases}.CasesFor(ctx, "desk", "", 1000)
 	for _, c := range cs {
 		if c.CaseID == id {
 			return c, true, nil
 		}
 	}
-	return storage.CaseState{}, false, nil
+	return caselog.State{}, false, nil
 }
 
 func TestTrendChart(t *testing.T) {
 	day := time.Date(2026, 11, 9, 0, 0, 0, 0, time.UTC)
-	quiet, busy := make([]storage.Bucket, 14), make([]storage.Bucket, 14)
+	quiet, busy := make([]caselog.Bucket, 14), make([]caselog.Bucket, 14)
 	for i := range quiet {
 		quiet[i].Start = day.AddDate(0, 0, i)
-		busy[i] = storage.Bucket{Start: quiet[i].Start, Mentions: 300, Negative: 10 + 13*i}
+		busy[i] = caselog.Bucket{Start: quiet[i].Start, Mentions: 300, Negative: 10 + 13*i}
 	}
 	red := func(b []byte) int {
 		img, err := png.Decode(bytes.NewReader(b))

@@ -8,15 +8,15 @@ import (
 	"maps"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // QueueStore is what the dispatcher reads the case queue with;
 // *storage.Store is one.
 type QueueStore interface {
-	Unrouted(ctx context.Context, since time.Time, after string, limit int) ([]storage.QueuedCase, time.Time, error)
+	Unrouted(ctx context.Context, since time.Time, after string, limit int) ([]caselog.Queued, time.Time, error)
 	OldestOpen(ctx context.Context, since time.Time) (time.Time, bool, error)
 }
 
@@ -70,7 +70,7 @@ func (d *Dispatcher) Round(ctx context.Context, force bool) error {
 func (d *Dispatcher) Route(ctx context.Context) error {
 	since := d.routedSince
 	if since.IsZero() {
-		since = d.Notifier.now().Add(-storage.PendingLookback)
+		since = d.Notifier.now().Add(-caselog.PendingLookback)
 	}
 	page := cmp.Or(d.PageSize, 5000)
 	// A queue row whose mention cannot be read (it should not happen: they
@@ -101,7 +101,7 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 		var read []string
 		for _, q := range qs {
 			if q.Labelled {
-				ms[q.MentionID] = queuedMention(q)
+				ms[q.MentionID] = q.Mention()
 			} else {
 				read = append(read, q.MentionID)
 			}
@@ -137,13 +137,6 @@ func (d *Dispatcher) Route(ctx context.Context) error {
 		last := qs[len(qs)-1]
 		since, after = last.OpenedAt, last.CaseID
 	}
-}
-
-// queuedMention is the part of a mention routing uses, from its queue row.
-func queuedMention(q storage.QueuedCase) mention.Mention {
-	m := mention.Mention{ID: q.MentionID, Brand: q.Brand, Location: q.Location, Source: q.Source, Kind: q.Kind, Lang: q.Lang}
-	m.Negative, m.Severity, m.Aspects, m.Signals = true, q.Severity, q.Aspects, q.Signals
-	return m
 }
 
 // Run dispatches until ctx ends: a round every Every, escalation every
@@ -187,7 +180,7 @@ func (d *Dispatcher) tick(ctx context.Context, force bool) {
 }
 
 func (d *Dispatcher) gauge(ctx context.Context) {
-	t, ok, err := d.Queue.OldestOpen(ctx, d.Notifier.now().Add(-storage.PendingLookback))
+	t, ok, err := d.Queue.OldestOpen(ctx, d.Notifier.now().Add(-caselog.PendingLookback))
 	switch {
 	case err != nil:
 		d.log().Debug("oldest open case", "err", err)

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // testClock is a settable clock safe for the notifier's per-receiver
@@ -46,10 +46,10 @@ func (c *testClock) Add(d time.Duration) {
 type memQueue struct {
 	*memCases
 	qmu    sync.Mutex
-	rows   []storage.QueuedCase
+	rows   []caselog.Queued
 	server func() time.Time
 	sinces []time.Time
-	writes []storage.CaseEvent
+	writes []caselog.Event
 }
 
 func newMemQueue(server func() time.Time, ms ...mention.Mention) *memQueue {
@@ -60,10 +60,10 @@ func newMemQueue(server func() time.Time, ms ...mention.Mention) *memQueue {
 func (q *memQueue) enqueue(caseID, mentionID string, at time.Time) {
 	q.qmu.Lock()
 	defer q.qmu.Unlock()
-	q.rows = append(q.rows, storage.QueuedCase{CaseID: caseID, MentionID: mentionID, OpenedAt: at})
+	q.rows = append(q.rows, caselog.Queued{CaseID: caseID, MentionID: mentionID, OpenedAt: at})
 }
 
-func (q *memQueue) Unrouted(_ context.Context, since time.Time, after string, limit int) ([]storage.QueuedCase, time.Time, error) {
+func (q *memQueue) Unrouted(_ context.Context, since time.Time, after string, limit int) ([]caselog.Queued, time.Time, error) {
 	q.qmu.Lock()
 	defer q.qmu.Unlock()
 	q.sinces = append(q.sinces, since)
@@ -72,7 +72,7 @@ func (q *memQueue) Unrouted(_ context.Context, since time.Time, after string, li
 	}
 	q.memCases.mu.Lock()
 	defer q.memCases.mu.Unlock()
-	first := map[string]storage.QueuedCase{}
+	first := map[string]caselog.Queued{}
 	for _, r := range q.rows {
 		if r.OpenedAt.Before(since) || r.OpenedAt.Equal(since) && r.CaseID <= after {
 			continue
@@ -84,11 +84,11 @@ func (q *memQueue) Unrouted(_ context.Context, since time.Time, after string, li
 			first[r.CaseID] = r
 		}
 	}
-	var out []storage.QueuedCase
+	var out []caselog.Queued
 	for _, r := range first {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b storage.QueuedCase) int {
+	slices.SortFunc(out, func(a, b caselog.Queued) int {
 		return cmp.Or(a.OpenedAt.Compare(b.OpenedAt), strings.Compare(a.CaseID, b.CaseID))
 	})
 	return out[:min(len(out), max(limit, 1))], q.server(), nil
@@ -106,7 +106,7 @@ func (q *memQueue) OldestOpen(_ context.Context, since time.Time) (time.Time, bo
 		if r.OpenedAt.Before(since) {
 			continue
 		}
-		var state storage.CaseEvent
+		var state caselog.Event
 		var opened time.Time
 		for _, e := range q.events {
 			if e.CaseID != r.CaseID {
@@ -129,7 +129,7 @@ func (q *memQueue) OldestOpen(_ context.Context, since time.Time) (time.Time, bo
 	return oldest, found, nil
 }
 
-func (q *memQueue) AppendCaseEvents(ctx context.Context, evs []storage.CaseEvent) error {
+func (q *memQueue) AppendCaseEvents(ctx context.Context, evs []caselog.Event) error {
 	q.qmu.Lock()
 	q.writes = append(q.writes, evs...)
 	q.qmu.Unlock()
@@ -138,7 +138,7 @@ func (q *memQueue) AppendCaseEvents(ctx context.Context, evs []storage.CaseEvent
 
 // PendingNotifications as storage has it: a case counts as attempted
 // while its intent row (collapsed by id) is a "sending" event.
-func (q *memQueue) PendingNotifications(ctx context.Context, since time.Time) ([]storage.Pending, error) {
+func (q *memQueue) PendingNotifications(ctx context.Context, since time.Time) ([]caselog.Pending, error) {
 	ps, err := q.memCases.PendingNotifications(ctx, since)
 	q.memCases.mu.Lock()
 	defer q.memCases.mu.Unlock()
@@ -171,17 +171,17 @@ func (q *memQueue) writeCount() int {
 	return len(q.writes)
 }
 
-func (q *memQueue) event(id string) (storage.CaseEvent, bool) {
+func (q *memQueue) event(id string) (caselog.Event, bool) {
 	q.memCases.mu.Lock()
 	defer q.memCases.mu.Unlock()
 	e, ok := q.events[id]
 	return e, ok
 }
 
-func (q *memQueue) deliveries(recv string) []storage.Delivery {
+func (q *memQueue) deliveries(recv string) []caselog.Delivery {
 	q.memCases.mu.Lock()
 	defer q.memCases.mu.Unlock()
-	var out []storage.Delivery
+	var out []caselog.Delivery
 	for _, d := range q.deliv {
 		if d.Receiver == recv {
 			out = append(out, d)
@@ -628,10 +628,10 @@ func TestAttemptedCaseResentWithItsMessageID(t *testing.T) {
 			ms := []mention.Mention{complaint("m:1", "Zagreb", "high"), complaint("m:2", "Zagreb", "high"), complaint("m:3", "Zagreb", "high")}
 			r := newDispatchRig(t, deskYAML, ms...)
 			ctx := context.Background()
-			var qs []storage.QueuedCase
+			var qs []caselog.Queued
 			byID := map[string]mention.Mention{}
 			for _, m := range ms {
-				qs = append(qs, storage.QueuedCase{CaseID: CaseID(m), MentionID: m.ID, OpenedAt: dispatchStart.Add(-time.Hour)})
+				qs = append(qs, caselog.Queued{CaseID: CaseID(m), MentionID: m.ID, OpenedAt: dispatchStart.Add(-time.Hour)})
 				byID[m.ID] = m
 			}
 			if err := r.n.Route(ctx, qs, byID); err != nil {
@@ -640,7 +640,7 @@ func TestAttemptedCaseResentWithItsMessageID(t *testing.T) {
 			// The process that sent them died before recording "notified".
 			for mid, msgID := range tt.attempts {
 				c := CaseID(byID[mid])
-				if err := r.q.AppendCaseEvents(ctx, []storage.CaseEvent{{EventID: c + ":sending:desk:0", CaseID: c, MentionID: mid,
+				if err := r.q.AppendCaseEvents(ctx, []caselog.Event{{EventID: c + ":sending:desk:0", CaseID: c, MentionID: mid,
 					At: dispatchStart.Add(-30 * time.Minute), Event: "sending", State: "open", Receiver: "desk", Note: msgID}}); err != nil {
 					t.Fatal(err)
 				}
@@ -781,7 +781,7 @@ func TestOldestOpenGauge(t *testing.T) {
 	}
 	ack := func(m mention.Mention) {
 		c := CaseID(m)
-		if err := r.q.AppendCaseEvents(ctx, []storage.CaseEvent{{EventID: c + ":acknowledged", CaseID: c, At: dispatchStart,
+		if err := r.q.AppendCaseEvents(ctx, []caselog.Event{{EventID: c + ":acknowledged", CaseID: c, At: dispatchStart,
 			Event: "acknowledged", State: "acknowledged", Actor: "ana"}}); err != nil {
 			t.Fatal(err)
 		}
@@ -887,7 +887,7 @@ route:
 `, complaint("old", "Zagreb", "high"))
 	r.q.enqueue("case:old", "old", dispatchStart.Add(-time.Minute))
 	r.q.qmu.Lock()
-	r.q.rows = append(r.q.rows, storage.QueuedCase{CaseID: "case:new", MentionID: "new", OpenedAt: dispatchStart.Add(-time.Minute),
+	r.q.rows = append(r.q.rows, caselog.Queued{CaseID: "case:new", MentionID: "new", OpenedAt: dispatchStart.Add(-time.Minute),
 		Labelled: true, Brand: "Acme", Location: "Zagreb", Source: "demo", Severity: "high"})
 	r.q.qmu.Unlock()
 	if err := r.d.Route(context.Background()); err != nil {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // EscalationStore is what escalation reads and writes; *storage.Store is one.
@@ -15,7 +15,7 @@ type EscalationStore interface {
 	// Overdue lists open cases opened at or before `before` whose
 	// escalation has not reached step `steps`, in case id order after
 	// `after` (storage.Store.Overdue).
-	Overdue(ctx context.Context, before time.Time, steps uint8, after string, limit int) ([]storage.CaseState, error)
+	Overdue(ctx context.Context, before time.Time, steps uint8, after string, limit int) ([]caselog.State, error)
 	Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error)
 }
 
@@ -68,7 +68,7 @@ func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, er
 }
 
 // escalatePage escalates one page of overdue cases.
-func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page []storage.CaseState, now time.Time) (int, error) {
+func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page []caselog.State, now time.Time) (int, error) {
 	ids := make([]string, 0, len(page))
 	for _, c := range page {
 		ids = append(ids, c.MentionID)
@@ -78,7 +78,7 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 		return 0, err
 	}
 	type due struct {
-		c    storage.CaseState
+		c    caselog.State
 		m    mention.Mention
 		r    *Route
 		step int
@@ -139,16 +139,16 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 		}
 		sent++
 		done[evID] = true
-		base := storage.CaseEvent{CaseID: c.CaseID, MentionID: m.ID, At: now, State: "open", Actor: "earshot", Receiver: recv,
+		base := caselog.Event{CaseID: c.CaseID, MentionID: m.ID, At: now, State: "open", Actor: "earshot", Receiver: recv,
 			Step: uint8(step), Brand: m.Brand, Location: m.Location, Severity: m.Severity}
 		esc, note := base, base
 		esc.EventID, esc.Event = evID, "escalated"
 		esc.Note = fmt.Sprintf("not acknowledged within %s", short(time.Duration(step)*r.AckWithin))
-		if n.clock(r.Receiver).business {
+		if n.clock(r.Receiver).Business() {
 			esc.Note += " (business hours)"
 		}
 		note.EventID, note.Event = notifiedID(c.CaseID, recv, step), "notified"
-		if err := store.AppendCaseEvents(ctx, []storage.CaseEvent{esc, note}); err != nil {
+		if err := store.AppendCaseEvents(ctx, []caselog.Event{esc, note}); err != nil {
 			n.log().Error("escalation not recorded; it may be sent again", "case", c.CaseID, "step", step, "err", err)
 		}
 	}
@@ -156,9 +156,7 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 }
 
 // escalatedID is the event id of a case's escalation step.
-func escalatedID(caseID string, step int) string {
-	return fmt.Sprintf("%s:escalated:%d", caseID, step)
-}
+func escalatedID(caseID string, step int) string { return caselog.EscalatedID(caseID, step) }
 
 // clock is a receiver's SLA clock (the wall clock when it has none).
 func (n *Notifier) clock(receiver string) Clock {

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // escStore adds the reads escalation needs to memCases.
@@ -21,7 +21,7 @@ type escStore struct {
 // Overdue applies storage.Store.Overdue's filter to the one case: open,
 // opened at or before `before`, escalation below `steps` (read from the
 // recorded escalated events, as case_state does), after the cursor.
-func (e *escStore) Overdue(_ context.Context, before time.Time, steps uint8, after string, _ int) ([]storage.CaseState, error) {
+func (e *escStore) Overdue(_ context.Context, before time.Time, steps uint8, after string, _ int) ([]caselog.State, error) {
 	id := CaseID(e.m)
 	var escalated uint8
 	for _, ev := range e.events {
@@ -32,7 +32,7 @@ func (e *escStore) Overdue(_ context.Context, before time.Time, steps uint8, aft
 	if e.state != "open" || e.openedAt.After(before) || escalated >= steps || id <= after {
 		return nil, nil
 	}
-	return []storage.CaseState{{CaseID: id, MentionID: e.m.ID, State: e.state, OpenedAt: e.openedAt, Escalated: escalated}}, nil
+	return []caselog.State{{CaseID: id, MentionID: e.m.ID, State: e.state, OpenedAt: e.openedAt, Escalated: escalated}}, nil
 }
 
 func (e *escStore) Mentions(_ context.Context, ids []string) (map[string]mention.Mention, error) {
@@ -80,7 +80,7 @@ route:
 	// was told, so nobody is escalated over.
 	check(65*time.Minute, 0, 0, 0)
 	id := CaseID(m)
-	store.events[notifiedID(id, "desk", 0)] = storage.CaseEvent{EventID: notifiedID(id, "desk", 0), CaseID: id, Event: "notified", Receiver: "desk"}
+	store.events[notifiedID(id, "desk", 0)] = caselog.Event{EventID: notifiedID(id, "desk", 0), CaseID: id, Event: "notified", Receiver: "desk"}
 	check(30*time.Minute, 0, 0, 0)
 	check(65*time.Minute, 1, 1, 0)
 	check(70*time.Minute, 0, 1, 0) // recorded: not again
@@ -94,6 +94,6 @@ route:
 	}
 	// An acknowledged case is not escalated.
 	store.state, lead.sent = "acknowledged", nil
-	store.events = map[string]storage.CaseEvent{notifiedID(id, "desk", 0): {EventID: notifiedID(id, "desk", 0), CaseID: id, Event: "notified"}}
+	store.events = map[string]caselog.Event{notifiedID(id, "desk", 0): {EventID: notifiedID(id, "desk", 0), CaseID: id, Event: "notified"}}
 	check(3*time.Hour, 0, 0, 1)
 }

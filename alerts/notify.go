@@ -9,27 +9,44 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/internal/wait"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
-// CaseStore is what the notifier needs from storage; *storage.Store is one.
-type CaseStore interface {
-	AppendCaseEvents(ctx context.Context, evs []storage.CaseEvent) error
+// EventLog is the case event log the stages write to and dedup by:
+// "routed", "queued", "sending", "notified" ... with deterministic ids.
+type EventLog interface {
+	AppendCaseEvents(ctx context.Context, evs []caselog.Event) error
 	HasEvents(ctx context.Context, ids []string) (map[string]bool, error)
-	RecordDelivery(ctx context.Context, d storage.Delivery) error
-	PendingNotifications(ctx context.Context, since time.Time) ([]storage.Pending, error)
-	SendHistory(ctx context.Context, since, countFrom time.Time) (storage.SendHistory, error)
+}
+
+// PendingLog is what the flush stage reads: the cases queued and not yet
+// notified, and the send history its timers and throttles decide by.
+type PendingLog interface {
+	PendingNotifications(ctx context.Context, since time.Time) ([]caselog.Pending, error)
+	SendHistory(ctx context.Context, since, countFrom time.Time) (caselog.SendHistory, error)
+}
+
+// MentionReader reads stored mentions by id.
+type MentionReader interface {
 	Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error)
+}
+
+// CaseStore is everything the notifier's stages need, each through its
+// own narrow interface; *storage.Store is one.
+type CaseStore interface {
+	EventLog
+	DeliveryLog
+	PendingLog
+	MentionReader
 }
 
 // Notifier opens a case for each flagged story, routes it, sends it to each
@@ -120,15 +137,8 @@ type Notifier struct {
 	Metrics   *metrics.Metrics
 }
 
-// CaseID is the case of a mention: one per story, so the same review posted
-// on two sites is one case. The case queue's materialized view computes
-// the same id in SQL (schemas/migrations/0010_case_queue.sql).
-func CaseID(m mention.Mention) string {
-	if m.StoryID != "" {
-		return "case:" + m.StoryID
-	}
-	return "case:" + m.ID
-}
+// CaseID is the case of a mention (caselog.CaseID): one per story.
+func CaseID(m mention.Mention) string { return caselog.CaseID(m) }
 
 // Notify opens and queues the cases of stored mentions that have not been
 // routed yet, then sends whatever is due (see Flush). The dispatcher reads
@@ -145,11 +155,11 @@ func (n *Notifier) Notify(ctx context.Context, ms []mention.Mention) error {
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
-	var qs []storage.QueuedCase
+	var qs []caselog.Queued
 	byID := map[string]mention.Mention{}
 	for _, m := range ms {
 		if m.Negative && !done[routedID(CaseID(m))] {
-			qs = append(qs, storage.QueuedCase{CaseID: CaseID(m), MentionID: m.ID, OpenedAt: n.now()})
+			qs = append(qs, caselog.Queued{CaseID: CaseID(m), MentionID: m.ID, OpenedAt: n.now()})
 			byID[m.ID] = m
 		}
 	}
@@ -169,12 +179,12 @@ func (n *Notifier) Notify(ctx context.Context, ms []mention.Mention) error {
 // that tells the router it is done. Ids are deterministic, so routing a
 // case twice (a crash before the router saw its insert succeed) collapses.
 // A case whose mention is not readable yet is left for the next round.
-func (n *Notifier) Route(ctx context.Context, qs []storage.QueuedCase, ms map[string]mention.Mention) error {
+func (n *Notifier) Route(ctx context.Context, qs []caselog.Queued, ms map[string]mention.Mention) error {
 	if len(qs) == 0 {
 		return nil
 	}
 	now := n.now()
-	var evs, done []storage.CaseEvent
+	var evs, done []caselog.Event
 	routed := 0
 	seen := map[string]bool{}
 	for _, q := range qs {
@@ -188,10 +198,10 @@ func (n *Notifier) Route(ctx context.Context, qs []storage.QueuedCase, ms map[st
 			at = now
 		}
 		labels := LabelsOf(m)
-		base := storage.CaseEvent{CaseID: q.CaseID, MentionID: m.ID, Brand: m.Brand, Location: m.Location, Severity: m.Severity,
+		base := caselog.Event{CaseID: q.CaseID, MentionID: m.ID, Brand: m.Brand, Location: m.Location, Severity: m.Severity,
 			State: "open", At: at, Actor: "earshot"}
 		ev := base
-		ev.EventID, ev.Event = q.CaseID+":opened", "opened"
+		ev.EventID, ev.Event = caselog.OpenedID(q.CaseID), "opened"
 		evs = append(evs, ev)
 		var to []string
 		for _, r := range n.Tree.Match(labels) {
@@ -228,7 +238,7 @@ func (n *Notifier) Route(ctx context.Context, qs []storage.QueuedCase, ms map[st
 	return nil
 }
 
-func routedID(caseID string) string { return caseID + ":routed" }
+func routedID(caseID string) string { return caselog.RoutedID(caseID) }
 
 // pendingOverlap is how far before its last oldest-pending case Flush
 // looks again: cases become visible a little after their opened_at, and
@@ -244,7 +254,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	// Storms are checked here, before the queued cases go out, so that the
 	// cases a storm covers are inhibited instead of sent one by one.
 	now := n.now()
-	var storms []storage.Storm
+	var storms []caselog.Storm
 	var stormErr error
 	if len(n.StormConfig) > 0 && n.Storms != nil {
 		if storms, stormErr = n.activeStorms(ctx, now); stormErr != nil {
@@ -269,7 +279,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	n.recvMu.Unlock()
 	since := n.pendingSince
 	if since.IsZero() {
-		since = now.Add(-storage.PendingLookback)
+		since = now.Add(-caselog.PendingLookback)
 	}
 	pend, err := n.Store.PendingNotifications(ctx, since) // timed by the store
 	if err != nil {
@@ -352,7 +362,7 @@ func (n *Notifier) Flush(ctx context.Context, force bool) error {
 	errs := make([]error, len(recvs))
 	var wg sync.WaitGroup
 	for i, recv := range recvs {
-		h := storage.SendHistory{SentSince: map[string]int{recv: hist.SentSince[recv]}, LastSent: map[string]time.Time{}}
+		h := caselog.SendHistory{SentSince: map[string]int{recv: hist.SentSince[recv]}, LastSent: map[string]time.Time{}}
 		for _, g := range byRecv[recv] {
 			if t, ok := hist.LastSent[recv+"\x00"+g.key]; ok {
 				h.LastSent[recv+"\x00"+g.key] = t
@@ -464,7 +474,7 @@ func (n *Notifier) SetFloor(t time.Time) {
 func (n *Notifier) Wait() { n.sending.Wait() }
 
 // due reports whether a group's timers let it go now.
-func (n *Notifier) due(recv, key string, items []storage.Pending, hist storage.SendHistory, now time.Time, force bool) bool {
+func (n *Notifier) due(recv, key string, items []caselog.Pending, hist caselog.SendHistory, now time.Time, force bool) bool {
 	if force {
 		return true
 	}
@@ -476,8 +486,8 @@ func (n *Notifier) due(recv, key string, items []storage.Pending, hist storage.S
 	return !sentBefore && !items[0].QueuedAt.Add(wait).After(now) || sentBefore && !last.Add(interval).After(now)
 }
 
-func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []storage.Pending, ms, full map[string]mention.Mention,
-	hist *storage.SendHistory, storms []storage.Storm, due bool, now time.Time) error {
+func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []caselog.Pending, ms, full map[string]mention.Mention,
+	hist *caselog.SendHistory, storms []caselog.Storm, due bool, now time.Time) error {
 	rcv, ok := n.Receivers[recv]
 	if !ok {
 		return fmt.Errorf("queued cases for unknown receiver %q", recv)
@@ -532,10 +542,10 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		}
 		// The intent goes first: if this process dies after the receiver
 		// took the message, the next one knows a repeat may be a duplicate.
-		var intent []storage.CaseEvent
+		var intent []caselog.Event
 		for _, c := range batch {
 			m := c.Mention
-			intent = append(intent, storage.CaseEvent{EventID: fmt.Sprintf("%s:sending:%s:0", c.ID, recv), CaseID: c.ID, MentionID: m.ID,
+			intent = append(intent, caselog.Event{EventID: caselog.SendingID(c.ID, recv), CaseID: c.ID, MentionID: m.ID,
 				At: n.now(), Event: "sending", State: "open", Actor: "earshot", Receiver: recv, Brand: m.Brand, Location: m.Location,
 				Severity: m.Severity, Note: msg.ID})
 		}
@@ -565,10 +575,10 @@ func (n *Notifier) flushGroup(ctx context.Context, recv, key string, items []sto
 		}
 		hist.SentSince[recv]++
 		hist.LastSent[recv+"\x00"+gk] = n.now()
-		var evs []storage.CaseEvent
+		var evs []caselog.Event
 		for _, c := range batch {
 			m := c.Mention
-			evs = append(evs, storage.CaseEvent{EventID: notifiedID(c.ID, recv, 0), CaseID: c.ID, MentionID: m.ID, At: n.now(),
+			evs = append(evs, caselog.Event{EventID: notifiedID(c.ID, recv, 0), CaseID: c.ID, MentionID: m.ID, At: n.now(),
 				Event: "notified", State: "open", Actor: "earshot", Receiver: recv, Brand: m.Brand, Location: m.Location,
 				Severity: m.Severity, Note: key})
 		}
@@ -592,7 +602,7 @@ func criticalKey(key string) string { return key + "|critical" }
 // flushGroupRef is a group of pending cases in one flush.
 type flushGroupRef struct {
 	receiver, key string
-	items         []storage.Pending
+	items         []caselog.Pending
 	due           bool
 	ids           []string // mentions this flush needs
 }
@@ -782,18 +792,18 @@ func (e *waitError) Unwrap() error { return e.err }
 // defer_ hands cases to the receiver's digest instead of a message.
 func (n *Notifier) defer_(ctx context.Context, rcv Receiver, key string, cases []Case, why string) error {
 	ids := make([]string, len(cases))
-	var evs []storage.CaseEvent
+	var evs []caselog.Event
 	for i, c := range cases {
 		ids[i] = c.ID
 		m := c.Mention
-		evs = append(evs, storage.CaseEvent{EventID: fmt.Sprintf("%s:deferred:%s", c.ID, rcv.Name()), CaseID: c.ID, MentionID: m.ID,
+		evs = append(evs, caselog.Event{EventID: caselog.DeferredID(c.ID, rcv.Name()), CaseID: c.ID, MentionID: m.ID,
 			At: n.now(), Event: "deferred", State: "open", Actor: "earshot", Receiver: rcv.Name(), Brand: m.Brand,
 			Location: m.Location, Severity: m.Severity, Note: why})
 	}
 	if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
 		return fmt.Errorf("defer to digest: %w", err)
 	}
-	if err := n.Store.RecordDelivery(ctx, storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: key, Receiver: rcv.Name(),
+	if err := n.Store.RecordDelivery(ctx, caselog.Delivery{ID: newID(), CaseIDs: ids, GroupKey: key, Receiver: rcv.Name(),
 		Attempt: 1, At: n.now(), Status: "throttled", Error: why}); err != nil {
 		n.log().Error("throttle not recorded", "receiver", rcv.Name(), "err", err)
 	}
@@ -803,25 +813,23 @@ func (n *Notifier) defer_(ctx context.Context, rcv Receiver, key string, cases [
 
 // inhibit records that an active storm's message covers a case, so its own
 // alert is not sent (Alertmanager's inhibition). The case stays open.
-func (n *Notifier) inhibit(ctx context.Context, rcv Receiver, key string, c Case, st storage.Storm) {
+func (n *Notifier) inhibit(ctx context.Context, rcv Receiver, key string, c Case, st caselog.Storm) {
 	m := c.Mention
 	why := fmt.Sprintf("inhibited by %s (%d negative mentions in %s)", st.ID, st.Count, short(st.WindowEnd.Sub(st.WindowStart)))
-	ev := storage.CaseEvent{EventID: fmt.Sprintf("%s:inhibited:%s", c.ID, rcv.Name()), CaseID: c.ID, MentionID: m.ID, At: n.now(),
+	ev := caselog.Event{EventID: caselog.InhibitedID(c.ID, rcv.Name()), CaseID: c.ID, MentionID: m.ID, At: n.now(),
 		Event: "inhibited", State: "open", Actor: "earshot", Receiver: rcv.Name(), Brand: m.Brand, Location: m.Location,
 		Severity: m.Severity, Note: why}
-	if err := n.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
+	if err := n.Store.AppendCaseEvents(ctx, []caselog.Event{ev}); err != nil {
 		n.log().Error("inhibition not recorded; the case stays queued", "case", c.ID, "err", err)
 		return
 	}
-	if err := n.Store.RecordDelivery(ctx, storage.Delivery{ID: newID(), CaseIDs: []string{c.ID}, GroupKey: key, Receiver: rcv.Name(),
+	if err := n.Store.RecordDelivery(ctx, caselog.Delivery{ID: newID(), CaseIDs: []string{c.ID}, GroupKey: key, Receiver: rcv.Name(),
 		Attempt: 1, At: n.now(), Status: "suppressed", Error: why}); err != nil {
 		n.log().Error("inhibition delivery row not recorded", "case", c.ID, "err", err)
 	}
 }
 
-func queuedID(caseID, receiver string) string {
-	return fmt.Sprintf("%s:queued:%s", caseID, receiver)
-}
+func queuedID(caseID, receiver string) string { return caselog.QueuedID(caseID, receiver) }
 
 // send tries a message until it is delivered, the failure is final, or
 // the attempts run out, recording each attempt. A receiver asking to wait
@@ -834,81 +842,15 @@ func (n *Notifier) send(ctx context.Context, rcv Receiver, msg Message, dup bool
 }
 
 // deliver is send, also telling whether the message may have reached the
-// receiver despite an error: an earlier attempt might have (dup), or one
-// of these got no answer (unknown). A failure that is not "maybe" was
-// refused by the receiver every time: nothing was delivered.
+// receiver despite an error (Sender.Deliver).
 func (n *Notifier) deliver(ctx context.Context, rcv Receiver, msg Message, dup bool) (maybe bool, err error) {
-	retries, backoff := n.Retries, n.Backoff
-	if retries == 0 {
-		retries = 3
-	}
-	if backoff == 0 {
-		backoff = 2 * time.Second
-	}
-	ids := make([]string, len(msg.Cases))
-	for i, c := range msg.Cases {
-		ids[i] = c.ID
-	}
-	ids = append(ids, msg.More...) // a capped message's other cases go out with it too
-	for attempt := 1; ; attempt++ {
-		start := n.now()
-		if dup {
-			// A possible duplicate is counted before it goes out: if this
-			// process dies during the attempt, the count still holds it.
-			n.Metrics.PossibleDuplicate(rcv.Name())
-			if err := n.Store.RecordDelivery(ctx, storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: msg.GroupKey, Receiver: rcv.Name(),
-				Step: uint8(msg.Step), Attempt: uint16(attempt), At: start, Status: "attempt", MessageID: msg.ID, Duplicate: true,
-				Error: "an earlier attempt may have delivered this message"}); err != nil {
-				return dup, fmt.Errorf("alert to %s: record possible duplicate: %w", rcv.Name(), err)
-			}
-		}
-		// Each attempt gets a fresh deadline: a retry never inherits an
-		// expired one.
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		d, err := rcv.Send(actx, msg)
-		cancel()
-		rec := storage.Delivery{ID: newID(), CaseIDs: ids, GroupKey: msg.GroupKey, Receiver: rcv.Name(), Step: uint8(msg.Step),
-			Attempt: uint16(attempt), At: start, HTTPStatus: uint16(d.HTTPStatus), Latency: n.now().Sub(start), Status: "sent",
-			MessageID: msg.ID, Duplicate: dup}
-		final := err == nil || !d.Retry || attempt > retries
-		outcome := "sent"
-		if err != nil {
-			rec.Error = err.Error()
-			rec.Status, outcome = "retry", "retried"
-			if final {
-				rec.Status, outcome = "failed", "failed"
-			}
-			if d.Unknown {
-				// It may have arrived: the next attempt is a possible duplicate.
-				rec.Status, outcome = "unknown", "unknown"
-				dup = true
-			}
-		}
-		n.Metrics.Alert(rcv.Name(), outcome)
-		rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		rerr := n.Store.RecordDelivery(rctx, rec)
-		rcancel()
-		if rerr != nil {
-			n.log().Error("delivery attempt not recorded", "receiver", rcv.Name(), "err", rerr)
-		}
-		if final {
-			if err != nil {
-				n.log().Warn("alert not delivered", "receiver", rcv.Name(), "attempts", attempt, "err", err)
-				return dup, fmt.Errorf("alert to %s failed after %d attempts: %w", rcv.Name(), attempt, err)
-			}
-			return true, nil
-		}
-		wait := d.RetryAfter
-		if wait <= 0 {
-			wait = backoff<<(attempt-1)/2 + time.Duration(rand.Int64N(int64(backoff<<(attempt-1))))
-		}
-		if wait > cmp.Or(n.MaxInlineWait, 10*time.Second) {
-			return dup, &waitError{d: min(wait, time.Hour), err: fmt.Errorf("alert to %s: %w", rcv.Name(), err)}
-		}
-		if err := n.sleep(ctx, wait); err != nil {
-			return dup, err
-		}
-	}
+	return n.sender().Deliver(ctx, rcv, msg, dup)
+}
+
+// sender is the notifier's retry stage, configured from its fields.
+func (n *Notifier) sender() Sender {
+	return Sender{Log: n.Store, Retries: n.Retries, Backoff: n.Backoff, MaxInlineWait: n.MaxInlineWait, Sleep: n.Sleep, Now: n.Now,
+		Logger: n.Logger, Metrics: n.Metrics}
 }
 
 // caseFor prepares a mention's case for a message: links and reply.
@@ -932,7 +874,7 @@ func (n *Notifier) caseFor(m mention.Mention) Case {
 }
 
 func notifiedID(caseID, receiver string, step int) string {
-	return fmt.Sprintf("%s:notified:%s:%d", caseID, receiver, step)
+	return caselog.NotifiedID(caseID, receiver, step)
 }
 
 func (n *Notifier) now() time.Time {

@@ -10,20 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 type memCases struct {
 	mu       sync.Mutex
-	events   map[string]storage.CaseEvent
-	deliv    []storage.Delivery
+	events   map[string]caselog.Event
+	deliv    []caselog.Delivery
 	mentions map[string]mention.Mention
 }
 
 func newMem(ms ...mention.Mention) *memCases {
-	m := &memCases{events: map[string]storage.CaseEvent{}, mentions: map[string]mention.Mention{}}
+	m := &memCases{events: map[string]caselog.Event{}, mentions: map[string]mention.Mention{}}
 	m.put(ms...)
 	return m
 }
@@ -60,10 +60,10 @@ func (m *memCases) Mentions(_ context.Context, ids []string) (map[string]mention
 }
 
 // PendingNotifications mirrors the storage query.
-func (m *memCases) PendingNotifications(context.Context, time.Time) ([]storage.Pending, error) {
+func (m *memCases) PendingNotifications(context.Context, time.Time) ([]caselog.Pending, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	state := map[string]storage.CaseEvent{}
+	state := map[string]caselog.Event{}
 	for _, e := range m.events {
 		if !slices.Contains([]string{"opened", "acknowledged", "held", "resumed", "resolved"}, e.Event) {
 			continue
@@ -72,7 +72,7 @@ func (m *memCases) PendingNotifications(context.Context, time.Time) ([]storage.P
 			state[e.CaseID] = e
 		}
 	}
-	var out []storage.Pending
+	var out []caselog.Pending
 	for _, e := range m.events {
 		if e.Event != "queued" || state[e.CaseID].State != "open" {
 			continue
@@ -83,11 +83,11 @@ func (m *memCases) PendingNotifications(context.Context, time.Time) ([]storage.P
 		if !notified && !deferred && !inhibited {
 			sending, attempted := m.events[e.CaseID+":sending:"+e.Receiver+":0"]
 			attempted = attempted && sending.Event == "sending" // "unsent" replaced it: refused
-			out = append(out, storage.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note,
+			out = append(out, caselog.Pending{CaseID: e.CaseID, MentionID: e.MentionID, Receiver: e.Receiver, GroupKey: e.Note,
 				Severity: e.Severity, QueuedAt: e.At, Attempted: attempted, AttemptID: sending.Note})
 		}
 	}
-	slices.SortFunc(out, func(a, b storage.Pending) int {
+	slices.SortFunc(out, func(a, b caselog.Pending) int {
 		if c := a.QueuedAt.Compare(b.QueuedAt); c != 0 {
 			return c
 		}
@@ -96,10 +96,10 @@ func (m *memCases) PendingNotifications(context.Context, time.Time) ([]storage.P
 	return out, nil
 }
 
-func (m *memCases) SendHistory(_ context.Context, since, countFrom time.Time) (storage.SendHistory, error) {
+func (m *memCases) SendHistory(_ context.Context, since, countFrom time.Time) (caselog.SendHistory, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := storage.SendHistory{SentSince: map[string]int{}, LastSent: map[string]time.Time{}}
+	h := caselog.SendHistory{SentSince: map[string]int{}, LastSent: map[string]time.Time{}}
 	for _, d := range m.deliv {
 		if d.Status != "sent" || d.At.Before(since) {
 			continue
@@ -115,7 +115,7 @@ func (m *memCases) SendHistory(_ context.Context, since, countFrom time.Time) (s
 	return h, nil
 }
 
-func (m *memCases) AppendCaseEvents(_ context.Context, evs []storage.CaseEvent) error {
+func (m *memCases) AppendCaseEvents(_ context.Context, evs []caselog.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range evs {
@@ -136,7 +136,7 @@ func (m *memCases) HasEvents(_ context.Context, ids []string) (map[string]bool, 
 	return out, nil
 }
 
-func (m *memCases) RecordDelivery(_ context.Context, d storage.Delivery) error {
+func (m *memCases) RecordDelivery(_ context.Context, d caselog.Delivery) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.deliv = append(m.deliv, d)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // sinceQueue applies PendingNotifications' window as storage does:
@@ -25,11 +25,11 @@ func (q *sinceQueue) Mentions(ctx context.Context, ids []string) (map[string]men
 	return q.memQueue.Mentions(ctx, ids)
 }
 
-func (q *sinceQueue) PendingNotifications(ctx context.Context, since time.Time) ([]storage.Pending, error) {
+func (q *sinceQueue) PendingNotifications(ctx context.Context, since time.Time) ([]caselog.Pending, error) {
 	ps, err := q.memQueue.PendingNotifications(ctx, since)
 	q.qmu.Lock()
 	defer q.qmu.Unlock()
-	var out []storage.Pending
+	var out []caselog.Pending
 	for _, p := range ps {
 		for _, r := range q.rows {
 			if r.CaseID == p.CaseID && !r.OpenedAt.Before(since) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 )
 
@@ -68,10 +69,4 @@ func (p Policy) Quiet(t time.Time) bool {
 	return m >= p.start || m < p.end
 }
 
-func hhmm(s string) (int, error) {
-	t, err := time.Parse("15:04", s)
-	if err != nil {
-		return 0, fmt.Errorf("want HH:MM, got %q", s)
-	}
-	return t.Hour()*60 + t.Minute(), nil
-}
+func hhmm(s string) (int, error) { return caselog.HHMM(s) }

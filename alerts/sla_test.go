@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 func TestClockElapsed(t *testing.T) {
@@ -62,27 +62,27 @@ func TestClockElapsed(t *testing.T) {
 
 func TestMeasure(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	ev := func(event string, after time.Duration) storage.CaseEvent {
-		return storage.CaseEvent{Event: event, At: t0.Add(after)}
+	ev := func(event string, after time.Duration) caselog.Event {
+		return caselog.Event{Event: event, At: t0.Add(after)}
 	}
 	now := t0.Add(10 * time.Hour)
 	for _, tc := range []struct {
 		name              string
-		evs               []storage.CaseEvent
+		evs               []caselog.Event
 		ack, resolve      time.Duration
 		acked, done, hold bool
 		overdue           string
 	}{
-		{"open, never touched", []storage.CaseEvent{ev("opened", 0), ev("queued", 0), ev("notified", time.Minute)}, 10 * time.Hour, 10 * time.Hour, false, false, false,
+		{"open, never touched", []caselog.Event{ev("opened", 0), ev("queued", 0), ev("notified", time.Minute)}, 10 * time.Hour, 10 * time.Hour, false, false, false,
 			"not acknowledged within 2h"},
-		{"acknowledged, open for 10h", []storage.CaseEvent{ev("opened", 0), ev("acknowledged", time.Hour)}, time.Hour, 10 * time.Hour, true, false, false,
+		{"acknowledged, open for 10h", []caselog.Event{ev("opened", 0), ev("acknowledged", time.Hour)}, time.Hour, 10 * time.Hour, true, false, false,
 			"not resolved within 8h"},
-		{"held 6h, resumed: the hold does not count", []storage.CaseEvent{ev("opened", 0), ev("acknowledged", time.Hour), ev("held", 2*time.Hour),
+		{"held 6h, resumed: the hold does not count", []caselog.Event{ev("opened", 0), ev("acknowledged", time.Hour), ev("held", 2*time.Hour),
 			ev("resumed", 8*time.Hour)}, time.Hour, 4 * time.Hour, true, false, false, ""},
-		{"on hold now", []storage.CaseEvent{ev("held", 30*time.Minute), ev("opened", 0)}, 30 * time.Minute, 30 * time.Minute, true, false, true, ""},
-		{"held, then resolved", []storage.CaseEvent{ev("opened", 0), ev("held", time.Hour), ev("resolved", 9*time.Hour)}, time.Hour, time.Hour, true, true, false, ""},
-		{"resolved at once", []storage.CaseEvent{ev("opened", 0), ev("resolved", 20*time.Minute)}, 20 * time.Minute, 20 * time.Minute, true, true, false, ""},
-		{"no opened event: nothing to measure", []storage.CaseEvent{ev("acknowledged", time.Hour)}, 0, 0, false, false, false, ""},
+		{"on hold now", []caselog.Event{ev("held", 30*time.Minute), ev("opened", 0)}, 30 * time.Minute, 30 * time.Minute, true, false, true, ""},
+		{"held, then resolved", []caselog.Event{ev("opened", 0), ev("held", time.Hour), ev("resolved", 9*time.Hour)}, time.Hour, time.Hour, true, true, false, ""},
+		{"resolved at once", []caselog.Event{ev("opened", 0), ev("resolved", 20*time.Minute)}, 20 * time.Minute, 20 * time.Minute, true, true, false, ""},
+		{"no opened event: nothing to measure", []caselog.Event{ev("acknowledged", time.Hour)}, 0, 0, false, false, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := Measure(tc.evs, WallClock, now)
@@ -124,7 +124,7 @@ route:
 		t.Fatal(err)
 	}
 	store := &escStore{memCases: newMem(), state: "open", openedAt: friday, m: m}
-	store.events[notifiedID(CaseID(m), "desk", 0)] = storage.CaseEvent{CaseID: CaseID(m), Event: "notified", Receiver: "desk"} // desk got it
+	store.events[notifiedID(CaseID(m), "desk", 0)] = caselog.Event{CaseID: CaseID(m), Event: "notified", Receiver: "desk"} // desk got it
 	n := &Notifier{Tree: tree, Receivers: map[string]Receiver{"desk": &scripted{name: "desk"}, "lead": lead}, Clocks: clocks,
 		Store: store, Now: func() time.Time { return now }}
 	for _, step := range []struct {
@@ -167,24 +167,24 @@ route:
 	}
 	tree, _ := Tree(cfg)
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
-	ev := func(event string, after time.Duration) storage.CaseEvent {
-		return storage.CaseEvent{Event: event, At: t0.Add(after)}
+	ev := func(event string, after time.Duration) caselog.Event {
+		return caselog.Event{Event: event, At: t0.Add(after)}
 	}
 	legal := mention.Mention{Score: mention.Score{Signals: []string{"legal"}}}
 	for _, tc := range []struct {
 		name string
 		m    mention.Mention
-		evs  []storage.CaseEvent
+		evs  []caselog.Event
 		now  time.Duration
 		want string
 	}{
-		{"legal threat, fresh", legal, []storage.CaseEvent{ev("opened", 0)}, 25 * time.Minute, "ack in 35m"},
-		{"legal threat, late", legal, []storage.CaseEvent{ev("opened", 0)}, 2 * time.Hour, "OVERDUE 1h: not acknowledged within 1h"},
-		{"legal threat, acknowledged", legal, []storage.CaseEvent{ev("opened", 0), ev("acknowledged", time.Hour/2)}, 3 * time.Hour, "resolve in 5h 0m"},
-		{"legal threat, on hold", legal, []storage.CaseEvent{ev("opened", 0), ev("held", time.Hour/2)}, 30 * time.Hour, "paused (on hold)"},
-		{"legal threat, resolved", legal, []storage.CaseEvent{ev("opened", 0), ev("resolved", time.Hour/2)}, 30 * time.Hour, ""},
-		{"ordinary complaint", mention.Mention{}, []storage.CaseEvent{ev("opened", 0)}, time.Hour, "ack in 3h 0m"},
-		{"ordinary, acknowledged: no resolve deadline", mention.Mention{}, []storage.CaseEvent{ev("opened", 0), ev("acknowledged", time.Hour)}, 9 * time.Hour, ""},
+		{"legal threat, fresh", legal, []caselog.Event{ev("opened", 0)}, 25 * time.Minute, "ack in 35m"},
+		{"legal threat, late", legal, []caselog.Event{ev("opened", 0)}, 2 * time.Hour, "OVERDUE 1h: not acknowledged within 1h"},
+		{"legal threat, acknowledged", legal, []caselog.Event{ev("opened", 0), ev("acknowledged", time.Hour/2)}, 3 * time.Hour, "resolve in 5h 0m"},
+		{"legal threat, on hold", legal, []caselog.Event{ev("opened", 0), ev("held", time.Hour/2)}, 30 * time.Hour, "paused (on hold)"},
+		{"legal threat, resolved", legal, []caselog.Event{ev("opened", 0), ev("resolved", time.Hour/2)}, 30 * time.Hour, ""},
+		{"ordinary complaint", mention.Mention{}, []caselog.Event{ev("opened", 0)}, time.Hour, "ack in 3h 0m"},
+		{"ordinary, acknowledged: no resolve deadline", mention.Mention{}, []caselog.Event{ev("opened", 0), ev("acknowledged", time.Hour)}, 9 * time.Hour, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := CaseSLA(tree, nil, tc.m, tc.evs, t0.Add(tc.now)); got != tc.want {

@@ -10,17 +10,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // StormStore is what the storm check reads and writes; *storage.Store is one.
 type StormStore interface {
-	NegativeBuckets(ctx context.Context, end time.Time, window time.Duration, n int) (map[storage.StormKey][]int, error)
-	StormMentions(ctx context.Context, k storage.StormKey, from, to time.Time, limit int) ([]string, error)
-	RecordStorm(ctx context.Context, st storage.Storm) error
-	StormsSince(ctx context.Context, since time.Time) ([]storage.Storm, error)
+	NegativeBuckets(ctx context.Context, end time.Time, window time.Duration, n int) (map[caselog.StormKey][]int, error)
+	StormMentions(ctx context.Context, k caselog.StormKey, from, to time.Time, limit int) ([]string, error)
+	RecordStorm(ctx context.Context, st caselog.Storm) error
+	StormsSince(ctx context.Context, since time.Time) ([]caselog.Storm, error)
 }
 
 // Spike is a window's negative count against its baseline.
@@ -78,7 +78,7 @@ const maxStormCases = 50
 // reported again. Detectors run in config order, locations before aspects.
 // While a storm is in its cooldown, Flush holds back the per-mention alerts
 // it covers (inhibition), except critical ones. It returns the storms sent.
-func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
+func (n *Notifier) CheckStorms(ctx context.Context) ([]caselog.Storm, error) {
 	if len(n.StormConfig) == 0 || n.Storms == nil {
 		return nil, nil
 	}
@@ -91,14 +91,14 @@ func (n *Notifier) CheckStorms(ctx context.Context) ([]storage.Storm, error) {
 }
 
 // checkStorms runs the detectors given the storms still active.
-func (n *Notifier) checkStorms(ctx context.Context, now time.Time, active []storage.Storm) ([]storage.Storm, error) {
+func (n *Notifier) checkStorms(ctx context.Context, now time.Time, active []caselog.Storm) ([]caselog.Storm, error) {
 	covered := map[string]bool{} // cases an active storm already lists
 	for _, st := range active {
 		for _, id := range st.CaseIDs {
 			covered[id] = true
 		}
 	}
-	var sent []storage.Storm
+	var sent []caselog.Storm
 	var firstErr error
 	for i := range n.StormConfig {
 		s, err := n.checkDetector(ctx, &n.StormConfig[i], now, active, covered)
@@ -109,7 +109,7 @@ func (n *Notifier) checkStorms(ctx context.Context, now time.Time, active []stor
 }
 
 // activeStorms are the storms still in their detector's cooldown.
-func (n *Notifier) activeStorms(ctx context.Context, now time.Time) ([]storage.Storm, error) {
+func (n *Notifier) activeStorms(ctx context.Context, now time.Time) ([]caselog.Storm, error) {
 	cooldown := map[time.Duration]time.Duration{}
 	longest := time.Duration(0)
 	for _, o := range n.StormConfig {
@@ -120,7 +120,7 @@ func (n *Notifier) activeStorms(ctx context.Context, now time.Time) ([]storage.S
 	if err != nil {
 		return nil, err
 	}
-	var out []storage.Storm
+	var out []caselog.Storm
 	for _, st := range recent {
 		cd, ok := cooldown[st.WindowEnd.Sub(st.WindowStart)]
 		if !ok {
@@ -133,7 +133,7 @@ func (n *Notifier) activeStorms(ctx context.Context, now time.Time) ([]storage.S
 	return out, nil
 }
 
-func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time.Time, active []storage.Storm, covered map[string]bool) ([]storage.Storm, error) {
+func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time.Time, active []caselog.Storm, covered map[string]bool) ([]caselog.Storm, error) {
 	rcv, ok := n.Receivers[o.Receiver]
 	if !ok {
 		return nil, fmt.Errorf("storms: no receiver %q", o.Receiver)
@@ -145,13 +145,13 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 	if err != nil {
 		return nil, err
 	}
-	cooling := map[storage.StormKey]bool{}
+	cooling := map[caselog.StormKey]bool{}
 	for _, st := range active {
 		if st.WindowEnd.Sub(st.WindowStart) == o.Window {
 			cooling[st.Key] = true
 		}
 	}
-	keys := make([]storage.StormKey, 0, len(buckets))
+	keys := make([]caselog.StormKey, 0, len(buckets))
 	for k := range buckets {
 		keys = append(keys, k)
 	}
@@ -164,7 +164,7 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 		}
 		return a.String() < b.String()
 	})
-	var sent []storage.Storm
+	var sent []caselog.Storm
 	var firstErr error
 	for _, k := range keys {
 		spike, fire := Detect(buckets[k], *o)
@@ -198,7 +198,7 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 		if fresh*5 < len(cases) {
 			continue // at least 80% already listed by an active storm: same news
 		}
-		st := storage.Storm{ID: fmt.Sprintf("storm:%s:%s:%s", k, short(o.Window), end.UTC().Format("20060102T1504")), At: now,
+		st := caselog.Storm{ID: fmt.Sprintf("storm:%s:%s:%s", k, short(o.Window), end.UTC().Format("20060102T1504")), At: now,
 			WindowStart: from, WindowEnd: end, Key: k, Count: spike.Count, Mean: spike.Mean, Stddev: spike.Stddev, Receiver: o.Receiver}
 		for _, c := range cases {
 			st.CaseIDs = append(st.CaseIDs, c.ID)
@@ -214,11 +214,11 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 		if err := n.Storms.RecordStorm(ctx, st); err != nil {
 			n.log().Error("storm not recorded; it may be sent again", "storm", st.ID, "err", err)
 		}
-		var evs []storage.CaseEvent
+		var evs []caselog.Event
 		for _, c := range cases {
 			covered[c.ID] = true
 			m := c.Mention
-			evs = append(evs, storage.CaseEvent{EventID: c.ID + ":storm", CaseID: c.ID, MentionID: m.ID, At: now, Event: "storm",
+			evs = append(evs, caselog.Event{EventID: caselog.StormEventID(c.ID), CaseID: c.ID, MentionID: m.ID, At: now, Event: "storm",
 				State: "open", Actor: "earshot", Brand: m.Brand, Location: m.Location, Severity: m.Severity, Note: st.ID})
 		}
 		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
@@ -232,7 +232,7 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 }
 
 // stormMessage says what the storm is, with the figures, and lists its cases.
-func stormMessage(st storage.Storm, s Spike, o config.Storms, cases []Case) Message {
+func stormMessage(st caselog.Storm, s Spike, o config.Storms, cases []Case) Message {
 	what := st.Key.Brand + at(st.Key.Location)
 	if st.Key.Aspect != "" {
 		what = fmt.Sprintf("%s about %s", st.Key.Brand, st.Key.Aspect)
@@ -284,7 +284,7 @@ func short(d time.Duration) string {
 // inhibitedBy returns the active storm that covers m, if any: same brand,
 // same location (or one of its aspects), and m's time inside or after the
 // storm's window.
-func inhibitedBy(m mention.Mention, storms []storage.Storm) (storage.Storm, bool) {
+func inhibitedBy(m mention.Mention, storms []caselog.Storm) (caselog.Storm, bool) {
 	t := m.PublishedAt
 	if t.IsZero() {
 		t = m.CollectedAt
@@ -297,5 +297,5 @@ func inhibitedBy(m mention.Mention, storms []storage.Storm) (storage.Storm, bool
 			return st, true
 		}
 	}
-	return storage.Storm{}, false
+	return caselog.Storm{}, false
 }

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 func stormOpts() config.Storms {
@@ -49,7 +49,7 @@ func TestDetect(t *testing.T) {
 // queries (published time, else collected; negative only).
 type memStorms struct {
 	*memCases
-	storms []storage.Storm
+	storms []caselog.Storm
 }
 
 func when(m mention.Mention) time.Time {
@@ -59,11 +59,11 @@ func when(m mention.Mention) time.Time {
 	return m.CollectedAt
 }
 
-func (s *memStorms) NegativeBuckets(_ context.Context, end time.Time, window time.Duration, n int) (map[storage.StormKey][]int, error) {
+func (s *memStorms) NegativeBuckets(_ context.Context, end time.Time, window time.Duration, n int) (map[caselog.StormKey][]int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[storage.StormKey][]int{}
-	add := func(k storage.StormKey, b int) {
+	out := map[caselog.StormKey][]int{}
+	add := func(k caselog.StormKey, b int) {
 		if out[k] == nil {
 			out[k] = make([]int, n+1)
 		}
@@ -75,15 +75,15 @@ func (s *memStorms) NegativeBuckets(_ context.Context, end time.Time, window tim
 			continue
 		}
 		b := int(end.Add(-time.Second).Sub(t) / window)
-		add(storage.StormKey{Brand: m.Brand, Location: m.Location}, b)
+		add(caselog.StormKey{Brand: m.Brand, Location: m.Location}, b)
 		for _, a := range m.Aspects {
-			add(storage.StormKey{Brand: m.Brand, Aspect: a}, b)
+			add(caselog.StormKey{Brand: m.Brand, Aspect: a}, b)
 		}
 	}
 	return out, nil
 }
 
-func (s *memStorms) StormMentions(_ context.Context, k storage.StormKey, from, to time.Time, limit int) ([]string, error) {
+func (s *memStorms) StormMentions(_ context.Context, k caselog.StormKey, from, to time.Time, limit int) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ms []mention.Mention
@@ -102,17 +102,17 @@ func (s *memStorms) StormMentions(_ context.Context, k storage.StormKey, from, t
 	return ids, nil
 }
 
-func (s *memStorms) RecordStorm(_ context.Context, st storage.Storm) error {
+func (s *memStorms) RecordStorm(_ context.Context, st caselog.Storm) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.storms = append(s.storms, st)
 	return nil
 }
 
-func (s *memStorms) StormsSince(_ context.Context, since time.Time) ([]storage.Storm, error) {
+func (s *memStorms) StormsSince(_ context.Context, since time.Time) ([]caselog.Storm, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []storage.Storm
+	var out []caselog.Storm
 	for _, st := range s.storms {
 		if !st.At.Before(since) {
 			out = append(out, st)
@@ -193,7 +193,7 @@ func TestStormAlertsOnceAndInhibits(t *testing.T) {
 		t.Fatalf("storms %+v, want one (Zagreb; the wait and staff aspect storms are the same cases)", storms)
 	}
 	st := storms[0]
-	if st.Key != (storage.StormKey{Brand: "Sunrise", Location: "Zagreb"}) || st.Count != 9 || len(st.CaseIDs) != 9 {
+	if st.Key != (caselog.StormKey{Brand: "Sunrise", Location: "Zagreb"}) || st.Count != 9 || len(st.CaseIDs) != 9 {
 		t.Errorf("storm %+v", st)
 	}
 	g.expect("managers", 9)
@@ -261,7 +261,7 @@ func TestStormAlertsOnceAndInhibits(t *testing.T) {
 }
 
 func TestStormMessageEscapesAndCuts(t *testing.T) {
-	st := storage.Storm{ID: "storm:x", At: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Key: storage.StormKey{Brand: "B<script>", Aspect: "wait"},
+	st := caselog.Storm{ID: "storm:x", At: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), Key: caselog.StormKey{Brand: "B<script>", Aspect: "wait"},
 		Receiver: "r"}
 	st.WindowEnd = st.At
 	st.WindowStart = st.At.Add(-time.Hour)

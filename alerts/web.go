@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/earshot/earshot/storage"
+	"github.com/earshot/earshot/caselog"
 )
 
 var page = template.Must(template.New("case").Parse(`<!doctype html>
@@ -28,7 +28,7 @@ var page = template.Must(template.New("case").Parse(`<!doctype html>
 
 // MessageBook finds the cases a message covered; *storage.Store is one.
 type MessageBook interface {
-	MessageCases(ctx context.Context, messageID string, since time.Time, limit int) ([]storage.CaseState, error)
+	MessageCases(ctx context.Context, messageID string, since time.Time, limit int) ([]caselog.State, error)
 }
 
 // moreLimit bounds the page of a message's cases.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/earshot/earshot/storage"
+	"github.com/earshot/earshot/caselog"
 )
 
 func TestSigner(t *testing.T) {
@@ -41,17 +41,17 @@ func TestSigner(t *testing.T) {
 // memBook is a one-case book.
 type memBook struct {
 	mu     sync.Mutex
-	state  storage.CaseState
-	events []storage.CaseEvent
+	state  caselog.State
+	events []caselog.Event
 }
 
-func (b *memBook) Case(_ context.Context, id string) (storage.CaseState, bool, error) {
+func (b *memBook) Case(_ context.Context, id string) (caselog.State, bool, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state, id == b.state.CaseID, nil
 }
 
-func (b *memBook) AppendCaseEvents(_ context.Context, evs []storage.CaseEvent) error {
+func (b *memBook) AppendCaseEvents(_ context.Context, evs []caselog.Event) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for _, e := range evs {
@@ -62,7 +62,7 @@ func (b *memBook) AppendCaseEvents(_ context.Context, evs []storage.CaseEvent) e
 }
 
 func TestLinkHandler(t *testing.T) {
-	book := &memBook{state: storage.CaseState{CaseID: "case:1", State: "open", Brand: "<b>Acme</b>"}}
+	book := &memBook{state: caselog.State{CaseID: "case:1", State: "open", Brand: "<b>Acme</b>"}}
 	s := &Signer{Key: []byte("k")}
 	srv := httptest.NewServer(Handler(book, s))
 	defer srv.Close()
@@ -115,10 +115,10 @@ func TestLinkHandler(t *testing.T) {
 type moreBook struct {
 	*memBook
 	msg string
-	cs  []storage.CaseState
+	cs  []caselog.State
 }
 
-func (b *moreBook) MessageCases(_ context.Context, msgID string, _ time.Time, _ int) ([]storage.CaseState, error) {
+func (b *moreBook) MessageCases(_ context.Context, msgID string, _ time.Time, _ int) ([]caselog.State, error) {
 	if msgID != b.msg {
 		return nil, nil
 	}
@@ -129,7 +129,7 @@ func (b *moreBook) MessageCases(_ context.Context, msgID string, _ time.Time, _ 
 // own links; a case link's token, an unknown message or a POST get nothing.
 func TestMoreLinkPage(t *testing.T) {
 	s := &Signer{Key: []byte("k1"), BaseURL: "https://e.test"}
-	book := &moreBook{memBook: &memBook{}, msg: "msg-1", cs: []storage.CaseState{
+	book := &moreBook{memBook: &memBook{}, msg: "msg-1", cs: []caselog.State{
 		{CaseID: "case:1", State: "open", Brand: "Acme", Location: "<script>alert(1)</script>", Severity: "high"},
 		{CaseID: "case:2", State: "resolved", Brand: "Acme", Severity: "low"},
 	}}

@@ -12,6 +12,9 @@ import (
 	"github.com/earshot/earshot/mention"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -83,8 +86,13 @@ type Config struct {
 type ClickHouse struct {
 	// DSN, e.g. clickhouse://user:${CH_PASSWORD}@host:9000/earshot. Empty:
 	// earshot starts and manages a local clickhouse-server under LocalDir.
-	DSN           string        `yaml:"dsn"`
-	LocalDir      string        `yaml:"local_dir"`
+	DSN      string `yaml:"dsn"`
+	LocalDir string `yaml:"local_dir"`
+	// LocalTCPPort and LocalHTTPPort pin the local server's loopback
+	// ports; 0 (the default): the ports it had last time, remembered
+	// under LocalDir, else free ones.
+	LocalTCPPort  int           `yaml:"local_tcp_port"`
+	LocalHTTPPort int           `yaml:"local_http_port"`
 	SpoolDir      string        `yaml:"spool_dir"`
 	BatchSize     int           `yaml:"batch_size"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
@@ -147,6 +155,11 @@ type Scoring struct {
 	Languages     []string    `yaml:"languages"`
 	MinConfidence float64     `yaml:"min_confidence"`
 	Rules         []BrandRule `yaml:"rules"`
+	// Model is a model file from earshot train combined with the lexicons;
+	// empty: the model built into the binary; "none": lexicons only.
+	Model string `yaml:"model"`
+	// Models are per-brand model files (earshot train --feedback --brand).
+	Models map[string]string `yaml:"models"`
 }
 
 // BrandRule adjusts scoring for one brand.
@@ -239,61 +252,12 @@ type Server struct {
 	LinkTTL time.Duration `yaml:"link_ttl"`
 }
 
-// Receiver option types. The alerts package uses them as they are.
-type (
-	SendGridOptions struct {
-		APIKey     Secret   `yaml:"api_key"`
-		From       string   `yaml:"from"`
-		To         []string `yaml:"to"`
-		BaseURL    string   `yaml:"base_url"`
-		TemplateID string   `yaml:"template_id"`
-	}
-	SlackOptions struct {
-		WebhookURL Secret `yaml:"webhook_url"`
-		Channel    string `yaml:"channel"`
-	}
-	WebhookOptions struct {
-		URL     string            `yaml:"url"`
-		Secret  Secret            `yaml:"secret"`
-		Headers map[string]string `yaml:"headers"` // credential headers only as ${VAR} (validateHeaders)
-		// Timeout bounds one attempt (default 15s); an attempt that runs
-		// out after the request went out is recorded as "unknown".
-		Timeout time.Duration `yaml:"timeout"`
-	}
-	// SMTPOptions send mail to an SMTP server (a relay, an ISP's
-	// submission port, Mailpit). TLS is "starttls" (the default: port 587,
-	// the upgrade is required), "implicit" (port 465) or "none" (port 25 or
-	// a local mail catcher; then no username: it would travel in clear).
-	SMTPOptions struct {
-		Host     string        `yaml:"host"`
-		Port     int           `yaml:"port"`
-		TLS      string        `yaml:"tls"`
-		CAFile   string        `yaml:"ca_file"` // PEM; trusted besides the system's (a private relay)
-		Username string        `yaml:"username"`
-		Password Secret        `yaml:"password"` // ${SMTP_PASSWORD}
-		From     string        `yaml:"from"`
-		To       []string      `yaml:"to"`
-		Timeout  time.Duration `yaml:"timeout"` // one attempt; default 30s
-	}
-	OutboxOptions struct {
-		Dir string `yaml:"dir"`
-	}
-	StdoutOptions struct {
-		Format string `yaml:"format"`
-	}
-)
-
-// ReceiverKinds maps each receiver kind to a constructor of its options.
-func ReceiverKinds() map[string]func() any {
-	return map[string]func() any{
-		"sendgrid": func() any { return &SendGridOptions{} },
-		"smtp":     func() any { return &SMTPOptions{} },
-		"slack":    func() any { return &SlackOptions{} },
-		"webhook":  func() any { return &WebhookOptions{} },
-		"outbox":   func() any { return &OutboxOptions{} },
-		"stdout":   func() any { return &StdoutOptions{} },
-	}
-}
+// Headers are HTTP headers a receiver sends (a webhook's). A header that
+// carries a credential, by its name or by an auth scheme in its value, must
+// come from the environment like every secret; Parse checks the text as
+// written in the file (validateHeaders), for any receiver options field of
+// this type.
+type Headers map[string]string
 
 // Schema tells Load which source kinds exist and what options each takes.
 // It is built explicitly by the caller (cmd/earshot), not by init().
@@ -301,7 +265,11 @@ type Schema struct {
 	// SourceKinds maps a kind to a constructor of its options (a pointer to
 	// a struct); nil means the kind takes no options.
 	SourceKinds map[string]func() any
-	Getenv      func(string) (string, bool) // default os.LookupEnv
+	// ReceiverKinds is the same for receiver kinds (alerts.ReceiverRegistry
+	// .Kinds). Nil accepts any receiver kind and leaves its options
+	// undecoded in Raw: for tests and tools that route but send nothing.
+	ReceiverKinds map[string]func() any
+	Getenv        func(string) (string, bool) // default os.LookupEnv
 	// DeferSecrets: a secret whose variable is unset is left empty (listed
 	// in Config.UnsetSecrets) instead of failing the load: for commands
 	// that send nothing and sign nothing (cases list, report).
@@ -331,7 +299,7 @@ func Parse(name string, data []byte, schema Schema) (*Config, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, Errors{{File: name, Line: 1, Msg: "empty config"}}
 		}
-		return nil, Errors{yamlError(name, err)}
+		return nil, Errors{yamlError(name, data, err)}
 	}
 	listify(&root, "storms")
 	d := &decoder{file: name, lines: map[string]int{}, getenv: schema.Getenv, deferSecrets: schema.DeferSecrets}
@@ -395,9 +363,8 @@ func (c *Config) defaults() {
 	if c.Collect.DefaultSchedule == "" {
 		c.Collect.DefaultSchedule = "@every 15m"
 	}
-	if c.Scoring.MinConfidence == 0 {
-		c.Scoring.MinConfidence = 0.5
-	}
+	// scoring.min_confidence left 0: the scorer's defaults (0.5 for the
+	// lexicons, each model's own operating point for its probability).
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8377"
 	}
@@ -423,9 +390,21 @@ func (c *Config) defaults() {
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+// MinEvery is the shortest "@every" schedule: cron runs a job at most once
+// a second, and silently turns "@every 0s" or "@every 100ms" into every
+// second.
+const MinEvery = time.Second
+
 // ParseSchedule parses a 5-field cron expression or a descriptor such as
 // @hourly or "@every 15m".
-func ParseSchedule(s string) (cron.Schedule, error) { return cronParser.Parse(s) }
+func ParseSchedule(s string) (cron.Schedule, error) {
+	if d, ok := strings.CutPrefix(strings.TrimSpace(s), "@every "); ok {
+		if every, err := time.ParseDuration(strings.TrimSpace(d)); err == nil && every < MinEvery {
+			return nil, fmt.Errorf("@every %s: shorter than the minimum, %s", strings.TrimSpace(d), MinEvery)
+		}
+	}
+	return cronParser.Parse(s)
+}
 
 func (c *Config) validate(d *decoder, schema Schema) {
 	if c.Collect.Concurrency < 0 {
@@ -436,6 +415,17 @@ func (c *Config) validate(d *decoder, schema Schema) {
 	}
 	if c.ClickHouse.BatchSize < 0 {
 		d.at("clickhouse.batch_size", "must be positive")
+	}
+	for _, p := range []struct {
+		key  string
+		port int
+	}{{"local_tcp_port", c.ClickHouse.LocalTCPPort}, {"local_http_port", c.ClickHouse.LocalHTTPPort}} {
+		if p.port < 0 || p.port > 65535 {
+			d.at("clickhouse."+p.key, "want a port from 1 to 65535, or 0 for the last one used")
+		}
+	}
+	if p := c.ClickHouse.LocalTCPPort; p != 0 && p == c.ClickHouse.LocalHTTPPort {
+		d.at("clickhouse.local_http_port", "the same port as local_tcp_port (%d)", p)
 	}
 
 	brands := map[string]*Brand{}
@@ -488,7 +478,6 @@ func (c *Config) validate(d *decoder, schema Schema) {
 	}
 
 	rnames := map[string]bool{}
-	kinds := ReceiverKinds()
 	for i := range c.Receivers {
 		r := &c.Receivers[i]
 		p := fmt.Sprintf("receivers[%d]", i)
@@ -524,10 +513,16 @@ func (c *Config) validate(d *decoder, schema Schema) {
 				}
 			}
 		}
+		if schema.ReceiverKinds == nil {
+			if r.Kind == "" {
+				d.at(p+".kind", "required")
+			}
+			continue
+		}
 		d.also = []string{"name", "kind", "max_per_hour", "quiet_hours", "business_hours"}
-		r.Options = decodeKind(d, p, r.Kind, r.Raw, kinds)
+		r.Options = decodeKind(d, p, r.Kind, r.Raw, schema.ReceiverKinds)
 		d.also = nil
-		c.validateReceiver(d, p, r)
+		validateHeaders(d, p, r.Options, r.Raw)
 	}
 	if c.Route != nil {
 		if c.Route.Receiver == "" {
@@ -581,8 +576,53 @@ func (c *Config) validate(d *decoder, schema Schema) {
 			d.at(fmt.Sprintf("scoring.rules[%d].brand", i), "unknown brand %q", r.Brand)
 		}
 	}
+	if m := c.Scoring.Model; m != "" && m != "none" {
+		if _, err := os.Stat(m); err != nil {
+			d.at("scoring.model", "model file %s: %v", m, errors.Unwrap(err))
+		}
+	}
+	for _, b := range slices.Sorted(maps.Keys(c.Scoring.Models)) {
+		if brands[b] == nil {
+			d.at("scoring.models."+b, "unknown brand %q", b)
+		} else if _, err := os.Stat(c.Scoring.Models[b]); err != nil {
+			d.at("scoring.models."+b, "model file %s: %v", c.Scoring.Models[b], errors.Unwrap(err))
+		}
+	}
 	c.validateServer(d)
 	c.validateUsers(d)
+}
+
+// checkListen accepts what net.Listen("tcp", addr) takes: host:port, with
+// an empty host for every interface and port 0 for any free port.
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port such as 127.0.0.1:8377 or :8377, got %q", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q: want a number from 0 to 65535", port)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Errorf("host %q: want a host name or an IP address", host)
+	}
+	return nil
+}
+
+// checkBaseURL wants the absolute http(s) URL staff reach the inbox at:
+// links in alerts are built on it, and a relative one ("inbox.example.com")
+// would make every link in every mail a dead one.
+func checkBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL: %v", raw, errors.Unwrap(err))
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("want an absolute http:// or https:// URL such as https://earshot.example.com, got %q", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: no query or fragment: case links are appended to it", raw)
+	}
+	return nil
 }
 
 // MinLinkKeyBytes is the shortest server.link_key accepted: the key is all
@@ -595,6 +635,14 @@ const MinLinkKeyBytes = 32
 const linkKeyHint = "generate one with `openssl rand -base64 48` and set it in the environment"
 
 func (c *Config) validateServer(d *decoder) {
+	if err := checkListen(c.Server.Listen); err != nil {
+		d.at("server.listen", "%v", err)
+	}
+	if c.Server.BaseURL != "" {
+		if err := checkBaseURL(c.Server.BaseURL); err != nil {
+			d.at("server.base_url", "%v", err)
+		}
+	}
 	k := c.Server.LinkKey.Reveal()
 	if k == "" {
 		return // no key: alerts carry no links
@@ -615,76 +663,6 @@ func (c *Config) validateServer(d *decoder) {
 	}
 }
 
-func (c *Config) validateReceiver(d *decoder, p string, r *Receiver) {
-	switch o := r.Options.(type) {
-	case *SendGridOptions:
-		if o.APIKey == "" {
-			d.at(p+".api_key", "required: ${SENDGRID_API_KEY}")
-		}
-		if !strings.Contains(o.From, "@") {
-			d.at(p+".from", "required: a sender address")
-		}
-		if len(o.To) == 0 {
-			d.at(p+".to", "required: at least one address")
-		}
-		for j, a := range o.To {
-			if !strings.Contains(a, "@") || strings.ContainsAny(a, "\r\n") {
-				d.at(fmt.Sprintf("%s.to[%d]", p, j), "%q is not an email address", a)
-			}
-		}
-	case *SMTPOptions:
-		validateSMTP(d, p, o)
-	case *SlackOptions:
-		if o.WebhookURL == "" {
-			d.at(p+".webhook_url", "required: ${SLACK_WEBHOOK_URL}")
-		}
-	case *WebhookOptions:
-		if !strings.HasPrefix(o.URL, "http://") && !strings.HasPrefix(o.URL, "https://") {
-			d.at(p+".url", "required: an http(s) URL")
-		}
-		validateHeaders(d, p, r.Raw)
-	case *StdoutOptions:
-		if o.Format != "" && o.Format != "text" && o.Format != "json" {
-			d.at(p+".format", "text or json, got %q", o.Format)
-		}
-	}
-}
-
-func validateSMTP(d *decoder, p string, o *SMTPOptions) {
-	if o.Host == "" || strings.ContainsAny(o.Host, " /:\r\n") {
-		d.at(p+".host", "required: the SMTP server's host name (the port goes in port)")
-	}
-	if o.Port < 0 || o.Port > 65535 {
-		d.at(p+".port", "%d is not a port", o.Port)
-	}
-	switch o.TLS {
-	case "", "starttls", "implicit":
-	case "none":
-		if o.Username != "" || o.Password != "" {
-			d.at(p+".tls", "none would send the password in clear: use starttls or implicit, or drop username and password")
-		}
-		if o.CAFile != "" {
-			d.at(p+".ca_file", "set, but tls is none")
-		}
-	default:
-		d.at(p+".tls", "starttls, implicit or none, got %q", o.TLS)
-	}
-	if (o.Username == "") != (o.Password == "") {
-		d.at(p+".password", "username and password go together: password: ${SMTP_PASSWORD}")
-	}
-	if !strings.Contains(o.From, "@") || strings.ContainsAny(o.From, "\r\n") {
-		d.at(p+".from", "required: a sender address")
-	}
-	if len(o.To) == 0 {
-		d.at(p+".to", "required: at least one address")
-	}
-	for j, a := range o.To {
-		if !strings.Contains(a, "@") || strings.ContainsAny(a, "\r\n") {
-			d.at(fmt.Sprintf("%s.to[%d]", p, j), "%q is not an email address", a)
-		}
-	}
-}
-
 // credentialHeaderName matches header names whose values are credentials
 // (Authorization, Proxy-Authorization, X-Api-Key, X-Auth-Token, Cookie ...).
 var credentialHeaderName = regexp.MustCompile(`(?i)auth|token|secret|key|passw|cookie|session`)
@@ -698,24 +676,42 @@ var credentialValue = regexp.MustCompile(`(?i)^\s*(bearer|basic|token|digest|api
 // whose default would be a secret written in the file.
 var headerSecretRef = regexp.MustCompile(`(?i)^\s*(?:(?:bearer|basic|token|digest|apikey|api-key|key|ssws|splunk|geniekey|hmac)\s+)?\$\{[A-Za-z_][A-Za-z0-9_]*\}\s*$`)
 
-// validateHeaders makes a webhook's credential headers come from the
-// environment like every other secret. It reads the raw YAML (raw holds the
-// receiver's kind-specific keys), because only the text before ${VAR}
-// expansion tells whether the value was written into the file.
-func validateHeaders(d *decoder, p string, raw *yaml.Node) {
-	if raw == nil || raw.Kind != yaml.MappingNode {
+var headersType = reflect.TypeOf(Headers(nil))
+
+// validateHeaders makes the credential headers of a receiver's options
+// (every field of type Headers) come from the environment like every other
+// secret. It reads the raw YAML (raw holds the receiver's kind-specific
+// keys), because only the text before ${VAR} expansion tells whether the
+// value was written into the file.
+func validateHeaders(d *decoder, p string, opts any, raw *yaml.Node) {
+	if opts == nil || raw == nil || raw.Kind != yaml.MappingNode {
 		return
 	}
+	keys := map[string]bool{}
+	t := reflect.TypeOf(opts)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if f := t.Field(i); f.Type == headersType {
+			name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+			keys[name] = true
+		}
+	}
 	for i := 0; i+1 < len(raw.Content); i += 2 {
-		if raw.Content[i].Value != "headers" {
+		if !keys[raw.Content[i].Value] {
 			continue
 		}
+		key := raw.Content[i].Value
 		h := raw.Content[i+1]
 		if h.Kind == yaml.AliasNode {
 			h = h.Alias
 		}
 		if h == nil || h.Kind != yaml.MappingNode {
-			return // the decoder has reported it
+			continue // the decoder has reported it
 		}
 		for j := 0; j+1 < len(h.Content); j += 2 {
 			name, val := h.Content[j].Value, h.Content[j+1]
@@ -729,7 +725,7 @@ func validateHeaders(d *decoder, p string, raw *yaml.Node) {
 				continue
 			}
 			if !headerSecretRef.MatchString(val.Value) {
-				d.at(p+".headers."+name, "looks like a credential: secrets must come from the environment; write ${SOME_VAR} or e.g. \"Bearer ${SOME_VAR}\", not the value")
+				d.at(p+"."+key+"."+name, "looks like a credential: secrets must come from the environment; write ${SOME_VAR} or e.g. \"Bearer ${SOME_VAR}\", not the value")
 			}
 		}
 	}
@@ -879,13 +875,15 @@ func find[T any](list []T, ok func(*T) bool) *T {
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): `)
 
-// yamlError turns a yaml.v3 syntax error into our one-line form.
-func yamlError(name string, err error) Error {
+// yamlError turns a yaml.v3 syntax error into our one-line form, at the
+// line where the problem is (see syntaxLine).
+func yamlError(name string, data []byte, err error) Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 1
 	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = yamlLineRE.ReplaceAllString(err.Error(), "")
 	}
+	line, msg = syntaxLine(data, line, msg)
 	return Error{File: name, Line: line, Msg: "YAML syntax: " + msg}
 }

@@ -24,10 +24,29 @@ func (o *feedOptions) Validate() []FieldError {
 	return nil
 }
 
+// Receiver options shaped like alerts/sendgrid's and alerts/webhook's
+// (which import config, so a test here cannot use them).
+type mailOptions struct {
+	APIKey Secret   `yaml:"api_key"`
+	From   string   `yaml:"from"`
+	To     []string `yaml:"to"`
+}
+
+type dirOptions struct {
+	Dir string `yaml:"dir"`
+}
+
+type hookOptions struct {
+	URL     string  `yaml:"url"`
+	Headers Headers `yaml:"headers"`
+}
+
 func testSchema(env map[string]string) Schema {
 	return Schema{
 		SourceKinds: map[string]func() any{"feed": func() any { return &feedOptions{} }, "demo": nil},
-		Getenv:      func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+		ReceiverKinds: map[string]func() any{"sendgrid": func() any { return &mailOptions{} }, "outbox": func() any { return &dirOptions{} },
+			"webhook": func() any { return &hookOptions{} }},
+		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
 	}
 }
 
@@ -86,7 +105,7 @@ func TestParseGood(t *testing.T) {
 	if !ok || opts.URL != "https://example.com/feed.xml" || len(opts.Include) != 1 {
 		t.Errorf("feed options = %#v", c.Sources[0].Options)
 	}
-	sg := c.Receivers[0].Options.(*SendGridOptions)
+	sg := c.Receivers[0].Options.(*mailOptions)
 	if sg.APIKey.Reveal() != "SG.key" {
 		t.Errorf("api key not expanded")
 	}
@@ -290,5 +309,55 @@ func TestDeferSecrets(t *testing.T) {
 	}
 	if len(c.UnsetSecrets) != 1 || !strings.Contains(c.UnsetSecrets[0], "c.yaml:5: server.link_key") {
 		t.Errorf("unset secrets %v", c.UnsetSecrets)
+	}
+}
+
+// TestValidateRoughEdges: each mistake is one error, at its line, naming
+// the field and what is wrong.
+func TestValidateRoughEdges(t *testing.T) {
+	const head = "brands:\n  - name: Acme\nsources:\n  - name: s\n    kind: demo\n    brand: Acme\n" // lines 1-6
+	for _, tc := range []struct {
+		name, yaml string
+		want       string // "" means valid
+	}{
+		{"every 1s is the minimum", head + "    schedule: \"@every 1s\"\n", ""},
+		{"every 0s", head + "    schedule: \"@every 0s\"\n", `x.yaml:7: sources[0].schedule: bad cron expression "@every 0s": @every 0s: shorter than the minimum, 1s`},
+		{"every 100ms", head + "collect:\n  default_schedule: \"@every 100ms\"\n", `x.yaml:8: collect.default_schedule: bad cron expression "@every 100ms": @every 100ms: shorter than the minimum, 1s`},
+		{"digest every 0s", head + "receivers: [{name: r, kind: outbox}]\ndigests:\n  - receiver: r\n    schedule: \"@every 0s\"\n", "x.yaml:10: digests[0].schedule: @every 0s: shorter than the minimum, 1s"},
+		{"listen without port", head + "server:\n  listen: localhost\n", `x.yaml:8: server.listen: want host:port such as 127.0.0.1:8377 or :8377, got "localhost"`},
+		{"listen port out of range", head + "server:\n  listen: 127.0.0.1:99999\n", `x.yaml:8: server.listen: port "99999": want a number from 0 to 65535`},
+		{"listen every interface", head + "server:\n  listen: \":8377\"\n", ""},
+		{"base_url without scheme", head + "server:\n  base_url: inbox.example.com\n", `x.yaml:8: server.base_url: want an absolute http:// or https:// URL such as https://earshot.example.com, got "inbox.example.com"`},
+		{"base_url ftp", head + "server:\n  base_url: ftp://example.com\n", "x.yaml:8: server.base_url: want an absolute http:// or https:// URL"},
+		{"base_url with a query", head + "server:\n  base_url: https://example.com/?a=1\n", "x.yaml:8: server.base_url: \"https://example.com/?a=1\": no query or fragment"},
+		{"base_url not a URL", head + "server:\n  base_url: \"http://exa mple.com\"\n", "x.yaml:8: server.base_url: \"http://exa mple.com\" is not a URL"},
+		{"base_url fine", head + "server:\n  base_url: https://inbox.example.com/earshot\n", ""},
+		{"duplicate key", head + "    schedule: \"@hourly\"\n    schedule: \"@daily\"\n", `x.yaml:8: sources[0].schedule: defined twice (first on line 7)`},
+		{"duplicate top-level key", head + "brands:\n  - name: Other\n", "x.yaml:7: brands: defined twice (first on line 1)"},
+		{"duplicate map key", head + "route:\n  receiver: r\n  match: {brand: Acme, brand: Other}\nreceivers: [{name: r, kind: outbox}]\n", "x.yaml:9: route.match.brand: defined twice (first on line 9)"},
+		{"indented too little", head + "   location: Zagreb\n", "x.yaml:7: YAML syntax: did not find expected '-' indicator (check this line's indentation)"},
+		{"indented too much", head + "      location: Zagreb\n", "x.yaml:7: YAML syntax: mapping values are not allowed in this context (check this line's indentation)"},
+		{"nested too little", "server:\n  listen: 127.0.0.1:1\nbrands:\n  - name: Acme\n    locations:\n      - name: Zagreb\n     contact: Ana\n", "x.yaml:7: YAML syntax: did not find expected key (check this line's indentation)"},
+		{"tab", head + "\tschedule: \"@hourly\"\n", "x.yaml:7: YAML syntax: found a tab character that violates indentation"},
+		{"local ports", head + "clickhouse:\n  local_tcp_port: 19000\n  local_http_port: 18123\n", ""},
+		{"local port out of range", head + "clickhouse:\n  local_tcp_port: 70000\n", "x.yaml:8: clickhouse.local_tcp_port: want a port from 1 to 65535, or 0 for the last one used"},
+		{"local ports the same", head + "clickhouse:\n  local_tcp_port: 19000\n  local_http_port: 19000\n", "x.yaml:9: clickhouse.local_http_port: the same port as local_tcp_port (19000)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("x.yaml", []byte(tc.yaml), testSchema(nil))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 {
+				t.Fatalf("want one error %q, got %v", tc.want, err)
+			}
+			if !strings.HasPrefix(es[0].Error(), tc.want) {
+				t.Errorf("got  %s\nwant %s", es[0].Error(), tc.want)
+			}
+		})
 	}
 }

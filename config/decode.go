@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"os"
@@ -172,8 +173,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		seen := map[string]int{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
+			if d.duplicate(k, join(path, k.Value), seen) {
+				continue
+			}
 			ev := reflect.New(v.Type().Elem()).Elem()
 			d.decode(val, ev, join(path, k.Value))
 			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(v.Type().Key()), ev)
@@ -256,9 +261,13 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		}
 	}
 	var rest *yaml.Node
+	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		p := join(path, k.Value)
+		if d.duplicate(k, p, seen) {
+			continue
+		}
 		fi, ok := fields[k.Value]
 		if !ok {
 			if remain >= 0 {
@@ -277,6 +286,18 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 	if remain >= 0 && rest != nil {
 		v.Field(remain).Set(reflect.ValueOf(rest))
 	}
+}
+
+// duplicate reports a key written twice in one mapping. yaml.v3 keeps both
+// in a node tree and a plain decode would let the second win silently: a
+// second `schedule:` pasted below the first would quietly change it.
+func (d *decoder) duplicate(k *yaml.Node, path string, seen map[string]int) bool {
+	if first, ok := seen[k.Value]; ok {
+		d.errorf(k.Line, path, "defined twice (first on line %d)", first)
+		return true
+	}
+	seen[k.Value] = k.Line
+	return false
 }
 
 func (d *decoder) unknown(k *yaml.Node, path string, fields map[string]int) {
@@ -452,4 +473,46 @@ func ParseByteSize(s string) (ByteSize, error) {
 		return 0, fmt.Errorf("bad size %q: unit must be B, KB, MB, GB, KiB, MiB or GiB", s)
 	}
 	return ByteSize(f * mult), nil
+}
+
+// indentProblems are yaml.v3 messages that, in a config, almost always mean
+// a line indented wrongly.
+var indentProblems = []string{"did not find expected key", "did not find expected '-' indicator", "mapping values are not allowed in this context",
+	"found a tab character that violates indentation"}
+
+// syntaxLine finds the line a YAML syntax error is on. yaml.v3 reports
+// the line where the enclosing block starts ("line 1: did not find
+// expected '-' indicator" for a mis-indented line 40 of `sources:`), so the
+// first prefix of the file, in whole lines, that fails with the same
+// message marks the line. A prefix that fails otherwise (a flow list or a
+// quoted string cut in two) is passed over. Only runs on a broken file.
+func syntaxLine(data []byte, line int, msg string) (int, string) {
+	indent := false
+	for _, p := range indentProblems {
+		indent = indent || msg == p
+	}
+	if !indent {
+		return line, msg
+	}
+	hint := msg
+	if !strings.Contains(msg, "indentation") {
+		hint += " (check this line's indentation)"
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	if len(lines) > 2000 || len(data) > 1<<16 {
+		return line, hint // the scan is quadratic; no config is this long
+	}
+	end := 0
+	for i, l := range lines {
+		end += len(l)
+		if i+1 < line {
+			continue // the problem is inside the block yaml.v3 named
+		}
+		var n yaml.Node
+		err := yaml.NewDecoder(bytes.NewReader(data[:end])).Decode(&n)
+		if err != nil && strings.HasSuffix(err.Error(), msg) {
+			return i + 1, hint
+		}
+	}
+	return line, hint
 }

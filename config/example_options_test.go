@@ -8,6 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/earshot/earshot/alerts"
+	"github.com/earshot/earshot/alerts/outbox"
+	"github.com/earshot/earshot/alerts/sendgrid"
+	"github.com/earshot/earshot/alerts/slack"
+	"github.com/earshot/earshot/alerts/smtp"
+	"github.com/earshot/earshot/alerts/stdout"
+	"github.com/earshot/earshot/alerts/webhook"
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/collectors/appstore"
 	"github.com/earshot/earshot/collectors/bluesky"
@@ -32,25 +39,36 @@ var kinds = collectors.Registry{
 	"reddit": reddit.Kind(), "selector": selector.Kind(),
 }
 
+// receiverKinds mirrors cmd/earshot's receiver registry (receivers.go), for
+// the same reason and with the same check.
+var receiverKinds = alerts.ReceiverRegistry{
+	"outbox": outbox.Kind(), "sendgrid": sendgrid.Kind(), "slack": slack.Kind(), "smtp": smtp.Kind(),
+	"stdout": stdout.Kind(), "webhook": webhook.Kind(),
+}
+
 var (
 	sourceStart = regexp.MustCompile(`^\s*#?\s*- name:`)
 	kindLine    = regexp.MustCompile(`^\s*#?\s+kind:\s*([\w-]+)`)
 	keyLine     = regexp.MustCompile(`^\s*#?\s*(?:- )?([a-z_]+):`)
 )
 
-// exampleKeys reads the sources section of earshot.example.yaml, examples
-// in comments included, as kind -> the keys its sources show.
-func exampleKeys(t *testing.T) map[string]map[string]bool {
+// exampleKeys reads a section (sources, receivers) of earshot.example.yaml,
+// examples in comments included, as kind -> the keys its items show. next
+// is the top-level key after the section.
+func exampleKeys(t *testing.T, section, next string) map[string]map[string]bool {
 	t.Helper()
 	b, err := os.ReadFile("../earshot.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(b)
-	start := strings.Index(text, "\nsources:\n")
-	end := strings.Index(text[start+1:], "\nscoring:\n")
+	start := strings.Index(text, "\n"+section+":\n")
+	end := -1
+	if start >= 0 {
+		end = strings.Index(text[start+1:], "\n"+next+":\n")
+	}
 	if start < 0 || end < 0 {
-		t.Fatal("no sources section in earshot.example.yaml")
+		t.Fatalf("no %s section before %s in earshot.example.yaml", section, next)
 	}
 	out := map[string]map[string]bool{}
 	var block []string
@@ -103,33 +121,61 @@ func yamlKeys(t reflect.Type) []string {
 	return out
 }
 
+// kindOptions is a registry as kind -> a new options value (nil: none).
+type kindOptions map[string]func() any
+
 // TestExampleNamesEveryOption: earshot.example.yaml says it shows every
-// option; every key of every kind's options type must appear in one of its
-// sources of that kind.
+// option; every key of every kind's options type, sources' and receivers',
+// must appear in one of its items of that kind.
 func TestExampleNamesEveryOption(t *testing.T) {
-	have := exampleKeys(t)
-	for _, name := range kinds.Names() {
-		if kinds[name].Options == nil {
-			continue
-		}
-		var missing []string
-		for _, k := range yamlKeys(reflect.TypeOf(kinds[name].Options())) {
-			if !have[name][k] {
-				missing = append(missing, k)
+	for _, sec := range []struct {
+		section, next string
+		kinds         kindOptions
+	}{
+		{"sources", "scoring", kinds.SourceKinds()},
+		{"receivers", "route", receiverKinds.Kinds()},
+	} {
+		have := exampleKeys(t, sec.section, sec.next)
+		for _, name := range sortedNames(sec.kinds) {
+			if sec.kinds[name] == nil {
+				continue
 			}
-		}
-		sort.Strings(missing)
-		if len(missing) > 0 {
-			t.Errorf("earshot.example.yaml: kind %s lacks %s", name, strings.Join(missing, ", "))
+			var missing []string
+			for _, k := range yamlKeys(reflect.TypeOf(sec.kinds[name]())) {
+				if !have[name][k] {
+					missing = append(missing, k)
+				}
+			}
+			sort.Strings(missing)
+			if len(missing) > 0 {
+				t.Errorf("earshot.example.yaml: %s kind %s lacks %s", sec.section, name, strings.Join(missing, ", "))
+			}
 		}
 	}
 }
 
 func TestExampleNamesEveryKind(t *testing.T) {
-	have := exampleKeys(t)
-	for _, name := range kinds.Names() {
-		if have[name] == nil {
-			t.Errorf("earshot.example.yaml has no %s source", name)
+	for _, sec := range []struct {
+		section, next string
+		kinds         kindOptions
+	}{
+		{"sources", "scoring", kinds.SourceKinds()},
+		{"receivers", "route", receiverKinds.Kinds()},
+	} {
+		have := exampleKeys(t, sec.section, sec.next)
+		for _, name := range sortedNames(sec.kinds) {
+			if have[name] == nil {
+				t.Errorf("earshot.example.yaml has no %s of kind %s", sec.section, name)
+			}
 		}
 	}
+}
+
+func sortedNames(k kindOptions) []string {
+	out := make([]string, 0, len(k))
+	for n := range k {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -84,7 +84,7 @@ func TestWebhookCredentialHeaders(t *testing.T) {
 				if err != nil {
 					t.Fatalf("rejected: %v", err)
 				}
-				if c.Receivers[0].Options.(*WebhookOptions).Headers[tt.header] == "" {
+				if c.Receivers[0].Options.(*hookOptions).Headers[tt.header] == "" {
 					t.Errorf("header %s not decoded", tt.header)
 				}
 				return

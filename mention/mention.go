@@ -162,10 +162,12 @@ func (m *Mention) Normalize(now time.Time) error {
 		return fmt.Errorf("rating %v of %v is out of range", m.Rating, m.RatingMax)
 	}
 	if m.Rating > 0 && m.RatingMax == 0 {
-		m.RatingMax = 5
-		if m.Rating > 5 {
+		if m.Rating > DefaultRatingMax {
 			return fmt.Errorf("rating %v without rating_max", m.Rating)
 		}
+		// A whole or half star is out of 5; another (0.3) keeps no
+		// scale, and the scorer says why it ignored it.
+		m.RatingMax, _ = RatingScale(m.Rating, 0)
 	}
 	m.Lang = strings.ToLower(m.Lang)
 	if m.CollectedAt.IsZero() {

@@ -62,6 +62,16 @@ func TestNormalize(t *testing.T) {
 		{"bad kind", Mention{Text: "x", Kind: "tweet"}, "kind", nil},
 		{"rating above max", Mention{Text: "x", Rating: 6, RatingMax: 5}, "out of range", nil},
 		{"rating 8 without max", Mention{Text: "x", Rating: 8}, "without rating_max", nil},
+		{"half star without max", Mention{Text: "x", Rating: 3.5}, "", func(t *testing.T, m Mention) {
+			if m.RatingMax != 5 {
+				t.Errorf("rating_max %v", m.RatingMax)
+			}
+		}},
+		{"odd rating without max keeps no scale", Mention{Text: "x", Rating: 0.3}, "", func(t *testing.T, m Mention) {
+			if m.RatingMax != 0 || m.Rating != 0.3 {
+				t.Errorf("rating %v/%v", m.Rating, m.RatingMax)
+			}
+		}},
 		{"bad severity", Mention{Text: "x", Score: Score{Severity: "apocalyptic"}}, "severity", nil},
 	}
 	for _, tt := range tests {
@@ -79,6 +89,27 @@ func TestNormalize(t *testing.T) {
 			}
 			tt.check(t, m)
 		})
+	}
+}
+
+func TestRatingScale(t *testing.T) {
+	for _, tt := range []struct {
+		rating, max, want float64
+		note              string
+	}{
+		{0, 0, 0, ""},
+		{4, 10, 10, ""},
+		{4, 0, 5, "read as stars out of 5"},
+		{2.5, 0, 5, "read as stars out of 5"},
+		{7, 0, 0, "ignored: no rating_max"},
+		{4.2, 0, 0, "ignored: no rating_max"},
+		{0.5, 0, 0, "ignored: no rating_max"},
+		{11, 10, 0, "above its rating_max"},
+	} {
+		got, note := RatingScale(tt.rating, tt.max)
+		if got != tt.want || !strings.Contains(note, tt.note) || (tt.note == "") != (note == "") {
+			t.Errorf("RatingScale(%v, %v) = %v, %q; want %v, %q", tt.rating, tt.max, got, note, tt.want, tt.note)
+		}
 	}
 }
 

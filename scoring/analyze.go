@@ -59,13 +59,17 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 
 	given := strings.ToLower(strings.TrimSpace(m.Lang))
 	switch {
-	case given != "" && m.LangFromPage && utf8.RuneCountInString(text) >= pageLangMinRunes:
+	case given != "" && m.LangFromPage && (utf8.RuneCountInString(text) >= pageLangMinRunes || hasOtherScript(text)):
 		// A page's lang attribute describes its template, not each
 		// comment: a confident detection on the text that names another
 		// language with a lexicon wins (a French comment on a page marked
-		// en is scored in French). Only such mentions pay for detection.
-		d, conf, _ := s.ids.detect(text, toks)
-		if d != given && conf >= 0.9 && s.lex[lexLang(d)] != nil {
+		// en is scored in French), and so does a script that says it
+		// (a Chinese comment on that page is Chinese, however short).
+		// Only such mentions pay for detection.
+		d, conf, how := s.ids.detect(text, toks)
+		if d != given && conf >= 0.9 && s.lex[lexLang(d)] == nil && how == "script" {
+			a.lang, a.langConf, a.langHow = d, 0.4, "script; the page says "+given+"; no lexicon for "+d+": English words and emoji only"
+		} else if d != given && conf >= 0.9 && s.lex[lexLang(d)] != nil {
 			a.lang, a.langConf, a.langHow = d, conf, "detected; the page says "+given
 		} else if s.lex[lexLang(given)] != nil {
 			a.lang, a.langConf, a.langHow = given, 1, "the page's"
@@ -78,7 +82,12 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 		a.lang, a.langConf, a.langHow = given, 0.4, "no lexicon for "+given+": English words and emoji only"
 	default:
 		a.lang, a.langConf, a.langHow = s.ids.detect(text, toks)
-		if a.langConf < 0.9 {
+		if a.lang != "" && s.lex[lexLang(a.lang)] == nil {
+			// Chinese, Japanese, Korean...: named, scored by emoji and
+			// English words with the confidence of a language without a
+			// lexicon.
+			a.langConf, a.langHow = 0.4, a.langHow+"; no lexicon for "+a.lang+": English words and emoji only"
+		} else if a.langConf < 0.9 {
 			s.byCoverage(&a, toks)
 		}
 	}
@@ -136,6 +145,9 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 	}
 	intens := 0.0
 	lastHit, lastHitPos, pos := -1, -10, 0
+	// A publicity word and a platform in one sentence: a threat to go
+	// public ("posting this on TikTok", "выложу в инстаграм").
+	pubWord, platWord := "", ""
 	newClause := func(w float64) {
 		clause++
 		weights = append(weights, w)
@@ -147,6 +159,7 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 		case tBreak:
 			a.bangs += t.bang
 			closeNeg()
+			pubWord, platWord = "", ""
 			if t.quest && sums[clause] < 0 && sums[clause] > -questionKeep {
 				// "Is there a delay on my connection?" asks; it does not
 				// complain. Strong words still count ("why so rude?").
@@ -172,6 +185,20 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 		if skip != nil && skip[i] {
 			i++
 			pos++
+			continue
+		}
+		if sp, k := sarcasmAt(lx, fallback, toks, i); sp != nil {
+			// Praise that means the opposite: the phrase counts as one
+			// negative hit, its praise word not at all.
+			a.hits = append(a.hits, hit{text: sp.text, valence: sp.info.valence, clause: clause})
+			sums[clause] += sp.info.valence
+			if a.sarcasm == "" {
+				a.sarcasm = sp.text
+			}
+			lastHit, lastHitPos = len(a.hits)-1, pos+len(sp.words)-1
+			i += k
+			pos += len(sp.words)
+			intensLeft = 0
 			continue
 		}
 		in, txt, n := match(lx, toks, i)
@@ -205,6 +232,17 @@ func (s *Scorer) analyze(m *mention.Mention) analysis {
 		for _, sg := range in.signals {
 			if _, ok := a.signals[sg]; !ok {
 				a.signals[sg] = txt
+			}
+		}
+		if in.publicity && pubWord == "" {
+			pubWord = txt
+		}
+		if in.platform && platWord == "" {
+			platWord = txt
+		}
+		if pubWord != "" && platWord != "" {
+			if _, ok := a.signals["media"]; !ok {
+				a.signals["media"] = pubWord + " … " + platWord
 			}
 		}
 		switch {
@@ -325,6 +363,12 @@ func (s *Scorer) byCoverage(a *analysis, toks []token) {
 				continue
 			}
 			if in, _, k := match(lx, toks, i); in != nil {
+				if in.platform || in.publicity && in.valence == 0 {
+					// Network names and "post", "video" are shared
+					// across languages: no evidence of one.
+					i += k - 1
+					continue
+				}
 				n += k
 				if in.valence != 0 {
 					n += k // sentiment words say more than aspect nouns
@@ -380,6 +424,17 @@ func match(lx *Lexicon, toks []token, i int) (*info, string, int) {
 			return in, strings.TrimSuffix(key, "*"), 1
 		}
 	}
+	// A platform with a case ending or a suffix: "TikTok-ում",
+	// "Instagram'da".
+	j := strings.IndexByte(w, '-')
+	if k := strings.IndexByte(w, '\''); k >= 0 && (j < 0 || k < j) {
+		j = k
+	}
+	if j > 0 {
+		if in, key := lx.lookup(w[:j]); in != nil && in.platform {
+			return in, key, 1
+		}
+	}
 	// Attached prefixes: Armenian future կ- and negation չ- on verbs,
 	// Arabic conjunctions and articles (و, ال, بال...).
 	for _, p := range prefixRules[lx.Lang] {
@@ -409,6 +464,47 @@ func match(lx *Lexicon, toks []token, i int) (*info, string, int) {
 		}
 	}
 	return nil, "", 0
+}
+
+// sarcasmAt finds a sarcasm phrase of lx (or, for a Latin word in
+// code-mixed text, of the fallback) at toks[i], skipping commas between its
+// words ("great, another"); it returns the phrase and the tokens it spans.
+func sarcasmAt(lx, fallback *Lexicon, toks []token, i int) (*phrase, int) {
+	w := toks[i].text
+	if w == "" {
+		return nil, 0
+	}
+	bit := sarcBit(w)
+	var ps []phrase
+	if lx.sarcMask&bit != 0 {
+		ps = lx.sarcasm[w]
+	}
+	if ps == nil && fallback != nil && toks[i].latin && fallback.sarcMask&bit != 0 {
+		ps = fallback.sarcasm[w]
+	}
+	if ps == nil {
+		return nil, 0
+	}
+	start := i == 0 || toks[i-1].kind == tBreak
+next:
+	for k := range ps {
+		p := &ps[k]
+		if p.atStart && !start {
+			continue
+		}
+		j := i
+		for n, pw := range p.words {
+			for n > 0 && j < len(toks) && toks[j].kind == tComma {
+				j++
+			}
+			if j >= len(toks) || toks[j].kind != tWord || !matchWord(pw, toks[j].text) {
+				continue next
+			}
+			j++
+		}
+		return p, j - i
+	}
+	return nil, 0
 }
 
 // matchPhrase returns the first (longest) phrase of ps found at toks[i].
@@ -455,6 +551,16 @@ outer:
 
 func hasLetter(s string) bool {
 	return strings.IndexFunc(s, unicode.IsLetter) >= 0
+}
+
+// hasOtherScript reports any letter outside the Latin script.
+func hasOtherScript(s string) bool {
+	for _, r := range s {
+		if r >= 0x80 && unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasCyrillic(s string) bool {

@@ -43,6 +43,28 @@ var scriptOf = map[string]*unicode.RangeTable{
 
 var cyrillicLangs = []string{"ru", "uk", "sr"}
 
+// Scripts of languages without a lexicon: such text is named for what it
+// is (and scored by its emoji and English words only), never passed to the
+// Latin-script detectors, which would call Chinese English or Croatian.
+var otherScripts = [8]struct {
+	lang  string
+	table *unicode.RangeTable
+}{
+	{"ja", unicode.Hiragana}, {"ja", unicode.Katakana}, {"ko", unicode.Hangul}, {"zh", unicode.Han},
+	{"th", unicode.Thai}, {"el", unicode.Greek}, {"he", unicode.Hebrew}, {"ka", unicode.Georgian},
+}
+
+// isLatinWord reports whether a lexicon word is written in Latin letters
+// (a romanised entry of a language with its own script).
+func isLatinWord(w string) bool {
+	for _, r := range w {
+		if unicode.IsLetter(r) && !unicode.Is(unicode.Latin, r) {
+			return false
+		}
+	}
+	return w != ""
+}
+
 func newLangID(langs []string, lex map[string]*Lexicon) *langID {
 	d := &langID{allowed: map[string]bool{}, stops: map[string][]string{}, codes: map[lingua.Language]string{}}
 	for _, l := range langs {
@@ -50,7 +72,26 @@ func newLangID(langs []string, lex map[string]*Lexicon) *langID {
 	}
 	var latin []lingua.Language
 	for _, l := range langs {
-		if scriptOf[l] != nil || l == "ru" || l == "uk" {
+		if l == "ru" || l == "uk" {
+			continue
+		}
+		if scriptOf[l] != nil {
+			// A language with its own script that is also written in
+			// Latin letters (Hinglish: "room bahut ganda tha") votes with
+			// its lexicon's Latin function words; lingua knows it only in
+			// its own script.
+			n := 0
+			if lx := lex[lexLang(l)]; lx != nil {
+				for w := range lx.stops {
+					if isLatinWord(w) {
+						d.stops[w] = append(d.stops[w], l)
+						n++
+					}
+				}
+			}
+			if n > 0 {
+				d.latin = append(d.latin, l)
+			}
 			continue
 		}
 		d.latin = append(d.latin, l)
@@ -140,6 +181,7 @@ func (d *langID) dialect(l string, toks []token) string {
 // detect returns the language, a confidence and how it was decided.
 func (d *langID) detect(text string, toks []token) (string, float64, string) {
 	var latinN, cyr, other int
+	var others [8]int // by otherScripts
 	counts := map[string]int{}
 	uk, sr := false, false
 	allLatin := true // every letter in the Latin script (lingua's sense)
@@ -170,10 +212,16 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 				}
 			}
 			if !found {
-				if r <= 0x24F {
+				if r <= 0x24F || unicode.Is(unicode.Latin, r) {
 					latinN++
 				} else {
 					other++
+					for i, o := range otherScripts {
+						if unicode.Is(o.table, r) {
+							others[i]++
+							break
+						}
+					}
 				}
 			}
 		}
@@ -191,6 +239,9 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 		if 3*n >= total && d.allowed[l] {
 			return l, 1, "script"
 		}
+	}
+	if l, ok := otherScript(others[:], other, total); ok {
+		return l, 1, "script"
 	}
 	if 3*cyr >= total {
 		want := "ru"
@@ -233,6 +284,9 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 		}
 	}
 	if best != "" && votes[best] >= 2 && votes[best] >= 2*second {
+		if scriptOf[best] != nil {
+			return best, 0.9, "function words, romanised"
+		}
 		return d.dialect(best, toks), 0.9, "function words"
 	}
 	if d.det != nil {
@@ -251,6 +305,36 @@ func (d *langID) detect(text string, toks []token) (string, float64, string) {
 		return "en", 0.3, "default"
 	}
 	return "", 0, "unknown"
+}
+
+// otherScript names the language of text written mostly (a third of its
+// letters or more) in a script without a lexicon: Japanese by its kana
+// (Japanese writes kanji too), Korean by Hangul, Chinese by Han alone; und
+// for a script it does not know.
+func otherScript(n []int, other, total int) (string, bool) {
+	if 3*other < total {
+		return "", false
+	}
+	ja := n[0] + n[1]
+	cjk := ja + n[2] + n[3]
+	switch {
+	case 3*cjk >= total && ja > 0:
+		return "ja", true
+	case 3*cjk >= total && n[2] > 0:
+		return "ko", true
+	case 3*cjk >= total:
+		return "zh", true
+	}
+	best := -1
+	for i := 4; i < len(n); i++ {
+		if 3*n[i] >= total && (best < 0 || n[i] > n[best]) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		return otherScripts[best].lang, true
+	}
+	return "und", true
 }
 
 // maxLinguaBytes bounds the text lingua reads. Its cost grows with the

@@ -21,6 +21,12 @@ import (
 //	[contrast]           "but": the clause after weighs more
 //	[aspect NAME]        words naming a part of the service
 //	[signal NAME]        words raising an urgency signal
+//	[platform]           social networks (TikTok, Instagram, YouTube...)
+//	[publicity]          "post", "upload", "video": with a platform in the
+//	                     same sentence, a threat to go public (signal media)
+//	[sarcasm]            phrase  valence: praise that means the opposite
+//	                     ("great, another", "ага, конечно"); commas between
+//	                     its words are skipped
 //	[stopwords]          frequent function words, for language identification
 //
 // A trailing * matches any ending (inflected languages); entries are matched
@@ -40,6 +46,8 @@ type info struct {
 	aspects   []string
 	signals   []string
 	stop      bool
+	platform  bool
+	publicity bool
 }
 
 func (i *info) merge(o *info) {
@@ -63,6 +71,8 @@ func (i *info) merge(o *info) {
 		}
 	}
 	i.stop = i.stop || o.stop
+	i.platform = i.platform || o.platform
+	i.publicity = i.publicity || o.publicity
 }
 
 // phrase is a multi-word entry, indexed by its first word.
@@ -70,6 +80,8 @@ type phrase struct {
 	words []string // folded; the last may end in *
 	text  string
 	info  *info
+	// atStart: a sarcasm phrase that counts only at a sentence's start.
+	atStart bool
 }
 
 // Lexicon is one language's compiled lexicon. Read-only after load, so safe
@@ -85,6 +97,16 @@ type Lexicon struct {
 	stops    map[string]bool
 	minStem  int
 	maxStem  int
+	// sarcasm phrases by first word (exact): matched with commas skipped.
+	// sarcMask has sarcBit set for each first word: most words skip the
+	// map lookup.
+	sarcasm  map[string][]phrase
+	sarcMask uint64
+}
+
+// sarcBit is a cheap fingerprint of a word (first byte and length).
+func sarcBit(w string) uint64 {
+	return 1 << ((uint(w[0])*7 + uint(len(w))) & 63)
 }
 
 // lookup finds a single token, exact first, then the longest stem.
@@ -157,7 +179,7 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 				arg = f[1]
 			}
 			switch section {
-			case "sentiment", "negation", "intensifier", "contrast", "stopwords":
+			case "sentiment", "negation", "intensifier", "contrast", "stopwords", "platform", "publicity", "sarcasm":
 			case "aspect", "signal":
 				if arg == "" {
 					return nil, fmt.Errorf("%s:%d: [%s] needs a name", name, lineNo, section)
@@ -176,7 +198,7 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 		f := strings.Fields(line)
 		var in info
 		switch section {
-		case "sentiment", "intensifier":
+		case "sentiment", "intensifier", "sarcasm":
 			if len(f) < 2 {
 				return nil, fmt.Errorf("%s:%d: %s entry needs a number", name, lineNo, section)
 			}
@@ -185,7 +207,7 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 				return nil, fmt.Errorf("%s:%d: bad number %q", name, lineNo, f[len(f)-1])
 			}
 			f = f[:len(f)-1]
-			if section == "sentiment" {
+			if section != "intensifier" {
 				in.valence = v
 			} else {
 				in.intensity = v
@@ -199,11 +221,32 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 			in.aspects = []string{arg}
 		case "signal":
 			in.signals = []string{arg}
+		case "platform":
+			in.platform = true
+		case "publicity":
+			in.publicity = true
 		default:
 			return nil, fmt.Errorf("%s:%d: entry outside a section", name, lineNo)
 		}
 		for i := range f {
 			f[i] = fold(f[i])
+		}
+		if section == "sarcasm" {
+			// "^great another": only where a sentence starts ("The food
+			// was great, another plus..." is praise).
+			first, atStart := strings.CutPrefix(f[0], "^")
+			f[0] = first
+			if len(f) < 2 || first == "" || strings.HasSuffix(first, "*") {
+				return nil, fmt.Errorf("%s:%d: a sarcasm entry is a phrase whose first word is exact", name, lineNo)
+			}
+			if l.sarcasm == nil {
+				l.sarcasm = map[string][]phrase{}
+			}
+			c := in
+			l.sarcMask |= sarcBit(first)
+			l.sarcasm[first] = append(l.sarcasm[first], phrase{words: f, text: strings.Join(f, " "), info: &c, atStart: atStart})
+			slices.SortStableFunc(l.sarcasm[f[0]], func(a, b phrase) int { return len(b.words) - len(a.words) })
+			continue
 		}
 		l.add(f, &in)
 	}

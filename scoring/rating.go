@@ -6,6 +6,7 @@
 package scoring
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -23,13 +24,20 @@ type Rating struct{}
 func (Rating) Score(_ context.Context, ms []mention.Mention) error {
 	for i := range ms {
 		m := &ms[i]
-		if m.Rating <= 0 || m.RatingMax <= 0 {
+		scale, note := mention.RatingScale(m.Rating, m.RatingMax)
+		if scale <= 0 {
+			if note != "" {
+				m.Reasons = append(m.Reasons, note)
+			}
 			continue
 		}
-		frac := m.Rating / m.RatingMax // 0.2 = 1 of 5
+		if m.RatingMax == 0 {
+			m.RatingMax = scale
+		}
+		frac := m.Rating / scale // 0.2 = 1 of 5
 		m.ScorerVersion = RatingVersion
 		m.Sentiment = 2*(frac-0.2)/0.8 - 1 // 1/5 -> -1, 5/5 -> 1
-		m.Reasons = append(m.Reasons, fmt.Sprintf("rating %g/%g", m.Rating, m.RatingMax))
+		m.Reasons = append(m.Reasons, cmp.Or(note, fmt.Sprintf("rating %g/%g", m.Rating, scale)))
 		switch {
 		case frac <= 0.2:
 			m.Negative, m.Severity = true, "medium"

@@ -19,7 +19,10 @@ func TestRating(t *testing.T) {
 		{3, 5, false, "none", RatingVersion},
 		{9, 10, false, "none", RatingVersion},
 		{2, 10, true, "medium", RatingVersion},
-		{0, 0, false, "", ""}, // no rating: left for the text scorer
+		{0, 0, false, "", ""},                  // no rating: left for the text scorer
+		{1, 0, true, "medium", RatingVersion},  // no rating_max: out of 5
+		{4.5, 0, false, "none", RatingVersion}, // half stars too
+		{7, 0, false, "", ""},                  // no scale: ignored, with a reason
 	}
 	for _, tt := range tests {
 		ms := []mention.Mention{{Text: "x", Rating: tt.rating, RatingMax: tt.max}}

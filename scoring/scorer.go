@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,11 +14,12 @@ import (
 
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
+	"github.com/earshot/earshot/scoring/model"
 )
 
 // Version names this scorer's rules in scorer_version; bump it when a change
 // would score stored mentions differently.
-const Version = "lex-1.0"
+const Version = "lex-1.1"
 
 // Languages lists every language the scorer has a lexicon for (bs and sr use
 // the Croatian one): mention.Languages, the one list.
@@ -50,6 +52,10 @@ type Options struct {
 	History  History
 	// Now is the clock for recency (default time.Now).
 	Now func() time.Time
+	// Model, when set, is combined with the lexicons (combine.go);
+	// BrandModels replace it for their brands.
+	Model       *model.Model
+	BrandModels map[string]*model.Model
 }
 
 // Reach thresholds: word of mouth is already spreading.
@@ -69,6 +75,7 @@ type Scorer struct {
 	brands  map[string]*brandRule
 	ents    *entityExtractor
 	pool    sync.Pool
+	models  models
 }
 
 type brandRule struct {
@@ -80,6 +87,7 @@ type brandRule struct {
 // New loads every lexicon and model. It fails only on a broken embedded
 // lexicon or an unknown language.
 func New(opts Options) (*Scorer, error) {
+	explicitConf := opts.MinConfidence // a model's own operating point applies unless set
 	if opts.MinConfidence == 0 {
 		opts.MinConfidence = 0.5
 	}
@@ -138,6 +146,7 @@ func New(opts Options) (*Scorer, error) {
 		}
 	}
 	s.pool.New = func() any { b := make([]token, 0, 256); return &b }
+	s.models.init(opts, explicitConf)
 	return s, nil
 }
 
@@ -303,10 +312,18 @@ type analysis struct {
 	contrast string
 	bangs    int
 	always   string
+	sarcasm  string // the first sarcasm phrase found
 }
 
 // ScoreMention scores one mention in place.
 func (s *Scorer) ScoreMention(m *mention.Mention) {
+	// A rating without rating_max is read as stars out of 5 where it can
+	// be (and filled in, as the language is); else a reason says why it
+	// was ignored.
+	ratingMax, ratingNote := mention.RatingScale(m.Rating, m.RatingMax)
+	if m.RatingMax == 0 && ratingMax > 0 {
+		m.RatingMax = ratingMax
+	}
 	a := s.analyze(m)
 	sc := mention.Score{ScorerVersion: Version, Severity: "none"}
 	if (m.Lang == "" || m.LangFromPage) && a.lang != "" {
@@ -327,15 +344,22 @@ func (s *Scorer) ScoreMention(m *mention.Mention) {
 	if a.contrast != "" {
 		reasons = append(reasons, fmt.Sprintf("contrast %q: the clause after it weighs more", a.contrast))
 	}
+	if a.sarcasm != "" {
+		reasons = append(reasons, fmt.Sprintf("sarcasm %q: praise read as a complaint", a.sarcasm))
+	}
 
 	negative := a.compound <= -0.05
 
 	conf := a.langConf * min(1, math.Abs(a.compound)+confFloor)
 	strong := a.compound <= -0.6
-	rated := m.Rating > 0 && m.RatingMax > 0
+	negative, conf, reasons = s.combine(m, &a, negative, conf, reasons, &sc)
+	rated := ratingMax > 0
+	if !rated && ratingNote != "" {
+		reasons = append(reasons, ratingNote)
+	}
 	if rated {
-		frac := m.Rating / m.RatingMax
-		reasons = append(reasons, fmt.Sprintf("rating %g/%g", m.Rating, m.RatingMax))
+		frac := m.Rating / ratingMax
+		reasons = append(reasons, cmp.Or(ratingNote, fmt.Sprintf("rating %g/%g", m.Rating, ratingMax)))
 		// The rating dominates: 1-2 of 5 negative, 4-5 not; 3 is the text's call.
 		sc.Sentiment = round3(0.7*(2*(frac-0.2)/0.8-1) + 0.3*a.compound)
 		switch {

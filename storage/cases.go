@@ -5,28 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/mention"
 )
 
-// CaseEvent is one change to a case (a row of case_events). EventID is
-// deterministic for machine events (a retry writes the same row, which
-// collapses after FINAL).
-type CaseEvent struct {
-	EventID   string
-	CaseID    string
-	MentionID string
-	At        time.Time
-	Event     string // opened, notified, acknowledged, held, resumed, resolved, escalated
-	State     string // open, acknowledged, on_hold, resolved
-	Actor     string
-	Receiver  string
-	Step      uint8
-	Outcome   string
-	Note      string
-	Brand     string
-	Location  string
-	Severity  string
-}
+// CaseEvent is one change to a case (a row of case_events).
+type CaseEvent = caselog.Event
 
 // AppendCaseEvents writes events.
 func (s *Store) AppendCaseEvents(ctx context.Context, evs []CaseEvent) error {
@@ -78,12 +62,7 @@ func (s *Store) HasEvents(ctx context.Context, ids []string) (map[string]bool, e
 }
 
 // CaseState is a case's current state, derived from its events.
-type CaseState struct {
-	CaseID, MentionID, State, Brand, Location, Severity string
-	OpenedAt, UpdatedAt                                 time.Time
-	Actor, Outcome                                      string
-	Escalated                                           uint8 // highest escalation step recorded
-}
+type CaseState = caselog.State
 
 // StateEvents are the events that change a case's state; the others
 // (queued, notified, deferred, escalated) record delivery and must not
@@ -162,21 +141,7 @@ func (s *Store) MessageCases(ctx context.Context, messageID string, since time.T
 }
 
 // Delivery is one send attempt (a row of alert_deliveries).
-type Delivery struct {
-	ID         string
-	CaseIDs    []string
-	GroupKey   string
-	Receiver   string
-	Step       uint8
-	Attempt    uint16
-	At         time.Time
-	Status     string // sent, retry, failed, throttled, suppressed, unknown (sent, no answer)
-	HTTPStatus uint16
-	Latency    time.Duration
-	Error      string
-	MessageID  string // stable across resends of the same message
-	Duplicate  bool   // an earlier attempt may already have delivered it
-}
+type Delivery = caselog.Delivery
 
 // RecordDelivery appends a delivery attempt.
 func (s *Store) RecordDelivery(ctx context.Context, d Delivery) error {

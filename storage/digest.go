@@ -4,20 +4,15 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/earshot/earshot/caselog"
 )
 
 // Bucket is one bar of a trend: mentions and negative mentions from Start.
-type Bucket struct {
-	Start              time.Time
-	Mentions, Negative int
-}
+type Bucket = caselog.Bucket
 
 // Volume is what a digest says about a period.
-type Volume struct {
-	Mentions, Negative, Severe int            // severe: high or critical
-	NegativeByLocation         map[string]int // "" for mentions without a location
-	Aspects                    map[string]int // of negative mentions
-}
+type Volume = caselog.Volume
 
 // brandFilter is " AND brand = ?" when brand is set.
 func brandFilter(brand string, args []any) (string, []any) {
@@ -27,9 +22,27 @@ func brandFilter(brand string, args []any) (string, []any) {
 	return " AND brand = ?", append(args, brand)
 }
 
+// hourTables are the tables a digest reads for each way of counting:
+// mention counts by the hour, and negative mentions' aspects. All are
+// partitioned by month and ordered by time, so a period is a key range.
+var hourTables = map[CountBy]struct{ counts, aspects string }{
+	ByPublished: {"trend_hourly", "negatives ARRAY JOIN aspects AS aspect"},
+	ByCollected: {"trend_collected_hourly", "trend_collected_aspect_hourly"},
+}
+
 // Series counts mentions per day (UTC) or per week (from Monday) in
 // [from, to), every bucket present, zeros included. brand "" is all brands.
+// Mentions count by publication time (SeriesBy for the other way).
 func (s *Store) Series(ctx context.Context, brand string, from, to time.Time, weekly bool) ([]Bucket, error) {
+	return s.SeriesBy(ctx, ByPublished, brand, from, to, weekly)
+}
+
+// SeriesBy is Series counting mentions by publication or collection time.
+func (s *Store) SeriesBy(ctx context.Context, by CountBy, brand string, from, to time.Time, weekly bool) ([]Bucket, error) {
+	by, err := ParseCountBy(string(by))
+	if err != nil {
+		return nil, fmt.Errorf("trend series: count by %w", err)
+	}
 	bucket, step := "toDate(hour)", 24*time.Hour
 	first := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, time.UTC)
 	if weekly {
@@ -41,7 +54,7 @@ func (s *Store) Series(ctx context.Context, brand string, from, to time.Time, we
 	// trend_hourly is partitioned by month and ordered by hour: the range
 	// reads the period's parts only. Whole hours count (see PeriodVolume).
 	rows, err := s.conn.Query(ctx, `SELECT toDateTime(`+bucket+`) AS b, uniqExactMerge(mentions), uniqExactIfMerge(negatives)
-FROM trend_hourly WHERE hour >= ? AND hour < ?`+f+` GROUP BY b ORDER BY b`, args...)
+FROM `+hourTables[by].counts+` WHERE hour >= ? AND hour < ?`+f+` GROUP BY b ORDER BY b`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("trend series: %w", err)
 	}
@@ -76,11 +89,23 @@ FROM trend_hourly WHERE hour >= ? AND hour < ?`+f+` GROUP BY b ORDER BY b`, args
 // collected, undated), so a period counts whole hours; digests end on their
 // schedule's hour.
 func (s *Store) PeriodVolume(ctx context.Context, brand string, from, to time.Time) (Volume, error) {
-	defer s.timed("period_volume")()
+	return s.PeriodVolumeBy(ctx, ByPublished, brand, from, to)
+}
+
+// PeriodVolumeBy is PeriodVolume counting mentions by publication or
+// collection time (trend_collected_hourly and trend_collected_aspect_hourly,
+// 0016, for the latter: whole hours too).
+func (s *Store) PeriodVolumeBy(ctx context.Context, by CountBy, brand string, from, to time.Time) (Volume, error) {
 	v := Volume{NegativeByLocation: map[string]int{}, Aspects: map[string]int{}}
+	by, err := ParseCountBy(string(by))
+	if err != nil {
+		return v, fmt.Errorf("period volume: count by %w", err)
+	}
+	defer s.timed("period_volume")()
+	tables := hourTables[by]
 	f, args := brandFilter(brand, []any{from.UTC(), to.UTC()})
 	rows, err := s.conn.Query(ctx, `SELECT location, uniqExactMerge(mentions), uniqExactIfMerge(negatives), uniqExactIfMerge(severe)
-FROM trend_hourly WHERE hour >= ? AND hour < ?`+f+` GROUP BY location`, args...)
+FROM `+tables.counts+` WHERE hour >= ? AND hour < ?`+f+` GROUP BY location`, args...)
 	if err != nil {
 		return v, fmt.Errorf("period volume: %w", err)
 	}
@@ -102,8 +127,11 @@ FROM trend_hourly WHERE hour >= ? AND hour < ?`+f+` GROUP BY location`, args...)
 	if err := rows.Err(); err != nil {
 		return v, fmt.Errorf("period volume: %w", err)
 	}
-	rows, err = s.conn.Query(ctx, `SELECT aspect, uniqExact(id) FROM negatives ARRAY JOIN aspects AS aspect
-WHERE at >= ? AND at < ?`+f+` GROUP BY aspect`, args...)
+	aspects := `SELECT aspect, uniqExact(id) FROM ` + tables.aspects + ` WHERE at >= ? AND at < ?` + f + ` GROUP BY aspect`
+	if by == ByCollected {
+		aspects = `SELECT aspect, uniqExactMerge(negatives) FROM ` + tables.aspects + ` WHERE hour >= ? AND hour < ?` + f + ` GROUP BY aspect`
+	}
+	rows, err = s.conn.Query(ctx, aspects, args...)
 	if err != nil {
 		return v, fmt.Errorf("period aspects: %w", err)
 	}

@@ -200,8 +200,67 @@ func TestTrendsRunAndScope(t *testing.T) {
 	if got := loc.Rows[0].Values; got[0] != float64(n) || got[1] != float64(neg) {
 		t.Errorf("locations Zagreb %v, report query %d/%d", got, n, neg)
 	}
+	// And `earshot report`'s own figures, location by location.
+	rep, err := s.Report(ctx, r.From, ByPublished)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := s.TrendData(ctx, "locations", r, Scope{})
+	if len(rep.Locations) != len(all.Rows) {
+		t.Fatalf("report has %d locations, the chart %d", len(rep.Locations), len(all.Rows))
+	}
+	for _, row := range all.Rows {
+		i := slices.IndexFunc(rep.Locations, func(l LocationRow) bool { return l.Brand == row.Keys[0] && l.Location == row.Keys[1] })
+		if i < 0 {
+			t.Errorf("report lacks %v", row.Keys)
+			continue
+		}
+		l := rep.Locations[i]
+		if row.Values[0] != float64(l.Mentions) || row.Values[1] != float64(l.Negatives) || row.Values[2] != float64(l.Severe) {
+			t.Errorf("%v: chart %v, report %+v", row.Keys, row.Values, l)
+		}
+	}
 	asp, _ := s.TrendData(ctx, "top_aspects", r, Scope{})
 	if len(asp.Rows) == 0 || asp.Rows[0].Values[0] < 1 {
 		t.Errorf("top aspects: %+v", asp.Rows)
+	}
+}
+
+// TestInboxLimitCounts: the total read from the page query's rows before
+// its LIMIT (18.16) equals the count query's, on every page.
+func TestInboxLimitCounts(t *testing.T) {
+	s, _ := inboxFixture(t)
+	ctx := context.Background()
+	v, err := s.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ExactRowsBeforeLimit(v) {
+		t.Skipf("server %s reports rows before LIMIT as a lower bound; the count query is used", v)
+	}
+	for _, f := range []InboxFilter{{}, {Search: "a"}, {Location: "Zagreb"}, {Sort: "newest"}, {State: "resolved"}} {
+		for _, lim := range []int{1, 2, 50} {
+			for off := 0; off <= 4; off++ {
+				f.Limit, f.Offset = lim, off
+				f.LimitCounts = false
+				_, want, err := s.Inbox(ctx, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.LimitCounts = true
+				rows, got, err := s.Inbox(ctx, f)
+				if err != nil || got != want {
+					t.Errorf("%+v: total %d from the LIMIT, %d counted (%d rows, %v)", f, got, want, len(rows), err)
+				}
+			}
+		}
+	}
+}
+
+func TestExactRowsBeforeLimit(t *testing.T) {
+	for v, want := range map[string]bool{"18.16.1": true, "19.13.6.51": true, "19.17.5.18": false, "25.3.3.42": false, "": false} {
+		if got := ExactRowsBeforeLimit(v); got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
 	}
 }

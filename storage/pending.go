@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/earshot/earshot/caselog"
 )
 
 // PendingLookback is how far back PendingNotifications looks for queued
 // cases.
-const PendingLookback = 7 * 24 * time.Hour
+const PendingLookback = caselog.PendingLookback
 
 // eventSlack is how far before a window's start its cases' events are
 // read (see PendingNotifications).
@@ -20,21 +22,8 @@ const eventSlack = time.Hour
 const currentState = `argMaxIf(toUInt8(state), toUInt64(event != 'opened') * 1099511627776 + toUInt64(toUInt32(at)) * 256 + toUInt8(state),
     event IN ('opened', 'acknowledged', 'held', 'resumed', 'resolved'))`
 
-// Pending is a case queued for a receiver and not yet notified there (nor
-// deferred to its digest), while the case is still open.
-type Pending struct {
-	CaseID    string
-	MentionID string
-	Receiver  string
-	GroupKey  string
-	Severity  string
-	QueuedAt  time.Time
-	// Attempted: a message for this case and receiver was about to go out
-	// before ("sending" event) and was never recorded as notified. Sending
-	// again may duplicate it.
-	Attempted bool
-	AttemptID string // the message id of that attempt
-}
+// Pending is a case queued for a receiver and not yet notified there.
+type Pending = caselog.Pending
 
 // PendingNotifications lists what the notifier still has to send: "queued"
 // events without a "notified" or "deferred" event for the same case and
@@ -95,12 +84,8 @@ ORDER BY queued_at, case_id`, from, since, from, since)
 	return out, rows.Err()
 }
 
-// SendHistory is what throttling and group timers need: per receiver, the
-// messages sent since a time; per group, when its last message went out.
-type SendHistory struct {
-	SentSince map[string]int       // receiver -> messages sent
-	LastSent  map[string]time.Time // receiver + "\x00" + group key -> last message
-}
+// SendHistory is what throttling and group timers need.
+type SendHistory = caselog.SendHistory
 
 // SendHistory reads alert_deliveries: last sends per group since a time,
 // and messages per receiver since countFrom (the throttle window).

@@ -9,23 +9,13 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/ext"
 
+	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/mention"
 )
 
-// QueuedCase is a case the case queue holds (table case_queue, filled by a
-// materialized view in the same INSERT as its negative mention) and the
-// router has not routed yet, with its mention's routing labels.
-type QueuedCase struct {
-	CaseID    string
-	MentionID string
-	OpenedAt  time.Time
-	// Labelled: the labels below come from the queue row. Rows queued
-	// before migration 0013 have none; the router reads their mention.
-	Labelled                            bool
-	Brand, Location, Source, Kind, Lang string
-	Severity                            string
-	Aspects, Signals                    []string
-}
+// QueuedCase is a case the case queue holds and the router has not routed
+// yet, with its mention's routing labels.
+type QueuedCase = caselog.Queued
 
 // Unrouted lists up to limit queued cases that have no "routed" event,
 // oldest first, from the key (since, after): cases opened after since, or

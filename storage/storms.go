@@ -4,21 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/earshot/earshot/caselog"
 )
 
 // StormKey is what a storm is about: a brand and location, or a brand and
 // an aspect (Location empty).
-type StormKey struct {
-	Brand, Location, Aspect string
-}
-
-// String is a stable text form, used in storm ids and group keys.
-func (k StormKey) String() string {
-	if k.Aspect != "" {
-		return k.Brand + "|aspect=" + k.Aspect
-	}
-	return k.Brand + "|location=" + k.Location
-}
+type StormKey = caselog.StormKey
 
 // NegativeBuckets counts negative mentions per key in n+1 windows ending at
 // end: bucket 0 is the current window, 1..n the ones before. A mention's
@@ -105,16 +97,7 @@ func (s *Store) StormMentions(ctx context.Context, k StormKey, from, to time.Tim
 }
 
 // Storm is a row of the storms table.
-type Storm struct {
-	ID                     string
-	At                     time.Time
-	WindowStart, WindowEnd time.Time
-	Key                    StormKey
-	Count                  int
-	Mean, Stddev           float64
-	Receiver               string
-	CaseIDs                []string
-}
+type Storm = caselog.Storm
 
 // RecordStorm writes a storm.
 func (s *Store) RecordStorm(ctx context.Context, st Storm) error {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/earshot/earshot/alerts"
@@ -51,6 +52,9 @@ type Service struct {
 	Tree   *alerts.Route
 	Clocks map[string]alerts.Clock
 	Now    func() time.Time
+
+	versionOnce sync.Once
+	limitCounts bool // the server counts rows before a LIMIT exactly
 }
 
 // NewService builds a Service from a validated config.
@@ -117,11 +121,6 @@ type CaseList struct {
 	Cases   []CaseSummary `json:"cases"`
 }
 
-// overdueCandidates bounds the cases the overdue filter measures (the
-// oldest unresolved first): the SLA depends on each case's route and
-// business hours, so it is measured here, not in SQL.
-const overdueCandidates = 2000
-
 // List returns a page of the cases in u's scope matching f.
 func (s *Service) List(ctx context.Context, u User, f Filter) (CaseList, error) {
 	per := f.PerPage
@@ -131,46 +130,35 @@ func (s *Service) List(ctx context.Context, u User, f Filter) (CaseList, error) 
 	page := max(f.Page, 1)
 	sf := storage.InboxFilter{Scope: u.Scope, State: f.State, Severity: f.Severity, Brand: f.Brand, Location: f.Location,
 		Source: f.Source, Lang: f.Lang, Aspect: f.Aspect, Signal: f.Signal, Search: f.Search, Sort: f.Sort,
-		Limit: per, Offset: (page - 1) * per}
+		Limit: per, Offset: (page - 1) * per, Overdue: f.Overdue}
 	if f.Sort != "" && f.Sort != "severity" && f.Sort != "newest" {
 		return CaseList{}, badf("sort %q: want severity or newest", f.Sort)
 	}
 	if f.Mine {
 		sf.AssignedTo = u.Name
 	}
+	s.versionOnce.Do(func() {
+		if v, err := s.Store.Version(ctx); err == nil {
+			s.limitCounts = storage.ExactRowsBeforeLimit(v)
+		}
+	})
+	sf.LimitCounts = s.limitCounts
 	out := CaseList{Page: page, PerPage: per, Cases: []CaseSummary{}}
-	if f.Overdue {
-		if sf.State == "" {
-			sf.State = "active"
-		}
-		sf.Limit, sf.Offset, sf.Sort = overdueCandidates, 0, "severity"
-		rows, _, err := s.Store.Inbox(ctx, sf)
-		if err != nil {
-			return out, s.wrapFilter(err)
-		}
-		all, err := s.summaries(ctx, rows)
+	// One instant for the SQL's deadlines and the rows' SLA texts; the
+	// SLA sort and the overdue filter need the deadlines.
+	now := s.now()
+	if f.Overdue || f.Sort != "newest" {
+		plan, err := s.SLAPlan(ctx, now)
 		if err != nil {
 			return out, err
 		}
-		var late []CaseSummary
-		for _, c := range all {
-			if c.Overdue {
-				late = append(late, c)
-			}
-		}
-		if f.Sort == "newest" {
-			slices.SortStableFunc(late, func(a, b CaseSummary) int { return b.OpenedAt.Compare(a.OpenedAt) })
-		}
-		out.Total = uint64(len(late))
-		lo := min(len(late), (page-1)*per)
-		out.Cases = append(out.Cases, late[lo:min(len(late), lo+per)]...)
-		return out, nil
+		sf.SLA = plan
 	}
 	rows, total, err := s.Store.Inbox(ctx, sf)
 	if err != nil {
 		return out, s.wrapFilter(err)
 	}
-	cs, err := s.summaries(ctx, rows)
+	cs, err := s.summariesAt(ctx, rows, now)
 	if err != nil {
 		return out, err
 	}
@@ -193,15 +181,28 @@ func labelsOf(r storage.InboxRow) mention.Mention {
 }
 
 func (s *Service) summaries(ctx context.Context, rows []storage.InboxRow) ([]CaseSummary, error) {
-	ids := make([]string, len(rows))
-	for i, r := range rows {
-		ids[i] = r.CaseID
+	return s.summariesAt(ctx, rows, s.now())
+}
+
+func (s *Service) summariesAt(ctx context.Context, rows []storage.InboxRow, now time.Time) ([]CaseSummary, error) {
+	var missing []string // rows the inbox read without their events
+	for _, r := range rows {
+		if r.Events == nil {
+			missing = append(missing, r.CaseID)
+		}
 	}
-	evs, err := s.Store.CaseEvents(ctx, ids)
-	if err != nil {
-		return nil, err
+	evs := map[string][]storage.CaseEvent{}
+	if len(missing) > 0 {
+		var err error
+		if evs, err = s.Store.CaseEvents(ctx, missing); err != nil {
+			return nil, err
+		}
 	}
-	now := s.now()
+	for _, r := range rows {
+		if r.Events != nil {
+			evs[r.CaseID] = r.Events
+		}
+	}
 	out := make([]CaseSummary, len(rows))
 	for i, r := range rows {
 		out[i] = summary(r)

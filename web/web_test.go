@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,16 @@ users:
 		mk("demo:evil", "Zagreb", "en", "medium", hostile, "<b>Mallory</b>", []string{"cleanliness"}, nil, time.Hour),
 		mk("demo:hy1", "Zagreb", "hy", "low", "Սենյակը կեղտոտ էր, անձնակազմը՝ անբարեհամբույր։", "Արամ", []string{"cleanliness"}, nil, 30*time.Minute),
 	}
-	if err := st.InsertMentions(ctx, ms); err != nil {
+	// Related to zg1 (no cases of their own): the same story on another
+	// site (Devanagari), Ivana's earlier complaint in Zagreb (Cyrillic)
+	// and one in Manila, which only users who see Manila may see.
+	story := mk("demo:zg1b", "Zagreb", "hi", "high", "कमरा गंदा था और कर्मचारी असभ्य थे।", "Ivana", []string{"staff"}, nil, 2*time.Hour)
+	story.StoryID = "demo:zg1"
+	related := []mention.Mention{story,
+		mk("demo:zg0", "Zagreb", "ru", "medium", "Нам нагрубили на ресепшене, ждали час.", "Ivana", []string{"staff"}, nil, 240*time.Hour),
+		mk("demo:mn0", "Manila", "en", "medium", "Manila breakfast was cold again.", "Ivana", []string{"quality"}, nil, 200*time.Hour),
+	}
+	if err := st.InsertMentions(ctx, append(slices.Clone(ms), related...)); err != nil {
 		t.Fatal(err)
 	}
 	var evs []storage.CaseEvent
@@ -108,7 +118,7 @@ users:
 	if err := st.AppendCaseEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: st, Config: cfg, Listen: "127.0.0.1:0", SpoolDepth: func() int { return 0 }})
+	srv, err := New(Options{Store: st, Config: cfg, Listen: "127.0.0.1:0", SpoolDepth: func() int { return 3 }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +280,8 @@ func TestInboxWeb(t *testing.T) {
 			{"/cases?state=all", "Manila", 200},
 			{"/cases?q=lawyer", "poisoning", 200},
 			{"/cases?location=Manila", "poisoning", 200},
+			{"/cases?overdue=1", "poisoning", 200},
+			{"/cases?overdue=1&sort=newest&q=buffet", "poisoning", 200},
 			{"/trends?days=30", "Manila", 200},
 			{"/sources", "demo-manila", 200},
 		}
@@ -296,6 +308,14 @@ func TestInboxWeb(t *testing.T) {
 		_, body = do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/cases?state=all", "admin", nil, nil)
 		if err := json.Unmarshal([]byte(body), &list); err != nil || list.Total != 4 {
 			t.Errorf("admin sees %d cases, want 4", list.Total)
+		}
+		// Every case is an hour or more past its 1h ack deadline: the
+		// overdue view has all of the user's cases and no other.
+		for user, want := range map[string]uint64{"zoran": 3, "admin": 4} {
+			_, body = do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/cases?overdue=true", user, nil, nil)
+			if err := json.Unmarshal([]byte(body), &list); err != nil || list.Total != want || user == "zoran" && strings.Contains(body, "Manila") {
+				t.Errorf("%s's overdue cases: %d, want %d\n%s", user, list.Total, want, body)
+			}
 		}
 	})
 
@@ -366,7 +386,7 @@ func TestInboxWeb(t *testing.T) {
 			{"GET", "/cases?state=bogus", ``, 400, "state"},
 			{"GET", "/trends/nope", ``, 404, "unknown trend"},
 			{"GET", "/trends/outcomes?days=7", ``, 200, `contacted_privately`},
-			{"GET", "/sources", ``, 200, `"spool_batches": 0`},
+			{"GET", "/sources", ``, 200, `"spool_batches": 3`},
 		}
 		for _, s := range steps {
 			code, body := api(s.method, s.path, s.body)
@@ -480,5 +500,145 @@ func TestParseRangeAndFilter(t *testing.T) {
 		if _, err := parseFilter(q); (err != nil) != tt.err {
 			t.Errorf("%q: %v", tt.q, err)
 		}
+	}
+}
+
+// TestRelatedMentions: a case shows the same story's other postings and
+// the author's earlier complaints, only those in the viewer's scope.
+func TestRelatedMentions(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		user string
+		want []string // id/why
+	}{
+		{"zoran", []string{"demo:zg1b/same_story", "demo:zg0/earlier_complaint"}},
+		{"admin", []string{"demo:zg1b/same_story", "demo:mn0/earlier_complaint", "demo:zg0/earlier_complaint"}},
+	} {
+		code, body := do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/cases/"+f.zagreb, tt.user, nil, nil)
+		var d CaseDetail
+		if err := json.Unmarshal([]byte(body), &d); code != 200 || err != nil {
+			t.Fatalf("%s: %d %v", tt.user, code, err)
+		}
+		var got []string
+		for _, r := range d.Related {
+			got = append(got, r.ID+"/"+r.Why)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s sees related %v, want %v", tt.user, got, tt.want)
+		}
+	}
+	_, page := get(t, f.client(t, "zoran"), f.ts.URL+"/cases/"+f.zagreb)
+	for _, want := range []string{"Same story", "कमरा गंदा था", "Earlier complaint by this author", "Нам нагрубили"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("case page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "Manila breakfast") {
+		t.Error("zoran's case page shows a Manila complaint")
+	}
+}
+
+// TestSourcesPage: each source's last pass (status, new, errors, last
+// error), its next run and the spool depth, within the user's scope.
+func TestSourcesPage(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	start := time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Second)
+	for _, r := range []storage.Run{
+		{ID: "r1", Source: "demo-zagreb", Kind: "demo", StartedAt: start.Add(-time.Hour), FinishedAt: start.Add(-time.Hour), Fetched: 9, New: 4, Status: "ok"},
+		{ID: "r2", Source: "demo-zagreb", Kind: "demo", StartedAt: start, FinishedAt: start.Add(time.Second), Fetched: 3, New: 2, Errors: 1,
+			Status: "partial", LastError: "page 2: HTTP 503 from reviews.example"},
+		{ID: "r3", Source: "demo-manila", Kind: "demo", StartedAt: start, FinishedAt: start, Status: "failed", LastError: "manila is down"},
+	} {
+		if err := f.st.RecordRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body := get(t, f.client(t, "zoran"), f.ts.URL+"/sources")
+	for _, want := range []string{"demo-zagreb", `datetime="` + start.Format(time.RFC3339) + `"`, "partial", `<td class="num">2</td>`,
+		`<td class="num">1</td>`, "page 2: HTTP 503 from reviews.example", "3 batches waiting"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("sources page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "manila is down") || strings.Contains(body, "demo-manila") {
+		t.Error("zoran sees Manila's source")
+	}
+	_, body = do(t, http.DefaultClient, "GET", f.ts.URL+"/api/v1/sources", "zoran", nil, nil)
+	var got struct {
+		Sources []SourceStatus `json:"sources"`
+		Spool   int            `json:"spool_batches"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); err != nil || len(got.Sources) != 1 {
+		t.Fatalf("%v %s", err, body)
+	}
+	s := got.Sources[0]
+	if !s.Ran || s.Last.Status != "partial" || s.Last.New != 2 || s.Last.Errors != 1 || s.Last.LastError == "" || s.NextRun == "" || got.Spool != 3 {
+		t.Errorf("source status %+v spool %d", s, got.Spool)
+	}
+	if _, err := time.Parse(time.RFC3339, s.NextRun); err != nil {
+		t.Errorf("next run %q: %v", s.NextRun, err)
+	}
+}
+
+// TestAPIErrors: every error is JSON with a message and its status.
+func TestAPIErrors(t *testing.T) {
+	f := newFixture(t)
+	if code, _ := do(t, http.DefaultClient, "POST", f.ts.URL+"/api/v1/cases/"+f.evil+"/ack", "admin", nil, nil); code != 200 {
+		t.Fatalf("first ack: %d", code)
+	}
+	for _, tt := range []struct {
+		name, method, path, user string
+		hdr                      map[string]string
+		want                     int
+	}{
+		{"bad filter", "GET", "/api/v1/cases?severity=awful", "admin", nil, 400},
+		{"bad page", "GET", "/api/v1/cases?page=0", "admin", nil, 400},
+		{"no credentials", "GET", "/api/v1/cases", "", nil, 401},
+		{"viewer acts", "POST", "/api/v1/cases/" + f.zagreb + "/ack", "vera", nil, 403},
+		{"cross-site", "POST", "/api/v1/cases/" + f.zagreb + "/ack", "admin", map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"out of scope", "GET", "/api/v1/cases/" + f.manila, "zoran", nil, 404},
+		{"no such case", "GET", "/api/v1/cases/case:nope", "admin", nil, 404},
+		{"no such endpoint", "GET", "/api/v1/nope", "admin", nil, 404},
+		{"already acknowledged", "POST", "/api/v1/cases/" + f.evil + "/ack", "admin", nil, 409},
+	} {
+		req, _ := http.NewRequest(tt.method, f.ts.URL+tt.path, nil)
+		if tt.user != "" {
+			req.SetBasicAuth(tt.user, password)
+		}
+		for k, v := range tt.hdr {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Error string `json:"error"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || err != nil || e.Error == "" || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			t.Errorf("%s: %d %q (%v, %s), want %d with a JSON message", tt.name, resp.StatusCode, e.Error, err, resp.Header.Get("Content-Type"), tt.want)
+		}
+	}
+}
+
+func TestSessionsExpire(t *testing.T) {
+	s := &sessions{m: map[string]session{}, ttl: time.Hour}
+	t0 := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
+	tok := s.create("ana", t0)
+	for _, tt := range []struct {
+		at   time.Duration
+		want bool
+	}{{0, true}, {59 * time.Minute, true}, {61 * time.Minute, false}, {30 * time.Minute, false}} { // gone once expired
+		if _, ok := s.get(tok, t0.Add(tt.at)); ok != tt.want {
+			t.Errorf("after %s: signed in %v, want %v", tt.at, ok, tt.want)
+		}
+	}
+	other := s.create("bo", t0)
+	s.end(other)
+	if _, ok := s.get(other, t0); ok {
+		t.Error("an ended session still works")
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/earshot/earshot/mention"
@@ -44,32 +45,60 @@ func Why(m mention.Mention) []string {
 		tone = "mildly negative"
 	}
 	out = append(out, fmt.Sprintf("The tone is %s (%.2f on a scale from -1 to 1).", tone, m.Sentiment))
+	said := map[string]string{} // signal: the words that raised it
+	sevWhy := ""
 	for _, r := range m.Reasons {
+		head, rest, _ := strings.Cut(r, ": ")
 		switch {
-		case strings.HasPrefix(r, "negative: "):
-			out = append(out, "Words that count against: "+strings.TrimPrefix(r, "negative: ")+".")
-		case strings.HasPrefix(r, "repeat complaint: "):
+		case head == "negative":
+			out = append(out, "Words that count against: "+rest+".")
+		case head == "repeat complaint":
 			var n int
-			if _, err := fmt.Sscanf(strings.TrimPrefix(r, "repeat complaint: "), "%d", &n); err == nil {
+			if _, err := fmt.Sscanf(rest, "%d", &n); err == nil {
 				out = append(out, fmt.Sprintf("The author complained %d time(s) before.", n))
 			}
+		case strings.HasPrefix(head, "contrast "):
+			out = append(out, "What comes after "+quoted(strings.TrimPrefix(head, "contrast "))+" weighs more than what comes before.")
+		case strings.HasPrefix(head, "sarcasm "):
+			out = append(out, "Praise read as sarcasm: "+quoted(strings.TrimPrefix(head, "sarcasm "))+".")
+		case head == "brand rule" && strings.HasPrefix(rest, "always flag "):
+			out = append(out, "A rule for this brand always flags "+quoted(strings.TrimPrefix(rest, "always flag "))+".")
+		case strings.HasPrefix(head, "signal "):
+			said[strings.TrimPrefix(head, "signal ")] = quoted(rest)
+		case strings.HasPrefix(head, "severity "):
+			sevWhy = rest
 		}
 	}
 	if len(m.Aspects) > 0 {
 		out = append(out, "It is about: "+strings.Join(m.Aspects, ", ")+".")
 	}
-	for _, s := range m.Signals {
-		if w, ok := signalWords[s]; ok {
-			out = append(out, "The author "+w+".")
-		} else {
-			out = append(out, "Signal: "+s+".")
+	for _, sg := range m.Signals {
+		line := "Signal: " + sg
+		if w, ok := signalWords[sg]; ok {
+			line = "The author " + w
 		}
+		if q := said[sg]; q != "" {
+			line += " (" + q + ")"
+		}
+		out = append(out, line+".")
 	}
 	if m.Lang != "" {
 		out = append(out, "Written in "+LangName(m.Lang)+".")
 	}
 	if m.Severity != "" {
-		out = append(out, "Severity "+m.Severity+".")
+		line := "Severity " + m.Severity
+		if sevWhy != "" {
+			line += ": " + sevWhy
+		}
+		out = append(out, line+".")
 	}
 	return out
+}
+
+// quoted shows a Go-quoted reason part ("\"lawyer\"") in typographic quotes.
+func quoted(q string) string {
+	if u, err := strconv.Unquote(q); err == nil {
+		q = u
+	}
+	return "“" + q + "”"
 }

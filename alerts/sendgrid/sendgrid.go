@@ -36,7 +36,6 @@ import (
 	"github.com/sendgrid/sendgrid-go/helpers/mail"
 
 	"github.com/earshot/earshot/alerts"
-	"github.com/earshot/earshot/config"
 )
 
 // DefaultBaseURL is SendGrid's API.
@@ -45,13 +44,13 @@ const DefaultBaseURL = "https://api.sendgrid.com"
 // Receiver sends mail through SendGrid.
 type Receiver struct {
 	name string
-	o    config.SendGridOptions
+	o    Options
 	hc   *http.Client
 	now  func() time.Time
 }
 
 // New returns a receiver; it does no I/O.
-func New(name string, o config.SendGridOptions) *Receiver {
+func New(name string, o Options) *Receiver {
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL
 	}

@@ -14,14 +14,13 @@ import (
 	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/alerts/alertstest"
 	"github.com/earshot/earshot/alerts/sendgrid/sendgridtest"
-	"github.com/earshot/earshot/config"
 )
 
 func hostile() alerts.Message { return alertstest.Hostile() }
 
 func TestSendValidatesAgainstOpenAPI(t *testing.T) {
 	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
-	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com", "lead@example.com"}, BaseURL: srv.URL})
+	r := New("desk", Options{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com", "lead@example.com"}, BaseURL: srv.URL})
 	d, err := r.Send(context.Background(), hostile())
 	if err != nil || d.HTTPStatus != 202 {
 		t.Fatalf("send: %v %+v (schema violations: %v)", err, d, srv.Invalid)
@@ -53,7 +52,7 @@ func TestSendValidatesAgainstOpenAPI(t *testing.T) {
 
 func TestTemplateAndErrors(t *testing.T) {
 	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
-	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL, TemplateID: "d-0123456789abcdef"})
+	r := New("desk", Options{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL, TemplateID: "d-0123456789abcdef"})
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	r.now = func() time.Time { return now }
 	srv.Script(
@@ -79,7 +78,7 @@ func TestTemplateAndErrors(t *testing.T) {
 		t.Errorf("template body %v", body)
 	}
 	// A wrong key is final, not retried.
-	bad := New("desk", config.SendGridOptions{APIKey: "SG.wrong", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	bad := New("desk", Options{APIKey: "SG.wrong", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
 	if d, err := bad.Send(context.Background(), hostile()); err == nil || d.Retry || d.HTTPStatus != 401 {
 		t.Errorf("wrong key: %+v %v", d, err)
 	}
@@ -102,7 +101,7 @@ func TestSchemaRejectsBadBody(t *testing.T) {
 
 func TestDigestWithInlineChart(t *testing.T) {
 	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
-	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	r := New("desk", Options{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
 	msg := alertstest.HostileDigest()
 	if d, err := r.Send(context.Background(), msg); err != nil || d.HTTPStatus != 202 {
 		t.Fatalf("send: %v %+v (schema violations: %v)", err, d, srv.Invalid)
@@ -135,7 +134,7 @@ func TestDigestWithInlineChart(t *testing.T) {
 
 func TestMessageIDInCustomArgs(t *testing.T) {
 	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
-	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	r := New("desk", Options{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
 	m := hostile()
 	m.ID = "msg-0123abcd"
 	if d, err := r.Send(context.Background(), m); err != nil || d.HTTPStatus != 202 {
@@ -152,7 +151,7 @@ func TestMessageIDInCustomArgs(t *testing.T) {
 // and a request that got no answer is reported as of unknown outcome.
 func TestEachAttemptOwnContext(t *testing.T) {
 	srv := sendgridtest.New(t, "testdata/tsg_mail_v3.json", "SG.test")
-	r := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
+	r := New("desk", Options{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: srv.URL})
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	r.now = func() time.Time { return now }
 
@@ -189,7 +188,7 @@ func TestEachAttemptOwnContext(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	l.Close()
-	down := New("desk", config.SendGridOptions{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: "http://" + closed})
+	down := New("desk", Options{APIKey: "SG.test", From: "earshot@example.com", To: []string{"desk@example.com"}, BaseURL: "http://" + closed})
 	if d, err := down.Send(context.Background(), hostile()); err == nil || d.Unknown || !d.Retry {
 		t.Errorf("closed port: %+v %v; want Retry, not Unknown", d, err)
 	}

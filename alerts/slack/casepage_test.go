@@ -7,7 +7,6 @@ import (
 
 	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/alerts/alertstest"
-	"github.com/earshot/earshot/config"
 )
 
 // Slack lists a message's cases in its order (worst first, as the
@@ -20,7 +19,7 @@ func TestPayloadCasePageAndOrder(t *testing.T) {
 	low.ID, low.CaseURL = "case-2", "https://earshot.example.com/cases/case-2"
 	low.Mention.Severity, low.Mention.Text = "low", "second case text"
 	m := alerts.Message{Receiver: "desk", Cases: []alerts.Case{c, low}}
-	b, err := json.Marshal(New("s", config.SlackOptions{}).Payload(m))
+	b, err := json.Marshal(New("s", Options{}).Payload(m))
 	if err != nil {
 		t.Fatal(err)
 	}

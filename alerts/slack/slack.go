@@ -13,19 +13,18 @@ import (
 	"time"
 
 	"github.com/earshot/earshot/alerts"
-	"github.com/earshot/earshot/config"
 )
 
 // Receiver posts to a webhook.
 type Receiver struct {
 	name string
-	o    config.SlackOptions
+	o    Options
 	hc   *http.Client
 	now  func() time.Time
 }
 
 // New returns a receiver; it does no I/O.
-func New(name string, o config.SlackOptions) *Receiver {
+func New(name string, o Options) *Receiver {
 	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: 15 * time.Second}, now: time.Now}
 }
 

@@ -25,7 +25,7 @@ func TestBlocksAreEscaped(t *testing.T) {
 		w.Write([]byte("ok"))
 	}))
 	defer srv.Close()
-	r := New("managers", config.SlackOptions{WebhookURL: config.Secret(srv.URL + "/hook"), Channel: "#recovery"})
+	r := New("managers", Options{WebhookURL: config.Secret(srv.URL + "/hook"), Channel: "#recovery"})
 	if d, err := r.Send(context.Background(), alertstest.Hostile()); err != nil || d.HTTPStatus != 200 {
 		t.Fatal(d, err)
 	}
@@ -63,7 +63,7 @@ func TestBlocksAreEscaped(t *testing.T) {
 }
 
 func TestSecretURLNotInErrors(t *testing.T) {
-	r := New("managers", config.SlackOptions{WebhookURL: "http://127.0.0.1:1/services/T000/B000/SECRETPART"})
+	r := New("managers", Options{WebhookURL: "http://127.0.0.1:1/services/T000/B000/SECRETPART"})
 	_, err := r.Send(context.Background(), alertstest.Hostile())
 	if err == nil || strings.Contains(err.Error(), "SECRETPART") {
 		t.Errorf("error %v", err)
@@ -71,7 +71,7 @@ func TestSecretURLNotInErrors(t *testing.T) {
 }
 
 func TestLongListsFitSlackLimits(t *testing.T) {
-	r := New("s", config.SlackOptions{WebhookURL: "http://127.0.0.1:1/hook"})
+	r := New("s", Options{WebhookURL: "http://127.0.0.1:1/hook"})
 	var cases []alerts.Case
 	for i := range 60 {
 		cases = append(cases, alerts.Case{ID: fmt.Sprintf("case:%d", i), Mention: mention.Mention{Brand: "B", Text: strings.Repeat("slow ", 2000),
@@ -100,7 +100,7 @@ func TestLongListsFitSlackLimits(t *testing.T) {
 }
 
 func TestMetadataCarriesMessageID(t *testing.T) {
-	r := New("managers", config.SlackOptions{WebhookURL: "http://127.0.0.1:1/hook"})
+	r := New("managers", Options{WebhookURL: "http://127.0.0.1:1/hook"})
 	m := alertstest.Hostile()
 	m.ID = "msg-0123abcd"
 	b, _ := json.Marshal(r.Payload(m))
@@ -128,7 +128,7 @@ func TestOutcomeUnknownHidesSecret(t *testing.T) {
 		<-r.Context().Done() // took it, never answers
 	}))
 	defer srv.Close()
-	r := New("managers", config.SlackOptions{WebhookURL: config.Secret(srv.URL + "/services/T000/B000/SECRETPART")})
+	r := New("managers", Options{WebhookURL: config.Secret(srv.URL + "/services/T000/B000/SECRETPART")})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	d, err := r.Send(ctx, alertstest.Hostile())
@@ -139,7 +139,7 @@ func TestOutcomeUnknownHidesSecret(t *testing.T) {
 		t.Errorf("error leaks the webhook URL: %v", err)
 	}
 	// Port 1 on loopback refuses: nothing was sent.
-	r = New("managers", config.SlackOptions{WebhookURL: "http://127.0.0.1:1/services/T000/B000/SECRETPART"})
+	r = New("managers", Options{WebhookURL: "http://127.0.0.1:1/services/T000/B000/SECRETPART"})
 	if d, err := r.Send(context.Background(), alertstest.Hostile()); err == nil || d.Unknown || !d.Retry {
 		t.Errorf("refused: %+v %v; want Retry, not Unknown", d, err)
 	}
@@ -153,7 +153,7 @@ func TestRetryAfterForms(t *testing.T) {
 		w.Write([]byte("rate_limited"))
 	}))
 	defer srv.Close()
-	r := New("managers", config.SlackOptions{WebhookURL: config.Secret(srv.URL + "/hook")})
+	r := New("managers", Options{WebhookURL: config.Secret(srv.URL + "/hook")})
 	r.now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
 	for v, want := range map[string]time.Duration{"30": 30 * time.Second, "Mon, 23 Nov 2026 12:00:45 GMT": 45 * time.Second} {
 		retryAfter = v

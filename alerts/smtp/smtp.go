@@ -28,17 +28,16 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"github.com/earshot/earshot/alerts"
-	"github.com/earshot/earshot/config"
 )
 
 // Receiver sends alert mails over SMTP.
 type Receiver struct {
 	name string
-	o    config.SMTPOptions
+	o    Options
 }
 
 // New returns a receiver; it does no I/O.
-func New(name string, o config.SMTPOptions) *Receiver {
+func New(name string, o Options) *Receiver {
 	return &Receiver{name: name, o: o}
 }
 

@@ -154,19 +154,22 @@ func selfSigned(t *testing.T) (tls.Certificate, []byte) {
 	return cert, certPEM
 }
 
+// kinds registers this package's kind, as cmd/earshot does.
+var kinds = map[string]func() any{"smtp": Kind().Options}
+
 // options parses a receiver from YAML as earshot does, the password
 // expanded from the (fake) environment.
-func options(t *testing.T, s *server, extra string) config.SMTPOptions {
+func options(t *testing.T, s *server, extra string) Options {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(s.addr)
 	y := "receivers:\n  - {name: mail, kind: smtp, host: " + host + ", port: " + port +
 		", from: earshot@example.com, to: [desk@example.com, lead@example.com]" + extra + "}\nroute: {receiver: mail}\n"
 	env := map[string]string{"SMTP_PASSWORD": "s3cret-from-env"}
-	cfg, err := config.Parse("smtp.yaml", []byte(y), config.Schema{Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	cfg, err := config.Parse("smtp.yaml", []byte(y), config.Schema{ReceiverKinds: kinds, Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return *cfg.Receivers[0].Options.(*config.SMTPOptions)
+	return *cfg.Receivers[0].Options.(*Options)
 }
 
 // parts returns the decoded bodies of a mail by content type.
@@ -311,7 +314,7 @@ func TestRetryableAndFinal(t *testing.T) {
 	}
 	addr := l.Addr().(*net.TCPAddr)
 	_ = l.Close()
-	d, err := New("mail", config.SMTPOptions{Host: "127.0.0.1", Port: addr.Port, TLS: "none", From: "e@example.com", To: []string{"d@example.com"},
+	d, err := New("mail", Options{Host: "127.0.0.1", Port: addr.Port, TLS: "none", From: "e@example.com", To: []string{"d@example.com"},
 		Timeout: 2 * time.Second}).Send(context.Background(), alertstest.Hostile())
 	if err == nil || !d.Retry {
 		t.Errorf("refused connection: retry %v, err %v", d.Retry, err)
@@ -329,7 +332,7 @@ func TestConfig(t *testing.T) {
 		{"{name: m, kind: smtp, host: mail.example.com, from: a@example.com, to: [b@example.com], username: u}", "username and password go together"},
 		{"{name: m, kind: smtp, host: mail.example.com, from: a@example.com, to: [b@example.com], username: u, password: '${SMTP_PASSWORD}'}", ""},
 	} {
-		_, err := config.Parse("c.yaml", []byte("receivers: ["+tc.yaml+"]\nroute: {receiver: m}\n"), config.Schema{Getenv: env})
+		_, err := config.Parse("c.yaml", []byte("receivers: ["+tc.yaml+"]\nroute: {receiver: m}\n"), config.Schema{ReceiverKinds: kinds, Getenv: env})
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%s: err %v, want %q", tc.yaml, err, tc.want)
 		}

@@ -24,20 +24,19 @@ import (
 	"time"
 
 	"github.com/earshot/earshot/alerts"
-	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
 )
 
 // Receiver posts JSON.
 type Receiver struct {
 	name string
-	o    config.WebhookOptions
+	o    Options
 	hc   *http.Client
 	now  func() time.Time
 }
 
 // New returns a receiver; it does no I/O.
-func New(name string, o config.WebhookOptions) *Receiver {
+func New(name string, o Options) *Receiver {
 	return &Receiver{name: name, o: o, hc: &http.Client{Timeout: cmp.Or(o.Timeout, 15*time.Second)}, now: time.Now}
 }
 

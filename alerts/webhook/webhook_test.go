@@ -13,7 +13,6 @@ import (
 
 	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/alerts/alertstest"
-	"github.com/earshot/earshot/config"
 )
 
 func TestSignedPost(t *testing.T) {
@@ -30,7 +29,7 @@ func TestSignedPost(t *testing.T) {
 		w.WriteHeader(status)
 	}))
 	defer srv.Close()
-	r := New("crm", config.WebhookOptions{URL: srv.URL, Secret: "s3cret", Headers: map[string]string{"X-Team": "guests"}})
+	r := New("crm", Options{URL: srv.URL, Secret: "s3cret", Headers: map[string]string{"X-Team": "guests"}})
 	if d, err := r.Send(context.Background(), alertstest.Hostile()); err != nil || d.HTTPStatus != 200 {
 		t.Fatal(d, err)
 	}
@@ -57,7 +56,7 @@ func TestIdempotencyKey(t *testing.T) {
 	}))
 	defer srv.Close()
 	// A configured header of the same name must not replace the message's key.
-	r := New("crm", config.WebhookOptions{URL: srv.URL, Headers: map[string]string{"Idempotency-Key": "static"}})
+	r := New("crm", Options{URL: srv.URL, Headers: map[string]string{"Idempotency-Key": "static"}})
 	m := alertstest.Hostile()
 	m.ID = "msg-0123abcd"
 	for range 2 { // a retry carries the same key
@@ -69,7 +68,7 @@ func TestIdempotencyKey(t *testing.T) {
 		}
 	}
 	m.ID = ""
-	r = New("crm", config.WebhookOptions{URL: srv.URL})
+	r = New("crm", Options{URL: srv.URL})
 	if _, err := r.Send(context.Background(), m); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +83,7 @@ func TestOutcomeUnknown(t *testing.T) {
 		<-r.Context().Done() // took it, never answers
 	}))
 	defer srv.Close()
-	r := New("crm", config.WebhookOptions{URL: srv.URL})
+	r := New("crm", Options{URL: srv.URL})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if d, err := r.Send(ctx, alertstest.Hostile()); err == nil || !d.Unknown || !d.Retry || !errors.Is(err, alerts.ErrOutcomeUnknown) {
@@ -96,7 +95,7 @@ func TestOutcomeUnknown(t *testing.T) {
 	}
 	closed := l.Addr().String()
 	l.Close()
-	r = New("crm", config.WebhookOptions{URL: "http://" + closed + "/hook"})
+	r = New("crm", Options{URL: "http://" + closed + "/hook"})
 	if d, err := r.Send(context.Background(), alertstest.Hostile()); err == nil || d.Unknown || !d.Retry {
 		t.Errorf("closed port: %+v %v; want Retry, not Unknown", d, err)
 	}
@@ -108,7 +107,7 @@ func TestRetryAfterDate(t *testing.T) {
 		w.WriteHeader(http.StatusTooManyRequests)
 	}))
 	defer srv.Close()
-	r := New("crm", config.WebhookOptions{URL: srv.URL})
+	r := New("crm", Options{URL: srv.URL})
 	r.now = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
 	if d, err := r.Send(context.Background(), alertstest.Hostile()); err == nil || !d.Retry || d.RetryAfter != 2*time.Minute || d.HTTPStatus != 429 {
 		t.Errorf("429 with an HTTP-date: %+v %v; want retry after 2m", d, err)

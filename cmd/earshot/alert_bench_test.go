@@ -45,7 +45,7 @@ route:
   group_by: [location]
   group_wait: 1ms
 storms: {receiver: desk}
-`), config.Schema{})
+`), config.Schema{ReceiverKinds: receiverRegistry().Kinds()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -53,7 +53,7 @@ storms: {receiver: desk}
 	if err != nil {
 		b.Fatal(err)
 	}
-	rcv := sendgrid.New("desk", *cfg.Receivers[0].Options.(*config.SendGridOptions))
+	rcv := sendgrid.New("desk", *cfg.Receivers[0].Options.(*sendgrid.Options))
 	n := &alerts.Notifier{Tree: tree, Receivers: map[string]alerts.Receiver{"desk": rcv}, Store: st, StormConfig: cfg.Storms, Storms: st,
 		StormEvery: time.Hour}
 	d := &alerts.Dispatcher{Notifier: n, Queue: st}

@@ -4,48 +4,15 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/earshot/earshot/alerts"
-	"github.com/earshot/earshot/alerts/outbox"
-	"github.com/earshot/earshot/alerts/sendgrid"
-	"github.com/earshot/earshot/alerts/slack"
-	"github.com/earshot/earshot/alerts/smtp"
-	"github.com/earshot/earshot/alerts/stdout"
-	"github.com/earshot/earshot/alerts/webhook"
 	"github.com/earshot/earshot/config"
-	"github.com/earshot/earshot/pipeline"
 	"github.com/earshot/earshot/storage"
 )
-
-// receivers builds the configured receivers; with none, an outbox.
-func receivers(cfg *config.Config, out io.Writer) map[string]alerts.Receiver {
-	rs := map[string]alerts.Receiver{}
-	for _, r := range cfg.Receivers {
-		switch o := r.Options.(type) {
-		case *config.SendGridOptions:
-			rs[r.Name] = sendgrid.New(r.Name, *o)
-		case *config.SMTPOptions:
-			rs[r.Name] = smtp.New(r.Name, *o)
-		case *config.SlackOptions:
-			rs[r.Name] = slack.New(r.Name, *o)
-		case *config.WebhookOptions:
-			rs[r.Name] = webhook.New(r.Name, *o)
-		case *config.OutboxOptions:
-			rs[r.Name] = outbox.New(r.Name, o.Dir)
-		case *config.StdoutOptions:
-			rs[r.Name] = stdout.New(r.Name, o.Format, out)
-		}
-	}
-	if len(rs) == 0 {
-		rs[alerts.DefaultReceiver] = outbox.New(alerts.DefaultReceiver, "var/outbox")
-	}
-	return rs
-}
 
 // signer makes the one-click links, when server.link_key is set.
 func signer(cfg *config.Config) *alerts.Signer {
@@ -66,7 +33,10 @@ func (a *app) alertsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rs := receivers(cfg, cmd.OutOrStdout())
+			rs, err := receivers(a.receiverKinds(), cfg, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
 			r, ok := rs[args[0]]
 			if !ok {
 				names := make([]string, 0, len(rs))
@@ -168,14 +138,14 @@ func (a *app) stormsCmd() *cobra.Command {
 	return cmd
 }
 
-// notifier builds the pipeline and returns its notifier, for the alerts
-// commands that act like `earshot run` would.
-func (a *app) notifier(ctx context.Context) (*alerts.Notifier, *pipeline.Pipeline, func(), error) {
+// notifier builds the pipeline and returns its notifier and store, for
+// the alerts commands that act like `earshot run` would.
+func (a *app) notifier(ctx context.Context) (*alerts.Notifier, *stack, func(), error) {
 	s, err := a.pipeline(ctx, nil)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return s.n, s.p, s.close, nil
+	return s.n, s, s.close, nil
 }
 
 // digestCmd previews or sends a receiver's digest now.
@@ -187,15 +157,12 @@ func (a *app) digestCmd() *cobra.Command {
 		Short: "Show a receiver's digest for the period ending now (--send: send it; --format html or png to look at it)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, p, done, err := a.notifier(cmd.Context())
+			n, stk, done, err := a.notifier(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			ds, ok := p.Store.(alerts.DigestStore)
-			if !ok {
-				return fmt.Errorf("the store cannot build digests")
-			}
+			p, ds := stk.p, stk.st
 			if _, ok := n.Receivers[args[0]]; !ok {
 				return usagef("no receiver %q in %s", args[0], p.Config.File())
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -78,14 +79,18 @@ func (a *app) casesCmd() *cobra.Command {
 			Short: strings.ToUpper(action[:1]) + action[1:] + " a case (its id or a unique prefix)",
 			Args:  cobra.ExactArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
+				// Flags first: a usage error needs no store.
+				if strings.TrimSpace(by) == "" {
+					return usagef("who acts? (--by)")
+				}
+				if action == "resolve" && !slices.Contains(alerts.Outcomes, outcome) {
+					return usagef("--outcome %q: want one of %s", outcome, strings.Join(alerts.Outcomes, ", "))
+				}
 				svc, done, err := a.caseService(cmd.Context())
 				if err != nil {
 					return err
 				}
 				defer done()
-				if strings.TrimSpace(by) == "" {
-					return usagef("who acts? (--by)")
-				}
 				c, err := svc.Act(cmd.Context(), cliUser(by), args[0], action, web.ActInput{Outcome: outcome, Note: note})
 				switch {
 				case errors.Is(err, web.ErrConflict):

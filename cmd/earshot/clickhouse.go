@@ -30,7 +30,7 @@ func (a *app) openStore(ctx context.Context, cfg *config.Config) (*storage.Store
 	var srv *chlocal.Server
 	if dsn == "" {
 		var err error
-		if srv, err = a.localServer(ctx, localDir(cfg)); err != nil {
+		if srv, err = a.localServer(ctx, cfg); err != nil {
 			return nil, nil, err
 		}
 		dsn = srv.DSN(storage.DefaultDatabase)
@@ -67,13 +67,20 @@ func localDir(cfg *config.Config) string {
 	return "var/clickhouse"
 }
 
-func (a *app) localServer(ctx context.Context, dir string) (*chlocal.Server, error) {
+// localServer attaches to the local server of cfg (nil: the defaults), or
+// starts it on the configured ports, else on the ones it had last time.
+func (a *app) localServer(ctx context.Context, cfg *config.Config) (*chlocal.Server, error) {
+	dir := localDir(cfg)
 	if s, ok := chlocal.Attach(ctx, dir); ok {
 		a.log.Debug("using running local clickhouse-server", "dir", dir, "tcp_port", s.TCPPort)
 		return s, nil
 	}
+	o := chlocal.Options{Dir: dir, Logger: a.log}
+	if cfg != nil {
+		o.TCPPort, o.HTTPPort = cfg.ClickHouse.LocalTCPPort, cfg.ClickHouse.LocalHTTPPort
+	}
 	a.log.Info("starting local clickhouse-server", "dir", dir)
-	s, err := chlocal.Start(ctx, chlocal.Options{Dir: dir, Logger: a.log})
+	s, err := chlocal.Start(ctx, o)
 	if errors.Is(err, chlocal.ErrNoBinary) {
 		return nil, fmt.Errorf("no ClickHouse: set --clickhouse or EARSHOT_CLICKHOUSE, or install clickhouse-server (`make clickhouse` installs Debian's package)")
 	}
@@ -127,20 +134,24 @@ func (a *app) clickhouseCmd() *cobra.Command {
 		Short: "Manage the local clickhouse-server earshot uses when no DSN is set",
 		Long: "Earshot starts a private clickhouse-server under clickhouse.local_dir (default var/clickhouse) for each\n" +
 			"command when no DSN is configured. `clickhouse start` keeps one running, so that commands reuse it and\n" +
-			"analysts can query it with clickhouse-client; `clickhouse stop` stops it.",
+			"analysts can query it with clickhouse-client; `clickhouse stop` stops it. The server keeps its ports\n" +
+			"from one start to the next (clickhouse.local_tcp_port and local_http_port pin them).",
 	}
+	// Both ports: the DSN speaks the native protocol; Grafana's data
+	// source and most BI tools use the HTTP one. They stay the same across
+	// stop and start (remembered under local_dir).
 	status := func(cmd *cobra.Command, s *chlocal.Server) {
-		fmt.Fprintf(cmd.OutOrStdout(), "local clickhouse-server running (pid %d)\n  DSN:   %s\n  query: clickhouse-client --port %d -d %s\n",
-			s.PID, s.DSN(storage.DefaultDatabase), s.TCPPort, storage.DefaultDatabase)
+		fmt.Fprintf(cmd.OutOrStdout(), "local clickhouse-server running (pid %d)\n  DSN:   %s\n  HTTP:  http://%s (Grafana, BI tools)\n  query: clickhouse-client --port %d -d %s\n",
+			s.PID, s.DSN(storage.DefaultDatabase), s.HTTPAddr(), s.TCPPort, storage.DefaultDatabase)
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use: "start", Short: "Start the local server and leave it running", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := a.localDirOf()
+			cfg, err := a.optionalConfig()
 			if err != nil {
 				return err
 			}
-			s, err := a.localServer(cmd.Context(), dir)
+			s, err := a.localServer(cmd.Context(), cfg)
 			if err != nil {
 				return err
 			}

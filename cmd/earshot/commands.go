@@ -500,7 +500,11 @@ func (a *app) pipeline(ctx context.Context, m *metrics.Metrics) (*stack, error) 
 	if err != nil {
 		return fail(err)
 	}
-	notifier := &alerts.Notifier{Tree: tree, Receivers: receivers(cfg, a.stdout), Policies: policies, Clocks: clocks, Store: st,
+	rs, err := receivers(a.receiverKinds(), cfg, a.stdout)
+	if err != nil {
+		return fail(err)
+	}
+	notifier := &alerts.Notifier{Tree: tree, Receivers: rs, Policies: policies, Clocks: clocks, Store: st,
 		Logger: a.log, Metrics: m}
 	if len(cfg.Storms) > 0 {
 		notifier.StormConfig, notifier.Storms = cfg.Storms, st

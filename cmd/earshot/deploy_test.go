@@ -8,6 +8,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/earshot/earshot/alerts/smtp"
 	"github.com/earshot/earshot/config"
 )
 
@@ -69,7 +70,7 @@ func TestDeployFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Parse("earshot.example.yaml", ex, config.Schema{SourceKinds: registry().SourceKinds(),
+	cfg, err := config.Parse("earshot.example.yaml", ex, config.Schema{SourceKinds: registry().SourceKinds(), ReceiverKinds: receiverRegistry().Kinds(),
 		Getenv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if err != nil {
 		t.Fatalf("the example config with compose's environment: %v", err)
@@ -79,7 +80,7 @@ func TestDeployFiles(t *testing.T) {
 	}
 	for _, r := range cfg.Receivers {
 		if r.Name == "mailpit" {
-			o, ok := r.Options.(*config.SMTPOptions)
+			o, ok := r.Options.(*smtp.Options)
 			if !ok || o.Host != "mailpit" || o.Port != 1025 {
 				t.Errorf("mailpit receiver %+v: want smtp to mailpit:1025", r.Options)
 			}

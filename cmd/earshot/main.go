@@ -11,11 +11,14 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/collectors"
 	"github.com/earshot/earshot/collectors/appstore"
 	"github.com/earshot/earshot/collectors/bluesky"
@@ -46,6 +49,45 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// version is set at link time (the Makefile passes
+// -ldflags "-X main.version=$(VERSION)"); empty, the module's build info
+// says what it can. A link-time constant in all but name: nothing assigns it.
+var version string
+
+// versionString is what --version prints: the linked version, else the
+// module version `go install` records, else the VCS revision `go build`
+// stamps in a checkout, else "dev".
+func versionString(linked string, info *debug.BuildInfo) string {
+	if linked != "" {
+		return linked
+	}
+	if info == nil {
+		return "dev"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if rev == "" {
+		return "dev"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if modified == "true" {
+		rev += "-dirty"
+	}
+	return "dev-" + rev
+}
+
 // app is what every subcommand shares: flags, logger, the kind registry.
 type app struct {
 	configPath string
@@ -54,6 +96,7 @@ type app struct {
 	logFormat  string
 	log        *slog.Logger
 	registry   collectors.Registry
+	receivers  alerts.ReceiverRegistry // nil: receiverRegistry() (receivers.go)
 	stdout     io.Writer
 	stderr     io.Writer
 	// supervise: a local clickhouse-server this process starts is restarted
@@ -62,6 +105,16 @@ type app struct {
 	// deferSecrets: this command sends and signs nothing, so a secret
 	// whose variable is unset does not stop it (config.Schema.DeferSecrets).
 	deferSecrets bool
+	// now is the clock of the periods commands report on; nil is
+	// time.Now (tests move it).
+	now func() time.Time
+}
+
+func (a *app) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
 }
 
 // registry lists the source kinds this binary knows, built explicitly.
@@ -96,6 +149,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // runIO is run with an explicit stdin (tests, earshot score).
 func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{registry: registry(), stdout: stdout, stderr: stderr}
+	return a.execute(ctx, args, stdin)
+}
+
+// execute runs one command line on a and returns its exit code.
+func (a *app) execute(ctx context.Context, args []string, stdin io.Reader) int {
+	stdout, stderr := a.stdout, a.stderr
 	root := a.root()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -120,6 +179,11 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	}
 }
 
+func buildInfo() *debug.BuildInfo {
+	info, _ := debug.ReadBuildInfo()
+	return info
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (a *app) root() *cobra.Command {
@@ -128,6 +192,7 @@ func (a *app) root() *cobra.Command {
 		Short:         "Review monitoring and service recovery: hear the unhappy customer before everyone else does",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionString(version, buildInfo()),
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return a.setupLogging()
 		},
@@ -137,10 +202,11 @@ func (a *app) root() *cobra.Command {
 	f.StringVar(&a.dsn, "clickhouse", "", "ClickHouse DSN, e.g. clickhouse://host:9000/earshot (env EARSHOT_CLICKHOUSE; empty: a local server under clickhouse.local_dir)")
 	f.StringVar(&a.logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&a.logFormat, "log-format", "text", "text or json")
+	root.SetVersionTemplate("earshot {{.Version}}\n")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(a.migrateCmd(), a.configCmd(), a.importCmd(), a.collectCmd(), a.runCmd(), a.reportCmd(),
 		a.clickhouseCmd(), a.extractCmd(),
-		a.scoreCmd(), a.evalCmd(),
+		a.scoreCmd(), a.evalCmd(), a.trainCmd(), a.labelCmd(),
 		a.alertsCmd(),
 		a.casesCmd(),
 		a.usersCmd(),
@@ -208,5 +274,5 @@ func (a *app) loadConfig() (*config.Config, error) {
 		}
 		return nil, usageError{err}
 	}
-	return config.Load(a.configPath, config.Schema{SourceKinds: a.registry.SourceKinds(), DeferSecrets: a.deferSecrets})
+	return config.Load(a.configPath, config.Schema{SourceKinds: a.registry.SourceKinds(), ReceiverKinds: a.receiverKinds().Kinds(), DeferSecrets: a.deferSecrets})
 }

@@ -9,10 +9,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
+	"unicode"
 
+	"github.com/earshot/earshot/collectors/demo"
 	"github.com/earshot/earshot/importer"
 	"github.com/earshot/earshot/scoring"
 	"github.com/earshot/earshot/storage/chtest"
@@ -269,7 +275,10 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE negative = 1"); n != 7 {
 		t.Errorf("negative mentions = %d, want 7", n)
 	}
-	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE scorer_version = '"+scoring.Version+"' AND lang != ''"); n != 12 {
+	// The lexicon scorer's version, with a learned model's id after a "+"
+	// when one is loaded (scoring.combine).
+	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE (scorer_version = ? OR scorer_version LIKE ?) AND lang != ''",
+		scoring.Version, scoring.Version+"+%"); n != 12 {
 		t.Errorf("text-scored mentions = %d, want all 12", n)
 	}
 	if n := db.Count(t, "SELECT count() FROM mentions FINAL WHERE severity = 'critical' AND has(signals, 'health') AND has(signals, 'legal') AND has(aspects, 'safety')"); n != 1 {
@@ -449,7 +458,17 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"cases", "list", "--limit", "-1"}, 2, "--limit -1"},
 		{[]string{"cases", "list", "--state", "bogus"}, 2, "bogus"},
 		{[]string{"--log-level", "loud", "cases", "list"}, 2, "--log-level"},
+		// Checked before the config is read: the message names the flag,
+		// not the missing config file.
+		{[]string{"cases", "resolve", "case:x", "--by", "ana", "--outcome", "bogus"}, 2, `--outcome "bogus": want one of`},
+		{[]string{"cases", "resolve", "case:x", "--by", "ana"}, 2, `--outcome "": want one of`},
+		{[]string{"cases", "ack", "case:x", "--by", " "}, 2, "who acts? (--by)"},
+		{[]string{"cases", "ack"}, 2, "accepts 1 arg(s), received 0"},
+		{[]string{"alerts", "test"}, 2, "accepts 1 arg(s), received 0"},
+		{[]string{"report", "--since", "soon"}, 2, "--since"},
+		{[]string{"report", "--count-by", "bogus"}, 2, `--count-by "bogus": want published or collected`},
 		{[]string{"cases"}, 0, ""},
+		{[]string{"--version"}, 0, ""},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errOut := earshot(t, append([]string{"--config", "testdata/does-not-exist.yaml"}, tc.args...)...)
@@ -461,4 +480,212 @@ func TestUsageExitCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVersion: --version prints one line, from the linker flag the Makefile
+// passes, else from the build info.
+func TestVersion(t *testing.T) {
+	code, out, errOut := earshot(t, "--version")
+	if code != 0 || !strings.HasPrefix(out, "earshot ") || strings.Count(out, "\n") != 1 || len(strings.TrimSpace(out)) <= len("earshot ") {
+		t.Errorf("--version: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	rev := func(kv ...string) *debug.BuildInfo {
+		info := &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			info.Settings = append(info.Settings, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return info
+	}
+	for _, tc := range []struct {
+		name   string
+		linked string
+		info   *debug.BuildInfo
+		want   string
+	}{
+		{"linked wins", "v1.2.3", &debug.BuildInfo{Main: debug.Module{Version: "v0.9.0"}}, "v1.2.3"},
+		{"go install", "", &debug.BuildInfo{Main: debug.Module{Version: "v0.9.0"}}, "v0.9.0"},
+		{"checkout", "", rev("vcs.revision", "0123456789abcdef0123", "vcs.modified", "false"), "dev-0123456789ab"},
+		{"dirty checkout", "", rev("vcs.revision", "0123456789abcdef0123", "vcs.modified", "true"), "dev-0123456789ab-dirty"},
+		{"nothing known", "", rev(), "dev"},
+		{"no build info", "", nil, "dev"},
+	} {
+		if got := versionString(tc.linked, tc.info); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	// The variable the Makefile sets must exist under that name: a renamed
+	// one makes -X a silent no-op.
+	bin := filepath.Join(t.TempDir(), "earshot")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=v9.9.9-test", "-o", bin, ".")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, b)
+	}
+	b, err := exec.Command(bin, "--version").Output()
+	if err != nil || string(b) != "earshot v9.9.9-test\n" {
+		t.Errorf("built with -X main.version: %q %v", b, err)
+	}
+}
+
+// TestDemoAYearLater: `make run` on a machine whose clock is a year past
+// the demo pages' dates still shows a full report: the demo site dates its
+// reviews back from the run, and a report can count by collection time.
+func TestDemoAYearLater(t *testing.T) {
+	db := chtest.New(t)
+	cfg := testConfig(t, db)
+	later := time.Now().AddDate(1, 0, 0)
+	clock := func() time.Time { return later }
+	atLater := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		reg := registry()
+		reg["demo"] = demo.KindAt(clock)
+		a := &app{registry: reg, stdout: &out, stderr: &errb, now: clock}
+		code := a.execute(context.Background(), append([]string{"--config", cfg}, args...), strings.NewReader(""))
+		return code, out.String(), errb.String()
+	}
+	if code, out, errOut := atLater("collect"); code != 0 || !strings.Contains(out, "mentions stored in "+db.Name+": 12") {
+		t.Fatalf("collect a year later: exit %d\n%s%s", code, out, errOut)
+	}
+	for _, tc := range []struct {
+		name  string
+		run   func(args ...string) (int, string, string)
+		args  []string
+		wants []string
+	}{
+		{"published, this month", atLater, []string{"report", "--since", "30d"},
+			[]string{"mentions counted by publication date", "Zagreb", "Yerevan", "Top aspects of negative mentions"}},
+		{"published, this week", atLater, []string{"report", "--since", "12d"}, []string{"Zagreb", "Manila"}},
+		// Collected today by the real clock: counted by collection, the
+		// demo is today's news whatever its pages say.
+		{"collected, today", func(args ...string) (int, string, string) {
+			return earshot(t, append([]string{"--config", cfg}, args...)...)
+		}, []string{"report", "--since", "1d", "--count-by", "collected"},
+			[]string{"mentions counted by the day earshot collected them", "Zagreb", "Mumbai", "Top aspects of negative mentions"}},
+		// and a year on from that, nothing was collected this month.
+		{"collected, a year on", atLater, []string{"report", "--since", "30d", "--count-by", "collected"}, []string{"(no mentions in this period)"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := tc.run(tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, w := range tc.wants {
+				if !strings.Contains(out, w) {
+					t.Errorf("report lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	code, out, _ := atLater("report", "--since", "30d", "--format", "json")
+	var r struct {
+		CountBy   string `json:"count_by"`
+		Locations []struct {
+			Mentions int `json:"mentions"`
+		} `json:"locations"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); code != 0 || err != nil || r.CountBy != "published" || len(r.Locations) != 4 {
+		t.Errorf("json report: exit %d, %v, %+v\n%s", code, err, r, out)
+	}
+}
+
+// TestClickHouseStartKeepsPorts: `earshot clickhouse start` prints the
+// native and HTTP ports, and after a stop starts on the same ones, so a
+// DSN or Grafana data source saved from its output keeps working.
+func TestClickHouseStartKeepsPorts(t *testing.T) {
+	if _, err := exec.LookPath("clickhouse-server"); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "ch.yaml")
+	if err := os.WriteFile(cfg, []byte("clickhouse:\n  local_dir: "+filepath.Join(dir, "ch")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { earshot(t, "--config", cfg, "clickhouse", "stop") })
+	addrs := regexp.MustCompile(`DSN:   clickhouse://127\.0\.0\.1:(\d+)/earshot\n  HTTP:  http://127\.0\.0\.1:(\d+) `)
+	var first []string
+	for i := range 2 {
+		code, out, errOut := earshot(t, "--config", cfg, "clickhouse", "start")
+		m := addrs.FindStringSubmatch(out)
+		if code != 0 || m == nil {
+			t.Fatalf("start %d: exit %d, output lacks the DSN and HTTP lines:\n%s%s", i, code, out, errOut)
+		}
+		if i == 0 {
+			first = m
+		} else if m[1] != first[1] || m[2] != first[2] {
+			t.Errorf("restarted on tcp %s, http %s; first on tcp %s, http %s", m[1], m[2], first[1], first[2])
+		}
+		if resp, err := http.Get("http://127.0.0.1:" + m[2] + "/ping"); err != nil {
+			t.Errorf("HTTP port %s: %v", m[2], err)
+		} else {
+			resp.Body.Close()
+		}
+		if code, out, errOut := earshot(t, "--config", cfg, "clickhouse", "stop"); code != 0 {
+			t.Fatalf("stop: exit %d %s%s", code, out, errOut)
+		}
+	}
+}
+
+// TestDocLinks: every relative link in README.md and docs/*.md names a
+// file of the repository (a heading, for #anchors), and every file the
+// README names as NAME.md exists: a reader follows them from a fresh clone.
+func TestDocLinks(t *testing.T) {
+	docs, err := filepath.Glob("../../docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	mdName := regexp.MustCompile(`[A-Za-z0-9_./-]*[A-Za-z0-9_-]\.md\b`)
+	for _, doc := range append([]string{"../../README.md"}, docs...) {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		anchors := map[string]bool{}
+		for _, l := range strings.Split(text, "\n") {
+			if h, ok := strings.CutPrefix(l, "#"); ok {
+				anchors[slug(strings.TrimLeft(h, "# "))] = true
+			}
+		}
+		dir := filepath.Dir(doc)
+		var targets []string
+		for _, m := range link.FindAllStringSubmatch(text, -1) {
+			targets = append(targets, m[1])
+		}
+		if filepath.Base(doc) == "README.md" {
+			targets = append(targets, mdName.FindAllString(text, -1)...)
+		}
+		for _, target := range targets {
+			if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+				continue
+			}
+			file, anchor, _ := strings.Cut(target, "#")
+			if file == "" {
+				if !anchors[anchor] {
+					t.Errorf("%s: link to #%s: no such heading", doc, anchor)
+				}
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(dir, file)); err != nil {
+				t.Errorf("%s: %s does not resolve: %v", doc, target, err)
+			}
+		}
+	}
+}
+
+// slug is GitHub's anchor for a heading: lower case, spaces to hyphens,
+// other punctuation dropped.
+func slug(h string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(h)) {
+		switch {
+		case r == ' ' || r == '-':
+			b.WriteRune('-')
+		case r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,40 +12,24 @@ import (
 	"github.com/earshot/earshot/storage"
 )
 
-// trendRow is one line of the report.
-type trendRow struct {
-	Brand     string  `json:"brand"`
-	Location  string  `json:"location"`
-	Mentions  uint64  `json:"mentions"`
-	Negatives uint64  `json:"negatives"`
-	Severe    uint64  `json:"severe"`
-	NegShare  float64 `json:"negative_share"`
-}
-
-type aspectRow struct {
-	Aspect    string `json:"aspect"`
-	Negatives uint64 `json:"negatives"`
-}
-
-type report struct {
-	Since     time.Time   `json:"since"`
-	Locations []trendRow  `json:"locations"`
-	Languages []langRow   `json:"languages"`
-	Aspects   []aspectRow `json:"aspects"`
-}
-
-type langRow struct {
-	Lang      string `json:"lang"`
-	Mentions  uint64 `json:"mentions"`
-	Negatives uint64 `json:"negatives"`
-}
+// The report's rows live in storage (storage.Report): cmd has no SQL.
+type (
+	report    = storage.Report
+	trendRow  = storage.LocationRow
+	langRow   = storage.LangRow
+	aspectRow = storage.AspectRow
+)
 
 func (a *app) reportCmd() *cobra.Command {
-	var since, format string
+	var since, format, countBy string
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Trend summary from the daily trend tables: mentions, negative share, top aspects",
-		Args:  cobra.NoArgs,
+		Short: "Trend summary from the trend tables: mentions, negative share, top aspects",
+		Long: "Counts mentions per brand and location, per language, and the top aspects of negative ones, from\n" +
+			"--since ago (from that day's midnight, UTC). --count-by published (the default) puts a mention on\n" +
+			"the day the site dates it; --count-by collected on the day earshot stored it: what was discovered\n" +
+			"in the period, however old the review (an imported export, a site that shows old reviews).",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.deferSecrets = true // a report sends nothing
 			d, err := config.ParseDuration(since)
@@ -57,12 +39,16 @@ func (a *app) reportCmd() *cobra.Command {
 			if format != "text" && format != "json" {
 				return usagef("--format %q: want text or json", format)
 			}
+			by, err := storage.ParseCountBy(countBy)
+			if err != nil {
+				return usagef("--count-by %v", err)
+			}
 			st, done, err := a.readyStore(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			r, err := buildReport(cmd.Context(), st, time.Now().Add(-d))
+			r, err := st.Report(cmd.Context(), a.clock().Add(-d), by)
 			if err != nil {
 				return err
 			}
@@ -77,63 +63,12 @@ func (a *app) reportCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&since, "since", "7d", "how far back, e.g. 24h, 7d, 30d")
 	cmd.Flags().StringVar(&format, "format", "text", "text or json")
+	cmd.Flags().StringVar(&countBy, "count-by", "published", "which time puts a mention in the period: published or collected")
 	return cmd
 }
 
-func buildReport(ctx context.Context, st *storage.Store, since time.Time) (*report, error) {
-	r := &report{Since: since.UTC().Truncate(24 * time.Hour)}
-	day := r.Since
-	conn := st.Conn()
-	rows, err := conn.Query(ctx, `SELECT brand, location, toUInt64(uniqExactMerge(mentions)) AS n,
-		toUInt64(uniqExactIfMerge(negatives)) AS neg, toUInt64(uniqExactIfMerge(severe)) AS sev
-		FROM trend_daily WHERE day >= toDate(?) GROUP BY brand, location ORDER BY neg DESC, n DESC, brand, location`, day)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for rows.Next() {
-		var t trendRow
-		if err := rows.Scan(&t.Brand, &t.Location, &t.Mentions, &t.Negatives, &t.Severe); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		if t.Mentions > 0 {
-			t.NegShare = float64(t.Negatives) / float64(t.Mentions)
-		}
-		r.Locations = append(r.Locations, t)
-	}
-	rows.Close()
-	rows, err = conn.Query(ctx, `SELECT lang, toUInt64(uniqExactMerge(mentions)) AS n, toUInt64(uniqExactIfMerge(negatives)) AS neg
-		FROM trend_daily WHERE day >= toDate(?) GROUP BY lang ORDER BY n DESC, lang`, day)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for rows.Next() {
-		var l langRow
-		if err := rows.Scan(&l.Lang, &l.Mentions, &l.Negatives); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		r.Languages = append(r.Languages, l)
-	}
-	rows.Close()
-	rows, err = conn.Query(ctx, `SELECT aspect, toUInt64(uniqExactMerge(negatives)) AS neg
-		FROM trend_daily_aspect WHERE day >= toDate(?) GROUP BY aspect ORDER BY neg DESC, aspect LIMIT 10`, day)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var x aspectRow
-		if err := rows.Scan(&x.Aspect, &x.Negatives); err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		r.Aspects = append(r.Aspects, x)
-	}
-	return r, rows.Err()
-}
-
 func printReport(w io.Writer, r *report) {
-	fmt.Fprintf(w, "Trends since %s\n\n", r.Since.Format("2006-01-02"))
+	fmt.Fprintf(w, "Trends since %s, mentions counted %s\n\n", r.Since.Format("2006-01-02"), r.CountBy.Phrase())
 	fmt.Fprintf(w, "%-26s %-12s %9s %9s %7s %7s\n", "BRAND", "LOCATION", "MENTIONS", "NEGATIVE", "SHARE", "SEVERE")
 	for _, t := range r.Locations {
 		fmt.Fprintf(w, "%-26s %-12s %9d %9d %6.0f%% %7d\n", cell(t.Brand), orDash(cell(t.Location)), t.Mentions, t.Negatives, 100*t.NegShare, t.Severe)

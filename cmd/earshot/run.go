@@ -10,11 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/earshot/earshot/alerts"
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/daemon"
 	"github.com/earshot/earshot/internal/flock"
 	"github.com/earshot/earshot/internal/metrics"
 	"github.com/earshot/earshot/pipeline"
@@ -77,28 +77,15 @@ func (a *app) runCmd() *cobra.Command {
 				inbox.Register(mux)
 				a.log.Info("web inbox", "url", "http://"+l.Addr().String()+"/cases", "users", len(p.Config.Users))
 			}
-			srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
-			go func() {
-				if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-					a.log.Error("http server", "err", err)
-				}
-			}()
-			defer srv.Close()
-
-			c := cron.New()
-			var wg sync.WaitGroup
+			// The daemon runs the schedules, streams, timers and the server;
+			// this command only wires the pipeline into it.
+			d := &daemon.Daemon{Logger: a.log}
 			streams := 0
 			for _, s := range sources {
 				if !once && p.IsStream(s) {
 					// Push sources are followed continuously, not polled.
 					streams++
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						if err := p.Stream(ctx, s); err != nil {
-							a.log.Error("stream ended", "source", s.Name, "err", err)
-						}
-					}()
+					d.Go("stream "+s.Name, func(ctx context.Context) error { return p.Stream(ctx, s) })
 					continue
 				}
 				spec := s.Schedule
@@ -109,23 +96,16 @@ func (a *app) runCmd() *cobra.Command {
 				if err != nil {
 					return fmt.Errorf("source %s: schedule %q: %w", s.Name, spec, err)
 				}
-				// A pass still running when the next is due is skipped, not doubled.
-				var running sync.Mutex
-				pass := func() {
-					if !running.TryLock() {
-						a.log.Warn("previous pass still running; skipped", "source", s.Name)
-						return
-					}
-					defer running.Unlock()
-					p.Collect(ctx, s)
-				}
-				c.Schedule(sched, cron.FuncJob(pass))
-				wg.Add(1)
-				go func() { defer wg.Done(); pass() }()
+				// Collect records its own outcome (collection_runs): a failing
+				// source never stops the others.
+				d.Schedule("source "+s.Name, sched, true, func(ctx context.Context) error { p.Collect(ctx, s); return nil })
 			}
 			a.log.Info("earshot running", "sources", len(sources), "streams", streams, "listen", l.Addr().String())
 			if once {
-				wg.Wait()
+				srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second}
+				go func() { _ = srv.Serve(l) }()
+				defer srv.Close()
+				d.RunOnce(ctx)
 				if err := stk.w.Flush(ctx); err != nil {
 					return err
 				}
@@ -134,73 +114,51 @@ func (a *app) runCmd() *cobra.Command {
 				}
 				return a.dispatchOnce(ctx, stk, "run --once", time.Minute)
 			}
+			d.Serve(l, mux)
 			// Alerts: a dispatcher on its own loop, in the one process that
 			// holds the dispatch lock; the others collect only.
 			if collectOnly {
 				a.log.Info("--collect-only: this process sends no alerts; a dispatching earshot run elsewhere sends them")
 			} else {
-				wg.Add(1)
-				go func() { defer wg.Done(); a.dispatchLoop(ctx, stk) }()
+				d.Go("dispatcher", func(ctx context.Context) error { a.dispatchLoop(ctx, stk); return nil })
 			}
 			// Scores that missed the author's history are redone when it answers.
-			every(ctx, &wg, time.Minute, func() {
-				if n, err := p.Rescore(ctx, stk.st); err != nil {
-					a.log.Warn("rescore", "err", err)
-				} else if n > 0 {
+			d.Every("rescore", time.Minute, func(ctx context.Context) error {
+				n, err := p.Rescore(ctx, stk.st)
+				if n > 0 {
 					a.log.Info("rescored mentions with their history", "mentions", n)
 				}
+				return err
 			})
-			every(ctx, &wg, 5*time.Second, func() { m.SpoolDepth(stk.spool.Len()) })
+			d.Every("spool gauge", 5*time.Second, func(context.Context) error { m.SpoolDepth(stk.spool.Len()); return nil })
 			// Digests: each on its own cron schedule, once per period, by the
 			// dispatcher only.
-			for _, d := range p.Config.Digests {
-				sched, err := config.ParseSchedule(d.Schedule)
+			for _, dg := range p.Config.Digests {
+				sched, err := config.ParseSchedule(dg.Schedule)
 				if err != nil {
-					return fmt.Errorf("digest for %s: schedule %q: %w", d.Receiver, d.Schedule, err)
+					return fmt.Errorf("digest for %s: schedule %q: %w", dg.Receiver, dg.Schedule, err)
 				}
-				c.Schedule(sched, cron.FuncJob(func() {
+				d.Schedule("digest "+dg.Receiver, sched, false, func(ctx context.Context) error {
 					if !stk.dispatching.Load() {
-						return
+						return nil
 					}
-					sent, err := stk.n.SendDigest(ctx, stk.st, d, time.Now().Truncate(time.Minute))
+					sent, err := stk.n.SendDigest(ctx, stk.st, dg, time.Now().Truncate(time.Minute))
 					if err != nil {
-						a.log.Error("digest", "receiver", d.Receiver, "err", err)
-					} else if sent {
-						a.log.Info("digest sent", "receiver", d.Receiver, "period", d.Period)
+						return fmt.Errorf("digest for %s: %w", dg.Receiver, err)
 					}
-				}))
+					if sent {
+						a.log.Info("digest sent", "receiver", dg.Receiver, "period", dg.Period)
+					}
+					return nil
+				})
 			}
-			c.Start()
-			<-ctx.Done()
-			a.log.Info("stopping: waiting for running passes")
-			<-c.Stop().Done()
-			wg.Wait()
-			return nil
+			return d.Run(ctx)
 		},
 	}
 	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's share of the sources")
 	cmd.Flags().BoolVar(&once, "once", false, "run each source once and exit (for testing the daemon's wiring)")
 	cmd.Flags().BoolVar(&collectOnly, "collect-only", false, "send no alerts: another machine's earshot run dispatches (see docs/scaling.md)")
 	return cmd
-}
-
-// every runs fn every d until ctx ends; one run at a time, a slow run
-// delays the next instead of overlapping it.
-func every(ctx context.Context, wg *sync.WaitGroup, d time.Duration, fn func()) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				fn()
-			}
-		}
-	}()
 }
 
 // dispatchLoop takes the dispatch lock (waiting while another process

@@ -17,32 +17,65 @@ import (
 	"github.com/earshot/earshot/config"
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/scoring"
+	"github.com/earshot/earshot/scoring/model"
 )
 
 // scorer builds the text scorer from the config's scoring section (all
 // languages and defaults without a config).
 func (a *app) scorer(cfg *config.Config, hist scoring.History) (*scoring.Scorer, error) {
+	return a.scorerWith(cfg, hist, "")
+}
+
+// scorerWith is scorer with the model file modelPath ("none": lexicons
+// only; empty: the config's scoring.model, else the built-in model).
+func (a *app) scorerWith(cfg *config.Config, hist scoring.History, modelPath string) (*scoring.Scorer, error) {
 	opts := scoring.Options{Entities: true, History: hist}
 	if cfg != nil {
 		opts.Languages = cfg.Scoring.Languages
 		opts.MinConfidence = cfg.Scoring.MinConfidence
 		opts.Rules = cfg.Scoring.Rules
+		if modelPath == "" {
+			modelPath = cfg.Scoring.Model
+		}
+		for brand, path := range cfg.Scoring.Models {
+			m, err := model.Load(path)
+			if err != nil {
+				return nil, fmt.Errorf("scoring.models.%s: %w", brand, err)
+			}
+			if opts.BrandModels == nil {
+				opts.BrandModels = map[string]*model.Model{}
+			}
+			opts.BrandModels[brand] = m
+		}
+	}
+	var err error
+	switch modelPath {
+	case "none":
+		opts.BrandModels = nil
+	case "":
+		opts.Model, err = model.Default()
+	default:
+		opts.Model, err = model.Load(modelPath)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return scoring.New(opts)
 }
 
 // configScorer is the scorer of the config, when there is one (its
-// languages and brand rules), else the default scorer.
-func (a *app) configScorer() (*scoring.Scorer, error) {
+// languages, brand rules and models), else the default scorer; modelPath
+// as for scorerWith.
+func (a *app) configScorer(modelPath string) (*scoring.Scorer, error) {
 	cfg, err := a.optionalConfig()
 	if err != nil {
 		return nil, err
 	}
-	return a.scorer(cfg, nil)
+	return a.scorerWith(cfg, nil, modelPath)
 }
 
 func (a *app) scoreCmd() *cobra.Command {
-	var lang, brand string
+	var lang, brand, modelPath string
 	cmd := &cobra.Command{
 		Use:   "score [TEXT...]",
 		Short: "Score texts, or JSONL mentions on stdin: one JSON line out per input",
@@ -50,9 +83,13 @@ func (a *app) scoreCmd() *cobra.Command {
 id and text; lang, rating, rating_max, brand optional), and writes one JSON line
 per input: the mention fields it got plus sentiment, negative, severity, aspects,
 signals, reasons and scorer_version. A bad input line is reported on stderr
-with its line number and skipped; the exit code is then 1.`,
+with its line number and skipped; the exit code is then 1.
+
+The lexicons are combined with a learned model (earshot train): --model FILE,
+else the config's scoring.model, else the one built into the binary;
+--model none scores with the lexicons alone.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.configScorer()
+			s, err := a.configScorer(modelPath)
 			if err != nil {
 				return err
 			}
@@ -84,17 +121,19 @@ with its line number and skipped; the exit code is then 1.`,
 	}
 	cmd.Flags().StringVar(&lang, "lang", "", "language of inputs that carry none (default: detect)")
 	cmd.Flags().StringVar(&brand, "brand", "", "brand of inputs that carry none (selects its scoring rules)")
+	cmd.Flags().StringVar(&modelPath, "model", "", `model file from earshot train ("none": lexicons only; default: scoring.model, else built in)`)
 	return cmd
 }
 
 func (a *app) evalCmd() *cobra.Command {
 	var sources bool
+	var modelPath string
 	cmd := &cobra.Command{
 		Use:   "eval PATH...",
 		Short: "Score labelled JSONL sets (id, text, label) and print precision, recall and F1 of the negative class per language",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.configScorer()
+			s, err := a.configScorer(modelPath)
 			if err != nil {
 				return err
 			}
@@ -118,6 +157,7 @@ func (a *app) evalCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&sources, "sources", false, "also break each language down by source (the id prefix)")
+	cmd.Flags().StringVar(&modelPath, "model", "", `model file ("none": lexicons only; default: scoring.model, else built in)`)
 	return cmd
 }
 

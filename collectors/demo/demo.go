@@ -6,6 +6,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -54,9 +57,12 @@ func (o *Options) Validate() []config.FieldError {
 }
 
 // Kind registers the demo source kind.
-func Kind() collectors.Kind {
+func Kind() collectors.Kind { return KindAt(time.Now) }
+
+// KindAt is Kind with a clock: the site's dates count back from now().
+func KindAt(now func() time.Time) collectors.Kind {
 	return collectors.KindOf("demo", func(env collectors.Env, o *Options) (collectors.Collector, error) {
-		return &Collector{env: env, site: o.Site}, nil
+		return &Collector{env: env, site: o.Site, now: now}, nil
 	})
 }
 
@@ -64,22 +70,73 @@ func Kind() collectors.Kind {
 type Collector struct {
 	env  collectors.Env
 	site string
+	now  func() time.Time
 }
 
-// Handler serves the demo site.
-func Handler() http.Handler {
+// Written is the day the site's pages are dated as of: their newest review
+// is from the day before. Served, every date moves forward by the whole
+// days from Written to now, so the reviews stay 1 to 11 days old: a demo
+// run a year from now still fills this month's and this week's reports,
+// and a run on the same day shows the same dates (ids never depend on
+// them: each review has its own @id).
+func Written() time.Time { return time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC) }
+
+// pageDate is a date as the pages write it, in JSON-LD (2026-11-21T19:40:00Z)
+// and in text (2026-11-21).
+var pageDate = regexp.MustCompile(`\b(\d{4})-(\d{2})-(\d{2})(T\d{2}:\d{2}:\d{2}Z)?\b`)
+
+// Shift rewrites a page's dates as the same number of days before now as
+// they are before Written.
+func Shift(page []byte, now time.Time) []byte {
+	days := int(now.UTC().Truncate(24*time.Hour).Sub(Written()) / (24 * time.Hour))
+	if days == 0 {
+		return page
+	}
+	return pageDate.ReplaceAllFunc(page, func(m []byte) []byte {
+		layout := "2006-01-02"
+		if len(m) > len(layout) {
+			layout = time.RFC3339
+		}
+		t, err := time.Parse(layout, string(m))
+		if err != nil {
+			return m
+		}
+		return []byte(t.AddDate(0, 0, days).Format(layout))
+	})
+}
+
+// Handler serves the demo site with its dates counted back from now().
+func Handler(now func() time.Time) http.Handler {
 	sub, _ := fs.Sub(files, "site")
-	return http.FileServer(http.FS(sub))
+	static := http.FileServer(http.FS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := strings.TrimPrefix(path.Clean("/"+r.URL.Path), "/")
+		if name == "" || strings.HasSuffix(r.URL.Path, "/") {
+			name = path.Join(name, "index.html")
+		}
+		if !strings.HasSuffix(name, ".html") {
+			static.ServeHTTP(w, r)
+			return
+		}
+		b, err := fs.ReadFile(sub, name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		// No Last-Modified or ETag: the page changes with the date.
+		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(Shift(b, now())))
+	})
 }
 
 // Serve starts the demo site on a free loopback port and returns its base
 // URL and a function that stops it.
-func Serve() (string, func(), error) {
+func Serve(now func() time.Time) (string, func(), error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("demo site: %w", err)
 	}
-	srv := &http.Server{Handler: Handler(), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: Handler(now), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(l) }()
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -91,7 +148,11 @@ func Serve() (string, func(), error) {
 
 // Collect runs one pass of the schemaorg collector over the served site.
 func (c *Collector) Collect(ctx context.Context, cursor string, sink collectors.Sink) (string, error) {
-	base, stop, err := Serve()
+	now := c.now
+	if now == nil {
+		now = time.Now
+	}
+	base, stop, err := Serve(now)
 	if err != nil {
 		return cursor, err
 	}

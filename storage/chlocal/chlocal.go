@@ -35,6 +35,10 @@ type Options struct {
 	ConfigFile string        // default: DefaultConfig
 	Timeout    time.Duration // how long to wait for the server to answer; default 60s
 	Logger     *slog.Logger
+	// TCPPort and HTTPPort pin the server's loopback ports. 0: the ports
+	// this Dir's server had last time (remembered in Dir), else free ones,
+	// so a DSN or a Grafana data source saved once keeps working.
+	TCPPort, HTTPPort int
 }
 
 // Server is a running clickhouse-server.
@@ -60,6 +64,33 @@ type state struct {
 }
 
 const stateFile = "earshot-server.json"
+
+// portsFile remembers the ports of the last server started on a Dir. Unlike
+// stateFile it outlives the server: the next start takes the same ports.
+const portsFile = "earshot-ports.json"
+
+type ports struct {
+	TCPPort  int `json:"tcp_port"`
+	HTTPPort int `json:"http_port"`
+}
+
+// RememberedPorts returns the ports the last server on dir listened on (0
+// when none was started there).
+func RememberedPorts(dir string) (tcp, http int) {
+	b, err := os.ReadFile(filepath.Join(dir, portsFile))
+	if err != nil {
+		return 0, 0
+	}
+	var p ports
+	if json.Unmarshal(b, &p) != nil {
+		return 0, 0
+	}
+	return p.TCPPort, p.HTTPPort
+}
+
+// HTTPAddr is the HTTP interface's address, host:port (clickhouse-client
+// over HTTP, Grafana's and most BI tools' ClickHouse data sources).
+func (s *Server) HTTPAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.HTTPPort)) }
 
 // Addr is the native-protocol address, host:port.
 func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.TCPPort)) }
@@ -123,9 +154,13 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 			return nil, fmt.Errorf("clickhouse dir: %w", err)
 		}
 	}
+	want, err := wantPorts(o, dir)
+	if err != nil {
+		return nil, err
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := start(ctx, o, dir)
+		s, err := start(ctx, o, dir, want)
 		if err == nil {
 			return s, nil
 		}
@@ -137,17 +172,80 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	return nil, lastErr
 }
 
-func start(ctx context.Context, o Options, dir string) (*Server, error) {
-	ports, err := freePorts(3)
+// wantPorts picks the TCP and HTTP ports: configured ones must be free; a
+// remembered one that another program took since is given up for a free
+// one, with a warning, since the server must start.
+func wantPorts(o Options, dir string) (ports, error) {
+	tcp, http := RememberedPorts(dir)
+	want := ports{TCPPort: tcp, HTTPPort: http}
+	for _, p := range []struct {
+		name       string
+		configured int
+		port       *int
+	}{{"TCP", o.TCPPort, &want.TCPPort}, {"HTTP", o.HTTPPort, &want.HTTPPort}} {
+		if p.configured < 0 || p.configured > 65535 {
+			return want, fmt.Errorf("clickhouse %s port %d: want 1 to 65535, or 0 for the last one used", p.name, p.configured)
+		}
+		if p.configured != 0 {
+			*p.port = p.configured
+			if !portFree(p.configured) {
+				return want, fmt.Errorf("clickhouse %s port %d is in use by another program", p.name, p.configured)
+			}
+			continue
+		}
+		if *p.port != 0 && !portFree(*p.port) {
+			o.Logger.Warn("the local clickhouse-server's last port is taken by another program; using a new one (update saved DSNs)",
+				"protocol", p.name, "port", *p.port)
+			*p.port = 0
+		}
+	}
+	if want.TCPPort != 0 && want.TCPPort == want.HTTPPort {
+		return want, fmt.Errorf("clickhouse TCP and HTTP ports are both %d", want.TCPPort)
+	}
+	return want, nil
+}
+
+// portFree reports whether a loopback port can be listened on now.
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
+}
+
+func start(ctx context.Context, o Options, dir string, want ports) (*Server, error) {
+	// Five free ports held at once are distinct; at most two of them are
+	// the wanted ones, which leaves three.
+	free, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], binary: o.Binary, timeout: o.Timeout, log: o.Logger}
+	used := map[int]bool{want.TCPPort: true, want.HTTPPort: true}
+	next := func() int {
+		for _, p := range free {
+			if !used[p] {
+				used[p] = true
+				return p
+			}
+		}
+		return 0 // not reached: see above
+	}
+	tcp, http := want.TCPPort, want.HTTPPort
+	if tcp == 0 {
+		tcp = next()
+	}
+	if http == 0 {
+		http = next()
+	}
+	inter := next()
+	s := &Server{Dir: dir, TCPPort: tcp, HTTPPort: http, binary: o.Binary, timeout: o.Timeout, log: o.Logger}
 	s.args = []string{
 		"--config-file=" + o.ConfigFile, "--",
-		"--tcp_port=" + strconv.Itoa(ports[0]),
-		"--http_port=" + strconv.Itoa(ports[1]),
-		"--interserver_http_port=" + strconv.Itoa(ports[2]),
+		"--tcp_port=" + strconv.Itoa(tcp),
+		"--http_port=" + strconv.Itoa(http),
+		"--interserver_http_port=" + strconv.Itoa(inter),
 		"--listen_host=127.0.0.1",
 		"--path=" + filepath.Join(dir, "data") + "/",
 		"--tmp_path=" + filepath.Join(dir, "tmp") + "/",
@@ -162,6 +260,10 @@ func start(ctx context.Context, o Options, dir string) (*Server, error) {
 	b, _ := json.Marshal(state{PID: s.PID, TCPPort: s.TCPPort, HTTPPort: s.HTTPPort})
 	if err := os.WriteFile(filepath.Join(dir, stateFile), b, 0o644); err != nil {
 		o.Logger.Warn("clickhouse state file", "err", err)
+	}
+	b, _ = json.Marshal(ports{TCPPort: s.TCPPort, HTTPPort: s.HTTPPort})
+	if err := os.WriteFile(filepath.Join(dir, portsFile), b, 0o644); err != nil {
+		o.Logger.Warn("clickhouse ports file", "err", err)
 	}
 	o.Logger.Debug("clickhouse-server started", "dir", dir, "tcp_port", s.TCPPort, "pid", s.PID)
 	return s, nil
@@ -221,12 +323,15 @@ func (s *Server) Stop() error {
 	}
 	_ = os.Remove(filepath.Join(s.Dir, stateFile))
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	// The exit goes back into done, as Kill does: a second Stop returns
+	// at once instead of waiting for an exit it already took.
 	select {
-	case <-s.done:
+	case err := <-s.done:
+		s.done <- err
 		return nil
 	case <-time.After(30 * time.Second):
 		_ = syscall.Kill(-s.PID, syscall.SIGKILL)
-		<-s.done
+		s.done <- <-s.done
 		return errors.New("clickhouse-server did not stop within 30s; killed")
 	}
 }

@@ -1,0 +1,151 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+type fakeLabels struct {
+	labels []Label
+	err    error
+}
+
+func (f *fakeLabels) Labelled(context.Context, string) ([]Label, error) { return f.labels, f.err }
+func (f *fakeLabels) CountSince(_ context.Context, _ string, since time.Time) (int, error) {
+	n := 0
+	for _, l := range f.labels {
+		if l.At.After(since) {
+			n++
+		}
+	}
+	return n, f.err
+}
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+// labelsLike makes n labels "the shower was <word> i" with label, given
+// after t0.
+func labelsLike(n int, prefix, text, label string) []Label {
+	var out []Label
+	for i := range n {
+		out = append(out, Label{Item: Item{ID: fmt.Sprintf("%s:%d", prefix, i), Text: fmt.Sprintf(text, i), Label: label, Lang: "en"},
+			At: t0.Add(time.Duration(i) * time.Minute)})
+	}
+	return out
+}
+
+func TestRetrainerPromotesRefusesAndRollsBack(t *testing.T) {
+	ctx := context.Background()
+	base := synth(150, 4)
+	start, err := Train(ctx, base, testConfig(), lexStub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Staff teach a complaint the shipped data lacks ("mouldy").
+	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	src := &fakeLabels{labels: good[:10]}
+	var inUse []string
+	dir := t.TempDir()
+	r, err := NewRetrainer(RetrainerOptions{Base: base, Labels: src, Evidence: lexStub, MinNew: 20, Dir: dir, Start: start,
+		Config: testConfig(), OnPromote: func(m *Model) { inUse = append(inUse, m.ID()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Too few new labels: nothing happens.
+	if changed, err := r.Check(ctx); changed || err != nil || r.Status().Trainings != 0 {
+		t.Fatalf("10 labels: changed %v err %v status %+v", changed, err, r.Status())
+	}
+
+	// Enough: trained, better on the held-back labels, promoted and kept.
+	src.labels = good
+	changed, err := r.Check(ctx)
+	st := r.Status()
+	if err != nil || !changed || st.Promotions != 1 || st.Last == nil || !st.Last.Promoted || st.Last.AfterF1 < st.Last.BeforeF1 {
+		t.Fatalf("promotion: changed %v err %v status %+v last %+v", changed, err, st, st.Last)
+	}
+	if st.Previous != start.ID() || st.Current == start.ID() || len(inUse) != 1 || inUse[0] != st.Current {
+		t.Errorf("after promotion: %+v, in use %v", st, inUse)
+	}
+	for _, f := range []string{currentFile, previousFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s not kept: %v", f, err)
+		}
+	}
+	if d := r.Current().Decide("the lift 7 was mouldy", lexStub(Item{Text: "the lift 7 was mouldy"})); d.PNegative < 0.5 {
+		t.Errorf("promoted model did not learn the staff's word: P %.2f", d.PNegative)
+	}
+
+	// The same labels again: not "new", no training.
+	if changed, _ := r.Check(ctx); changed || r.Status().Trainings != 1 {
+		t.Errorf("retrained on old labels: %+v", r.Status())
+	}
+
+	// A restart picks the kept models and the label clock up again.
+	r2, err := NewRetrainer(RetrainerOptions{Base: base, Labels: src, Evidence: lexStub, MinNew: 20, Dir: dir, Start: start, Config: testConfig()})
+	if err != nil || r2.Current().ID() != st.Current || r2.Status().Previous != start.ID() {
+		t.Fatalf("restart: %v %+v", err, r2.Status())
+	}
+	if changed, _ := r2.Check(ctx); changed {
+		t.Error("restart retrained on labels already used")
+	}
+
+	// Roll back: the previous model is in use again, and the promoted one
+	// is kept as the previous.
+	promoted := st.Current
+	if err := r.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if st := r.Status(); st.Current != start.ID() || st.Previous != promoted || inUse[len(inUse)-1] != start.ID() {
+		t.Errorf("after rollback: %+v, in use %v", st, inUse)
+	}
+}
+
+func TestFeedbackRefusesWorseModel(t *testing.T) {
+	ctx := context.Background()
+	base := synth(150, 5)
+	prev, err := Train(ctx, base, testConfig(), lexStub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mislabelled training part: "awful" complaints marked positive; the
+	// held-back part has them right.
+	items := make([]Item, 80)
+	for i := range items {
+		items[i] = Item{ID: fmt.Sprintf("x:%d", i), Text: fmt.Sprintf("the lift %d was awful", i), Lang: "en"}
+	}
+	_, held := Split(items, HeldBackShare)
+	isHeld := map[string]bool{}
+	for _, it := range held {
+		isHeld[it.ID] = true
+	}
+	var labels []Label
+	for _, it := range items {
+		it.Label = "positive"
+		if isHeld[it.ID] {
+			it.Label = "negative"
+		}
+		labels = append(labels, Label{Item: it, At: t0})
+	}
+	_, ff, err := TrainFeedback(ctx, base, labels, prev, testConfig(), func(it Item) Evidence {
+		ev := lexStub(it)
+		ev.LexNegative = false // the lexicon alone would not save the candidate
+		return ev
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ff.Promoted || ff.AfterF1 >= ff.BeforeF1 || ff.HeldBack != len(held) {
+		t.Errorf("a model worse on the held-back labels was promoted or judged wrong: %+v", ff)
+	}
+
+	// Too few labels to hold any back: never promoted.
+	_, ff, err = TrainFeedback(ctx, base, labels[:3], prev, testConfig(), lexStub)
+	if err != nil || ff.Promoted {
+		t.Errorf("3 labels: promoted %v err %v (%s)", ff.Promoted, err, ff.Why)
+	}
+}
