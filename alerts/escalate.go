@@ -143,7 +143,7 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 			Step: uint8(step), Brand: m.Brand, Location: m.Location, Severity: m.Severity}
 		esc, note := base, base
 		esc.EventID, esc.Event = evID, "escalated"
-		esc.Note = fmt.Sprintf("not acknowledged within %s", short(time.Duration(step)*r.AckWithin))
+		esc.Note = fmt.Sprintf("not acknowledged within %s", caselog.Short(time.Duration(step)*r.AckWithin))
 		if n.clock(r.Receiver).Business() {
 			esc.Note += " (business hours)"
 		}

@@ -815,7 +815,7 @@ func (n *Notifier) defer_(ctx context.Context, rcv Receiver, key string, cases [
 // alert is not sent (Alertmanager's inhibition). The case stays open.
 func (n *Notifier) inhibit(ctx context.Context, rcv Receiver, key string, c Case, st caselog.Storm) {
 	m := c.Mention
-	why := fmt.Sprintf("inhibited by %s (%d negative mentions in %s)", st.ID, st.Count, short(st.WindowEnd.Sub(st.WindowStart)))
+	why := fmt.Sprintf("inhibited by %s (%d negative mentions in %s)", st.ID, st.Count, caselog.Short(st.WindowEnd.Sub(st.WindowStart)))
 	ev := caselog.Event{EventID: caselog.InhibitedID(c.ID, rcv.Name()), CaseID: c.ID, MentionID: m.ID, At: n.now(),
 		Event: "inhibited", State: "open", Actor: "earshot", Receiver: rcv.Name(), Brand: m.Brand, Location: m.Location,
 		Severity: m.Severity, Note: why}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/earshot/earshot/caselog"
@@ -198,7 +197,7 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 		if fresh*5 < len(cases) {
 			continue // at least 80% already listed by an active storm: same news
 		}
-		st := caselog.Storm{ID: fmt.Sprintf("storm:%s:%s:%s", k, short(o.Window), end.UTC().Format("20060102T1504")), At: now,
+		st := caselog.Storm{ID: fmt.Sprintf("storm:%s:%s:%s", k, caselog.Short(o.Window), end.UTC().Format("20060102T1504")), At: now,
 			WindowStart: from, WindowEnd: end, Key: k, Count: spike.Count, Mean: spike.Mean, Stddev: spike.Stddev, Receiver: o.Receiver}
 		for _, c := range cases {
 			st.CaseIDs = append(st.CaseIDs, c.ID)
@@ -241,10 +240,10 @@ func stormMessage(st caselog.Storm, s Spike, o config.Storms, cases []Case) Mess
 	if s.Mean > 0 {
 		ratio = fmt.Sprintf("%.1f× the usual", s.Ratio())
 	}
-	title := fmt.Sprintf("Storm: %d negative mentions of %s in the last %s (%s)", s.Count, what, short(o.Window), ratio)
+	title := fmt.Sprintf("Storm: %d negative mentions of %s in the last %s (%s)", s.Count, what, caselog.Short(o.Window), ratio)
 	summary := []string{
 		fmt.Sprintf("%d negative mentions from %s to %s UTC; in the %d windows of %s before: %.1f on average (standard deviation %.1f).",
-			s.Count, st.WindowStart.UTC().Format("2006-01-02 15:04"), st.WindowEnd.UTC().Format("15:04"), o.Baselines, short(o.Window), s.Mean, s.Stddev),
+			s.Count, st.WindowStart.UTC().Format("2006-01-02 15:04"), st.WindowEnd.UTC().Format("15:04"), o.Baselines, caselog.Short(o.Window), s.Mean, s.Stddev),
 		fmt.Sprintf("Rule: at least %d, more than mean + %g × stddev (%.1f) and at least %g × the mean.", o.MinCount, o.K, s.Mean+o.K*s.Stddev, o.Ratio),
 	}
 	if top := topAspects(cases, 3); top != "" {
@@ -267,18 +266,6 @@ func topAspects(cases []Case, n int) string {
 		}
 	}
 	return top(count, n, "", "%s (%d)")
-}
-
-// short writes a duration without zero units: 1h, 30m, 24h.
-func short(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // inhibitedBy returns the active storm that covers m, if any: same brand,
