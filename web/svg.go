@@ -52,7 +52,7 @@ func barsSVG(t storage.Trend, series []int, share bool) template.HTML {
 	}
 	const w, labelW, barH, gap = 640, 200, 12, 8
 	groupH := barH*len(series) + gap
-	h := groupH*len(rows) + 30
+	h := groupH*len(rows) + 12 + 18*((len(series)+1)/2)
 	top := 0.0
 	for _, r := range rows {
 		for _, i := range series {
@@ -75,10 +75,13 @@ func barsSVG(t storage.Trend, series []int, share bool) template.HTML {
 			fmt.Fprintf(&b, `<text x="%.1f" y="%d" class="value">%s</text>`, float64(labelW)+bw+4, y+si*barH+barH-3, fmtValue(r.Values[i], share))
 		}
 	}
+	// The legend wraps after two entries so that four series (response
+	// times) stay inside the 640-wide box.
 	y := len(rows)*groupH + 14
 	for si, i := range series {
+		lx, ly := labelW+(si%2)*190, y+(si/2)*18
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="10" height="10" fill="%s"/><text x="%d" y="%d" class="label">%s</text>`,
-			labelW+si*130, y, palette[si%len(palette)], labelW+si*130+14, y+9, esc(t.Values[i]))
+			lx, ly, palette[si%len(palette)], lx+14, ly+9, esc(t.Values[i]))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -131,7 +134,15 @@ func lineSVG(t storage.Trend, v int, share bool) template.HTML {
 	}
 	for i, x := range xs {
 		if len(xs) <= 8 || i%((len(xs)+7)/8) == 0 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle" class="label">%s</text>`, px(i), h-bottom+16, esc(x))
+			// The end labels anchor inwards so that dates are not cut at the edges.
+			anchor := "middle"
+			switch {
+			case len(xs) > 1 && i == 0:
+				anchor = "start"
+			case len(xs) > 1 && i == len(xs)-1:
+				anchor = "end"
+			}
+			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="%s" class="label">%s</text>`, px(i), h-bottom+16, anchor, esc(x))
 		}
 	}
 	for si, n := range names {
