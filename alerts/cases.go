@@ -24,10 +24,23 @@ type CaseBook interface {
 	AppendCaseEvents(ctx context.Context, evs []caselog.Event) error
 }
 
+// CaseLabeller records staff's label for a case's mention (the labels
+// table the learning scorer trains on); *storage.Store is one.
+type CaseLabeller interface {
+	LabelCaseMention(ctx context.Context, c caselog.State, label, who, note string, at time.Time) error
+}
+
+// NotAComplaintLabel is the label a case resolved as not a complaint gives
+// its mention.
+const NotAComplaintLabel = "neutral"
+
 // Act applies an action (ack, hold, resume, resolve) to a case for actor,
 // following caselog's state machine (caselog.Act), and records its event.
 // Acknowledging and resolving happen once: their events have fixed ids, so
-// a double click or a repeated command records nothing new.
+// a double click or a repeated command records nothing new. Resolving with
+// outcome not_a_complaint also labels the case's mention neutral by actor
+// when book is a CaseLabeller: every way to resolve (CLI, inbox, API, the
+// mail link) comes through here.
 func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, note string, now time.Time) (caselog.State, error) {
 	if err := caselog.CheckAction(action, outcome); err != nil {
 		return caselog.State{}, err
@@ -46,6 +59,14 @@ func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, not
 	ev, err := caselog.Act(c, action, actor, outcome, oneLine(note, 500), now)
 	if err != nil {
 		return c, err
+	}
+	// The label goes first: a resolve recorded means its label is too. A
+	// retry after a failure between the two replaces the label (one row
+	// per mention and person); a second resolve stops above (ErrAlready).
+	if lb, ok := book.(CaseLabeller); ok && action == "resolve" && outcome == caselog.NotAComplaint {
+		if err := lb.LabelCaseMention(ctx, c, NotAComplaintLabel, actor, ev.Note, now); err != nil {
+			return c, fmt.Errorf("case %s: label its mention: %w", caseID, err)
+		}
 	}
 	if err := book.AppendCaseEvents(ctx, []caselog.Event{ev}); err != nil {
 		return c, err

@@ -13,14 +13,27 @@ import (
 	"github.com/earshot/earshot/mention"
 )
 
-// DigestStore is what digests read; *storage.Store is one.
+// DigestStore is what digests read; *storage.Store is one. Volumes and
+// series count mentions by publication or collection time (CountBy).
 type DigestStore interface {
-	Series(ctx context.Context, brand string, from, to time.Time, weekly bool) ([]caselog.Bucket, error)
-	PeriodVolume(ctx context.Context, brand string, from, to time.Time) (caselog.Volume, error)
+	SeriesBy(ctx context.Context, by mention.CountBy, brand string, from, to time.Time, weekly bool) ([]caselog.Bucket, error)
+	PeriodVolumeBy(ctx context.Context, by mention.CountBy, brand string, from, to time.Time) (caselog.Volume, error)
 	CasesFor(ctx context.Context, receiver, brand string, limit int) ([]caselog.State, error)
 	CaseEvents(ctx context.Context, caseIDs []string) (map[string][]caselog.Event, error)
 	Delivered(ctx context.Context, receiver, groupKey string) (bool, error)
 	Mention(ctx context.Context, id string) (mention.Mention, bool, error)
+}
+
+// Digester is the digest stage: a periodic summary per receiver, counts
+// against the period before, a trend chart, and the receiver's unresolved
+// cases with their SLA clocks, including the ones its throttle deferred.
+// It reads through a DigestStore and sends through the retry stage.
+type Digester struct {
+	Tree      *Route
+	Clocks    map[string]Clock // per receiver: SLA clock; default wall clock
+	Receivers map[string]Receiver
+	Sender    Sender
+	Compose   Composer
 }
 
 // Digest limits: cases read, and cases listed in full in the message.
@@ -35,27 +48,32 @@ func digestKey(d config.Digest, end time.Time) string {
 	return fmt.Sprintf("digest:%s:%s:%s:%s", d.Receiver, d.Period, cmp.Or(d.Brand, "all"), end.UTC().Format("20060102T1504"))
 }
 
-// BuildDigest prepares the digest for the period ending at end: counts
-// against the period before, negatives per location, top aspects, a trend
-// chart (14 days, or 12 weeks for a weekly digest), and the receiver's
+// Build prepares the digest for the period ending at end: counts against
+// the period before, negatives per location, top aspects, a trend chart
+// (14 days, or 12 weeks for a weekly digest), and the receiver's
 // unresolved cases with where each stands on its SLA clocks, overdue ones
-// first, plus the cases its throttle deferred.
-func (n *Notifier) BuildDigest(ctx context.Context, ds DigestStore, d config.Digest, end time.Time) (Message, error) {
+// first, plus the cases its throttle deferred. Mentions count by d.CountBy
+// (publication time by default), and the summary says which.
+func (dg Digester) Build(ctx context.Context, ds DigestStore, d config.Digest, end time.Time) (Message, error) {
+	by, err := mention.ParseCountBy(d.CountBy)
+	if err != nil {
+		return Message{}, fmt.Errorf("digest count_by %w", err)
+	}
 	weekly := d.Period == "weekly"
 	period, label, bars := 24*time.Hour, "24 hours", 14
 	if weekly {
 		period, label, bars = 7*24*time.Hour, "7 days", 12
 	}
 	from := end.Add(-period)
-	cur, err := ds.PeriodVolume(ctx, d.Brand, from, end)
+	cur, err := ds.PeriodVolumeBy(ctx, by, d.Brand, from, end)
 	if err != nil {
 		return Message{}, err
 	}
-	prev, err := ds.PeriodVolume(ctx, d.Brand, from.Add(-period), from)
+	prev, err := ds.PeriodVolumeBy(ctx, by, d.Brand, from.Add(-period), from)
 	if err != nil {
 		return Message{}, err
 	}
-	series, err := ds.Series(ctx, d.Brand, end.Add(-time.Duration(bars)*period), end, weekly)
+	series, err := ds.SeriesBy(ctx, by, d.Brand, end.Add(-time.Duration(bars)*period), end, weekly)
 	if err != nil {
 		return Message{}, err
 	}
@@ -77,7 +95,7 @@ func (n *Notifier) BuildDigest(ctx context.Context, ds DigestStore, d config.Dig
 		scope, cur.Negative, cur.Mentions, label)
 	summary := []string{fmt.Sprintf("Last %s to %s UTC: %d mentions, %d negative (%s), %d high or critical. The %s before: %d mentions, %d negative (%s).",
 		label, end.UTC().Format("2006-01-02 15:04"), cur.Mentions, cur.Negative, share(cur.Negative, cur.Mentions), cur.Severe,
-		label, prev.Mentions, prev.Negative, share(prev.Negative, prev.Mentions))}
+		label, prev.Mentions, prev.Negative, share(prev.Negative, prev.Mentions)) + " Mentions counted " + by.Phrase() + "."}
 	if len(cur.NegativeByLocation) > 0 {
 		summary = append(summary, "Negative by location: "+top(cur.NegativeByLocation, 8, "no location", "%s %d")+".")
 	}
@@ -103,17 +121,17 @@ func (n *Notifier) BuildDigest(ctx context.Context, ds DigestStore, d config.Dig
 		if !found {
 			m = mention.Mention{ID: cs.MentionID, Brand: cs.Brand, Location: cs.Location, Score: mention.Score{Severity: cs.Severity}}
 		}
-		c := n.caseFor(m)
+		c := dg.Compose.Case(m)
 		c.ID = cs.CaseID
 		evs := events[cs.CaseID]
 		var ackWithin, resolveWithin time.Duration
-		for _, r := range n.Tree.Match(LabelsOf(m)) {
+		for _, r := range dg.Tree.Match(LabelsOf(m)) {
 			if r.Receiver == d.Receiver {
 				ackWithin, resolveWithin = r.AckWithin, r.ResolveWithin
 				break
 			}
 		}
-		sla := Measure(evs, n.clock(d.Receiver), end)
+		sla := Measure(evs, clockOf(dg.Clocks, d.Receiver), end)
 		late := sla.Overdue(ackWithin, resolveWithin)
 		heldBack := hasEvent(evs, "deferred", d.Receiver) && !hasEvent(evs, "notified", d.Receiver)
 		c.Status = caseStatus(cs, evs, sla, d.Receiver, heldBack)
@@ -161,10 +179,10 @@ func (n *Notifier) BuildDigest(ctx context.Context, ds DigestStore, d config.Dig
 	return msg, nil
 }
 
-// SendDigest builds and sends the digest of the period ending at end, once:
-// a digest already delivered for that period is not sent again.
-func (n *Notifier) SendDigest(ctx context.Context, ds DigestStore, d config.Digest, end time.Time) (bool, error) {
-	rcv, ok := n.Receivers[d.Receiver]
+// Send builds and sends the digest of the period ending at end, once: a
+// digest already delivered for that period is not sent again.
+func (dg Digester) Send(ctx context.Context, ds DigestStore, d config.Digest, end time.Time) (bool, error) {
+	rcv, ok := dg.Receivers[d.Receiver]
 	if !ok {
 		return false, fmt.Errorf("digest: no receiver %q", d.Receiver)
 	}
@@ -172,12 +190,12 @@ func (n *Notifier) SendDigest(ctx context.Context, ds DigestStore, d config.Dige
 	if err != nil || done {
 		return false, err
 	}
-	msg, err := n.BuildDigest(ctx, ds, d, end)
+	msg, err := dg.Build(ctx, ds, d, end)
 	if err != nil {
 		return false, fmt.Errorf("digest for %s: %w", d.Receiver, err)
 	}
 	msg.ID = "digest-" + digestKey(d, end)
-	if err := n.send(ctx, rcv, msg, false); err != nil {
+	if _, err := dg.Sender.Deliver(ctx, rcv, msg, false); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -218,6 +236,8 @@ func hasEvent(evs []caselog.Event, event, receiver string) bool {
 // age writes a duration for people: 45m, 5h 20m, 3d 4h.
 func age(d time.Duration) string {
 	switch {
+	case d < time.Minute:
+		return "<1m" // not "0m": a case due this minute is still due
 	case d < time.Hour:
 		return fmt.Sprintf("%dm", int(d.Minutes()))
 	case d < 24*time.Hour:

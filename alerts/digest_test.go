@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"image/png"
@@ -18,7 +19,7 @@ import (
 // memDigest is DigestStore over memCases, mirroring the storage queries.
 type memDigest struct{ *memCases }
 
-func (s memDigest) Series(_ context.Context, brand string, from, to time.Time, weekly bool) ([]caselog.Bucket, error) {
+func (s memDigest) SeriesBy(_ context.Context, by mention.CountBy, brand string, from, to time.Time, weekly bool) ([]caselog.Bucket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	step := 24 * time.Hour
@@ -32,7 +33,7 @@ func (s memDigest) Series(_ context.Context, brand string, from, to time.Time, w
 		out = append(out, caselog.Bucket{Start: b})
 	}
 	for _, m := range s.mentions {
-		t := when(m)
+		t := m.TimeBy(by)
 		if (brand != "" && m.Brand != brand) || t.Before(from) || !t.Before(to) {
 			continue
 		}
@@ -45,12 +46,12 @@ func (s memDigest) Series(_ context.Context, brand string, from, to time.Time, w
 	return out, nil
 }
 
-func (s memDigest) PeriodVolume(_ context.Context, brand string, from, to time.Time) (caselog.Volume, error) {
+func (s memDigest) PeriodVolumeBy(_ context.Context, by mention.CountBy, brand string, from, to time.Time) (caselog.Volume, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v := caselog.Volume{NegativeByLocation: map[string]int{}, Aspects: map[string]int{}}
 	for _, m := range s.mentions {
-		t := when(m)
+		t := m.TimeBy(by)
 		if (brand != "" && m.Brand != brand) || t.Before(from) || !t.Before(to) {
 			continue
 		}
@@ -285,5 +286,43 @@ func TestTrendChart(t *testing.T) {
 		if fmt.Sprint(got) != want {
 			t.Errorf("ticks(%g) = %v, want %s", top, got, want)
 		}
+	}
+}
+
+// TestDigestCountBy: demo-like data (reviews the site dated a year ago,
+// found by earshot in the last day) make an empty digest by publication
+// time and a full one by collection time, and the summary says which.
+func TestDigestCountBy(t *testing.T) {
+	end := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC)
+	store := newMem()
+	for i, neg := range []bool{true, true, true, false, false} {
+		store.put(mention.Mention{ID: fmt.Sprintf("demo:%d", i), Brand: "Sunrise", Location: "Zagreb",
+			PublishedAt: end.AddDate(-1, 0, -i), CollectedAt: end.Add(-2 * time.Hour),
+			Score: mention.Score{Negative: neg, Severity: "medium", Aspects: []string{"wait"}}})
+	}
+	dg := Digester{Tree: &Route{Receiver: "desk"}}
+	for _, tc := range []struct {
+		by      string
+		want    []string
+		wantErr bool
+	}{
+		{"collected", []string{"3 negative of 5 mentions in the last 24 hours", "Negative by location: Zagreb 3.", "Top aspects: wait 3.",
+			"Mentions counted by the day earshot collected them."}, false},
+		{"published", []string{"0 negative of 0 mentions in the last 24 hours", "Mentions counted by publication date."}, false},
+		{"", []string{"0 negative of 0 mentions", "Mentions counted by publication date."}, false},
+		{"discovered", nil, true},
+	} {
+		t.Run(cmp.Or(tc.by, "default"), func(t *testing.T) {
+			msg, err := dg.Build(context.Background(), memDigest{store}, config.Digest{Receiver: "desk", Period: "daily", CountBy: tc.by}, end)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v", err)
+			}
+			text := Text(msg)
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("digest lacks %q:\n%s", w, text)
+				}
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/earshot/earshot/caselog"
@@ -11,18 +12,31 @@ import (
 
 // EscalationStore is what escalation reads and writes; *storage.Store is one.
 type EscalationStore interface {
-	CaseStore
 	// Overdue lists open cases opened at or before `before` whose
 	// escalation has not reached step `steps`, in case id order after
 	// `after` (storage.Store.Overdue).
 	Overdue(ctx context.Context, before time.Time, steps uint8, after string, limit int) ([]caselog.State, error)
-	Mentions(ctx context.Context, ids []string) (map[string]mention.Mention, error)
+	MentionReader
+	EventLog
+}
+
+// Escalator is the escalation stage: it sends open cases nobody
+// acknowledged in time up their route's chain, through the retry stage,
+// and records each step in the case event log.
+type Escalator struct {
+	Tree      *Route
+	Clocks    map[string]Clock // per receiver: SLA clock; default wall clock
+	Receivers map[string]Receiver
+	Sender    Sender
+	Compose   Composer
+	Now       func() time.Time
+	Logger    *slog.Logger
 }
 
 // escalationPage is how many overdue cases one read returns.
 const escalationPage = 1000
 
-// Escalate sends open cases nobody acknowledged in time up their route's
+// Run sends open cases nobody acknowledged in time up their route's
 // chain: step k goes to escalate_to[k-1] once k*ack_within has passed since
 // the case opened. Each step is recorded (escalated and notified events with
 // the step in their ids), so it happens once. Acknowledged, held and
@@ -39,12 +53,12 @@ const escalationPage = 1000
 // mentions and step events read once per page. A store with years of
 // handled cases costs what its overdue ones cost, and no case is dropped
 // by a ceiling.
-func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, error) {
-	ack, steps := n.Tree.escalation()
+func (e Escalator) Run(ctx context.Context, store EscalationStore) (int, error) {
+	ack, steps := e.Tree.escalation()
 	if steps == 0 {
 		return 0, nil // no route escalates: nothing to read
 	}
-	now := n.now()
+	now := nowOf(e.Now)
 	sent := 0
 	var firstErr error
 	for after := ""; ; {
@@ -56,7 +70,7 @@ func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, er
 			return sent, firstErr
 		}
 		after = page[len(page)-1].CaseID
-		k, err := n.escalatePage(ctx, store, page, now)
+		k, err := e.page(ctx, store, page, now)
 		sent += k
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -67,8 +81,8 @@ func (n *Notifier) Escalate(ctx context.Context, store EscalationStore) (int, er
 	}
 }
 
-// escalatePage escalates one page of overdue cases.
-func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page []caselog.State, now time.Time) (int, error) {
+// page escalates one page of overdue cases.
+func (e Escalator) page(ctx context.Context, store EscalationStore, page []caselog.State, now time.Time) (int, error) {
 	ids := make([]string, 0, len(page))
 	for _, c := range page {
 		ids = append(ids, c.MentionID)
@@ -94,14 +108,14 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 		if !found {
 			continue
 		}
-		for _, r := range n.Tree.Match(LabelsOf(m)) {
+		for _, r := range e.Tree.Match(LabelsOf(m)) {
 			if r.AckWithin <= 0 || len(r.EscalateTo) == 0 {
 				continue
 			}
-			steps := int(n.clock(r.Receiver).Elapsed(c.OpenedAt, now) / r.AckWithin)
+			steps := int(clockOf(e.Clocks, r.Receiver).Elapsed(c.OpenedAt, now) / r.AckWithin)
 			for step := int(c.Escalated) + 1; step <= min(steps, len(r.EscalateTo)); step++ {
 				todo = append(todo, due{c: c, m: m, r: r, step: step})
-				evIDs = append(evIDs, escalatedID(c.CaseID, step), notifiedID(c.CaseID, r.Receiver, 0))
+				evIDs = append(evIDs, caselog.EscalatedID(c.CaseID, step), caselog.NotifiedID(c.CaseID, r.Receiver, 0))
 			}
 		}
 	}
@@ -117,20 +131,20 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 	failed := map[string]bool{} // case ids whose step failed: later steps wait
 	for _, d := range todo {
 		c, m, r, step := d.c, d.m, d.r, d.step
-		evID := escalatedID(c.CaseID, step)
-		if done[evID] || failed[c.CaseID] || !done[notifiedID(c.CaseID, r.Receiver, 0)] {
+		evID := caselog.EscalatedID(c.CaseID, step)
+		if done[evID] || failed[c.CaseID] || !done[caselog.NotifiedID(c.CaseID, r.Receiver, 0)] {
 			continue
 		}
 		recv := r.EscalateTo[step-1]
-		rcv, ok := n.Receivers[recv]
+		rcv, ok := e.Receivers[recv]
 		if !ok {
 			continue
 		}
-		cs := n.caseFor(m)
+		cs := e.Compose.Case(m)
 		cs.ID = c.CaseID
 		msg := Message{Receiver: recv, GroupKey: r.GroupKey(LabelsOf(m)), Step: step, Cases: []Case{cs}}
 		msg.ID = MessageID(recv, step, msg.Cases)
-		if err := n.send(ctx, rcv, msg, false); err != nil {
+		if _, err := e.Sender.Deliver(ctx, rcv, msg, false); err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -144,23 +158,20 @@ func (n *Notifier) escalatePage(ctx context.Context, store EscalationStore, page
 		esc, note := base, base
 		esc.EventID, esc.Event = evID, "escalated"
 		esc.Note = fmt.Sprintf("not acknowledged within %s", caselog.Short(time.Duration(step)*r.AckWithin))
-		if n.clock(r.Receiver).Business() {
+		if clockOf(e.Clocks, r.Receiver).Business() {
 			esc.Note += " (business hours)"
 		}
-		note.EventID, note.Event = notifiedID(c.CaseID, recv, step), "notified"
+		note.EventID, note.Event = caselog.NotifiedID(c.CaseID, recv, step), "notified"
 		if err := store.AppendCaseEvents(ctx, []caselog.Event{esc, note}); err != nil {
-			n.log().Error("escalation not recorded; it may be sent again", "case", c.CaseID, "step", step, "err", err)
+			logger(e.Logger).Error("escalation not recorded; it may be sent again", "case", c.CaseID, "step", step, "err", err)
 		}
 	}
 	return sent, firstErr
 }
 
-// escalatedID is the event id of a case's escalation step.
-func escalatedID(caseID string, step int) string { return caselog.EscalatedID(caseID, step) }
-
-// clock is a receiver's SLA clock (the wall clock when it has none).
-func (n *Notifier) clock(receiver string) Clock {
-	if c, ok := n.Clocks[receiver]; ok {
+// clockOf is a receiver's SLA clock (the wall clock when it has none).
+func clockOf(clocks map[string]Clock, receiver string) Clock {
+	if c, ok := clocks[receiver]; ok {
 		return c
 	}
 	return WallClock

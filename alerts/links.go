@@ -100,6 +100,31 @@ func (s *Signer) Links(caseID string) (ack, resolve string) {
 		fmt.Sprintf("%s/case/resolve?t=%s", base, url.QueryEscape(s.Token(caseID, "resolve")))
 }
 
+// ActionNotAComplaint is the token action of the "not a complaint" link:
+// it resolves the case with outcome not_a_complaint, and so labels its
+// mention for the learning scorer.
+const ActionNotAComplaint = "not_a_complaint"
+
+// NotAComplaintLink returns a case's signed "not a complaint" URL.
+func (s *Signer) NotAComplaintLink(caseID string) string {
+	return fmt.Sprintf("%s/case/not-a-complaint?t=%s", strings.TrimRight(s.BaseURL, "/"), url.QueryEscape(s.Token(caseID, ActionNotAComplaint)))
+}
+
+// NotAComplaintURL is the "not a complaint" link that goes with a signed
+// resolve link (Signer.Links): the same token on the page that resolves
+// with that outcome. A resolve token already allows every outcome, so
+// this grants nothing new; "" for anything that is not one of our resolve
+// links.
+func NotAComplaintURL(resolveURL string) string {
+	u, err := url.Parse(resolveURL)
+	if err != nil || SafeURL(resolveURL) == "" || !strings.HasSuffix(u.Path, "/case/resolve") || u.Query().Get("t") == "" {
+		return ""
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/case/resolve") + "/case/not-a-complaint"
+	u.RawPath = ""
+	return u.String()
+}
+
 // MoreLink returns the URL of the page listing every case of a message
 // whose cases were too many to list in full (for Notifier.MoreLink).
 func (s *Signer) MoreLink(messageID string) string {

@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"html/template"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,6 +60,77 @@ func TestVerifyCapsExpiry(t *testing.T) {
 		s := &Signer{Key: key, TTL: ttl, Now: func() time.Time { return now }}
 		if _, _, err := s.Verify(s.Token("case:y", "resolve")); err != nil {
 			t.Errorf("ttl %s: own token: %v", ttl, err)
+		}
+	}
+}
+
+// TestNotAComplaintLink: the "not a complaint" link verifies as its own
+// action; one forged, signed with another key or expired is refused; the
+// link that goes with a resolve link is derived only from one of ours.
+func TestNotAComplaintLink(t *testing.T) {
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	s := &Signer{Key: []byte("k1"), BaseURL: "https://e.test/", TTL: time.Hour, Now: func() time.Time { return now }}
+	link := s.NotAComplaintLink("case:story:abc")
+	u, err := url.Parse(link)
+	if err != nil || u.Host != "e.test" || u.Path != "/case/not-a-complaint" {
+		t.Fatalf("link %q: %v", link, err)
+	}
+	tok := u.Query().Get("t")
+	if c, a, err := s.Verify(tok); err != nil || c != "case:story:abc" || a != ActionNotAComplaint {
+		t.Fatalf("verify: %q %q %v", c, a, err)
+	}
+	forged := base64.RawURLEncoding.EncodeToString([]byte("case:other|"+ActionNotAComplaint+"|"+strconv.FormatInt(now.Add(time.Minute).Unix(), 10))) +
+		tok[strings.Index(tok, "."):]
+	other := &Signer{Key: []byte("k2"), Now: s.Now}
+	for name, bad := range map[string]string{"forged case": forged, "other key": other.Token("case:story:abc", ActionNotAComplaint)} {
+		if _, _, err := s.Verify(bad); !errors.Is(err, ErrBadToken) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	now = now.Add(2 * time.Hour)
+	if _, _, err := s.Verify(tok); !errors.Is(err, ErrExpired) {
+		t.Errorf("expired: %v", err)
+	}
+
+	_, resolve := s.Links("case:x")
+	for _, tc := range []struct{ in, want string }{
+		{resolve, strings.Replace(resolve, "/case/resolve?", "/case/not-a-complaint?", 1)},
+		{"https://e.test/base/case/resolve?t=abc", "https://e.test/base/case/not-a-complaint?t=abc"},
+		{"https://e.test/case/ack?t=abc", ""},
+		{"https://e.test/case/resolve", ""},
+		{"javascript:alert(1)//case/resolve?t=abc", ""},
+		{"", ""},
+	} {
+		if got := NotAComplaintURL(tc.in); got != tc.want {
+			t.Errorf("NotAComplaintURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestMessageNotAComplaintLink: mails carry the link, in both bodies,
+// only when they carry signed links at all.
+func TestMessageNotAComplaintLink(t *testing.T) {
+	s := &Signer{Key: []byte("k1"), BaseURL: "https://e.test"}
+	ack, resolve := s.Links("case:1")
+	m := Sample(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	for _, compact := range []bool{false, true} {
+		for _, linked := range []bool{false, true} {
+			msg := m
+			msg.Compact = compact
+			msg.Cases = append([]Case(nil), m.Cases...)
+			if linked {
+				msg.Cases[0].AckURL, msg.Cases[0].ResolveURL = ack, resolve
+			}
+			html, err := HTML(msg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := NotAComplaintURL(resolve)
+			inText := strings.Contains(Text(msg), "Not a complaint") && strings.Contains(Text(msg), want)
+			inHTML := strings.Contains(html, ">Not a complaint</a>") && strings.Contains(html, template.HTMLEscapeString(want))
+			if inText != linked || inHTML != linked {
+				t.Errorf("compact %v, links %v: in text %v, in html %v", compact, linked, inText, inHTML)
+			}
 		}
 	}
 }

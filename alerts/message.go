@@ -21,9 +21,13 @@ type Case struct {
 	AckURL     string // signed one-click links; empty when earshot run serves none
 	ResolveURL string
 	CaseURL    string // the case's page in the web inbox; empty when none is served
-	Reply      string // suggested personal reply, in the mention's language
-	ReplyNote  string // advice to staff before replying (legal, health, safety: escalate, admit nothing)
-	Status     string // digests: where the case stands ("open 2d 3h, overdue")
+	// NotAComplaintURL resolves the case as not a complaint and labels its
+	// mention for the learning scorer (Signer.NotAComplaintLink); empty:
+	// the one that goes with ResolveURL, if any (NotAComplaintURL).
+	NotAComplaintURL string
+	Reply            string // suggested personal reply, in the mention's language
+	ReplyNote        string // advice to staff before replying (legal, health, safety: escalate, admit nothing)
+	Status           string // digests: where the case stands ("open 2d 3h, overdue")
 }
 
 // Message is what a receiver gets at once: one case, or a group of cases
@@ -155,6 +159,9 @@ func Text(m Message) string {
 			if c.AckURL != "" {
 				fmt.Fprintf(&b, " | Acknowledge: %s | Resolve: %s", c.AckURL, c.ResolveURL)
 			}
+			if v.NotComplaintURL != "" {
+				fmt.Fprintf(&b, " | Not a complaint: %s", v.NotComplaintURL)
+			}
 			fmt.Fprintf(&b, "\n  Case %s", v.ID)
 			if v.Act != "" {
 				fmt.Fprintf(&b, " - %s", v.Act)
@@ -195,6 +202,9 @@ func Text(m Message) string {
 		if c.AckURL != "" {
 			fmt.Fprintf(&b, "Acknowledge: %s\nResolve: %s\n", c.AckURL, c.ResolveURL)
 		}
+		if v.NotComplaintURL != "" {
+			fmt.Fprintf(&b, "Not a complaint (resolves the case and teaches the scorer): %s\n", v.NotComplaintURL)
+		}
 		fmt.Fprintf(&b, "Case %s\n", v.ID)
 		if v.Act != "" {
 			fmt.Fprintf(&b, "%s\n", v.Act)
@@ -212,6 +222,7 @@ type caseView struct {
 	Facts                                                                               []string
 	AckURL, ResolveURL, Reply, Status                                                   string
 	CaseURL, ReplyNote                                                                  string
+	NotComplaintURL                                                                     string
 	// Act says how to act when the message carries no link to do it with:
 	// the CLI commands, for whoever has access to the server.
 	Act string
@@ -239,6 +250,11 @@ func view(c Case) caseView {
 		Author: oneLine(m.Author, 100), Title: oneLine(m.Title, 300), Text: text, URL: SafeURL(m.URL), Severity: orNone(oneLine(m.Severity, 20)),
 		Cut: cut, Lang: oneLine(m.Lang, 20), AckURL: c.AckURL, ResolveURL: c.ResolveURL, Reply: textsafe.Clean(c.Reply), Status: oneLine(c.Status, 200),
 		CaseURL: SafeURL(c.CaseURL), ReplyNote: oneLine(c.ReplyNote, 600)}
+	if c.NotAComplaintURL != "" {
+		v.NotComplaintURL = SafeURL(c.NotAComplaintURL)
+	} else if c.ResolveURL != "" {
+		v.NotComplaintURL = NotAComplaintURL(c.ResolveURL)
+	}
 	if v.CaseURL == "" && v.AckURL == "" {
 		v.Act = actHint(v.ID)
 	}
@@ -280,7 +296,7 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 {{range .Cases}}<tr style="border-top:1px solid #ddd"><td style="padding:6px 4px;vertical-align:top;white-space:nowrap"><strong>{{.Severity}}</strong></td>
 <td style="padding:6px 4px">{{.Brand}}{{if .Location}} · {{.Location}}{{end}} — {{.Source}}, {{.When}}{{.Rating}}{{if .Status}} — <em>{{.Status}}</em>{{end}}<br>
 <span style="color:#333">{{.Text}}</span><br>
-<a href="{{.URL}}">Original</a>{{if .CaseURL}} · <a href="{{.CaseURL}}">Open case</a>{{end}}{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}} <span style="color:#999;font-size:small">{{.ID}}</span>{{if .Act}}<br><span style="color:#555;font-size:small">{{.Act}}</span>{{end}}</td></tr>
+<a href="{{.URL}}">Original</a>{{if .CaseURL}} · <a href="{{.CaseURL}}">Open case</a>{{end}}{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}{{if .NotComplaintURL}} · <a href="{{.NotComplaintURL}}">Not a complaint</a>{{end}} <span style="color:#999;font-size:small">{{.ID}}</span>{{if .Act}}<br><span style="color:#555;font-size:small">{{.Act}}</span>{{end}}</td></tr>
 {{end}}</table>{{else}}{{range .Cases}}<div style="border-left:4px solid #c33;padding:4px 12px;margin:12px 0">
 <p><strong>{{.Brand}}{{if .Location}} · {{.Location}}{{end}}</strong> — {{.Severity}}</p>
 <p>{{.Source}} by {{.Author}}, {{.When}}{{.Rating}}</p>
@@ -290,7 +306,7 @@ var htmlBody = template.Must(template.New("mail").Parse(`<!doctype html>
 {{range .Facts}}<p style="margin:2px 0;color:#555">{{.}}</p>{{end}}
 {{if .ReplyNote}}<p style="color:#b00"><strong>Before replying:</strong> {{.ReplyNote}}</p>{{end}}
 {{if .Reply}}<p><strong>Suggested reply</strong> (edit before sending):</p><blockquote style="white-space:pre-wrap;color:#135">{{.Reply}}</blockquote>{{end}}
-<p>{{if .CaseURL}}<a href="{{.CaseURL}}"><strong>Open case</strong></a> · {{end}}<a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}</p>
+<p>{{if .CaseURL}}<a href="{{.CaseURL}}"><strong>Open case</strong></a> · {{end}}<a href="{{.URL}}">Original</a>{{if .AckURL}} · <a href="{{.AckURL}}">Acknowledge</a> · <a href="{{.ResolveURL}}">Resolve</a>{{end}}{{if .NotComplaintURL}} · <a href="{{.NotComplaintURL}}">Not a complaint</a>{{end}}</p>
 <p style="color:#999;font-size:small">Case {{.ID}}</p>
 {{if .Act}}<p style="color:#555;font-size:small">{{.Act}}</p>{{end}}
 </div>{{end}}{{end}}

@@ -184,9 +184,9 @@ route:
 	var waits []time.Duration
 	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	n := &Notifier{Tree: tree, Receivers: map[string]Receiver{"desk": desk, "legal": legal, "broken": broken}, Store: store,
-		Now:   func() time.Time { return now },
-		Sleep: func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
-		Links: func(id string) (string, string) { return "https://e.test/ack/" + id, "https://e.test/resolve/" + id }}
+		Now:      func() time.Time { return now },
+		Sleep:    func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil },
+		Composer: Composer{Links: func(id string) (string, string) { return "https://e.test/ack/" + id, "https://e.test/resolve/" + id }}}
 	long := "The night manager shouted at us and refused to refund the broken air conditioning."
 	ms := []mention.Mention{
 		{ID: "a:1", Text: long, Author: "Ana", Location: "Zagreb", Score: mention.Score{Negative: true, Severity: "high", Signals: []string{"legal"}}},
@@ -272,7 +272,7 @@ func TestLargeGroupListsWorstCases(t *testing.T) {
 	desk := &scripted{name: "desk"}
 	signer := &Signer{Key: []byte("k"), BaseURL: "https://e.test"}
 	n := &Notifier{Tree: &Route{Receiver: "desk", GroupBy: []string{"location"}}, Receivers: map[string]Receiver{"desk": desk}, Store: store,
-		MoreLink: signer.MoreLink}
+		Composer: Composer{MoreLink: signer.MoreLink}}
 	if err := n.Notify(context.Background(), ms); err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,7 @@ func TestSuggestReplySerious(t *testing.T) {
 	}
 	// The advice reaches staff in the alert, before the reply.
 	m := mention.Mention{ID: "x:1", Lang: "en", Text: "I got food poisoning.", Score: mention.Score{Negative: true, Severity: "critical", Signals: []string{"health"}}}
-	c := (&Notifier{}).caseFor(m)
+	c := Composer{}.Case(m)
 	txt := Text(Message{Cases: []Case{c}})
 	if i, j := strings.Index(txt, "BEFORE REPLYING: This complaint has health stakes. Escalate"), strings.Index(txt, "Suggested reply"); i < 0 || j < i {
 		t.Errorf("advice missing or after the reply:\n%s", txt)

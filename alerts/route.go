@@ -1,10 +1,16 @@
 // Package alerts turns flagged mentions into cases and routes them to the
-// people who act on them: the case queue's router and notifier
-// (dispatch.go, notify.go), grouping timers, throttles and quiet hours
-// (policy.go), storms, digests, escalation and the case workflow. This
-// file holds the routing tree, shaped like Alertmanager's
-// (dispatch/route.go): depth first, the first matching child wins unless it
-// says continue, and children inherit their parent's options.
+// people who act on them, in stages shaped like Alertmanager's: the
+// Dispatcher's loop (dispatch.go) drives the Notifier (notify.go, flush.go),
+// which composes the Router (router.go), the Grouper and its timers
+// (group.go), the Inhibitor (inhibit.go) over the storms StormWatch finds
+// (storm.go), the Throttle with quiet hours (throttle.go, policy.go), the
+// NotifyLog (notifylog.go) and the retrying Sender (retry.go); digests
+// (digest.go) and escalation (escalate.go) are stages of their own, and
+// the Composer (compose.go) gives every message its links and replies.
+// Each stage reads and writes through its own narrow interface; the
+// package knows no database. This file holds the routing tree, shaped like
+// Alertmanager's (dispatch/route.go): depth first, the first matching child
+// wins unless it says continue, and children inherit their parent's options.
 package alerts
 
 import (

@@ -180,6 +180,7 @@ route:
 	}{
 		{"legal threat, fresh", legal, []caselog.Event{ev("opened", 0)}, 25 * time.Minute, "ack in 35m"},
 		{"legal threat, late", legal, []caselog.Event{ev("opened", 0)}, 2 * time.Hour, "OVERDUE 1h: not acknowledged within 1h"},
+		{"legal threat, due this minute", legal, []caselog.Event{ev("opened", 0)}, time.Hour + 30*time.Second, "OVERDUE <1m: not acknowledged within 1h"},
 		{"legal threat, acknowledged", legal, []caselog.Event{ev("opened", 0), ev("acknowledged", time.Hour/2)}, 3 * time.Hour, "resolve in 5h 0m"},
 		{"legal threat, on hold", legal, []caselog.Event{ev("opened", 0), ev("held", time.Hour/2)}, 30 * time.Hour, "paused (on hold)"},
 		{"legal threat, resolved", legal, []caselog.Event{ev("opened", 0), ev("resolved", time.Hour/2)}, 30 * time.Hour, ""},

@@ -4,14 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
-	"slices"
 	"sort"
 	"time"
 
 	"github.com/earshot/earshot/caselog"
 	"github.com/earshot/earshot/config"
-	"github.com/earshot/earshot/mention"
 )
 
 // StormStore is what the storm check reads and writes; *storage.Store is one.
@@ -67,30 +66,31 @@ func Detect(counts []int, o config.Storms) (Spike, bool) {
 // title is the whole storm.
 const maxStormCases = 50
 
-// CheckStorms runs every configured detector: negative volume per brand
-// and location, and per brand and aspect, far above its trailing baseline
-// (see Detect). Each storm is one message to the detector's receiver,
-// listing its cases. A key alerts once per cooldown and detector (window).
-// A storm whose cases an active storm already lists (mostly) is not sent:
-// a burst about waiting at one location is one location storm, not also a
-// "wait" storm, and a day-long storm already reported hour by hour is not
-// reported again. Detectors run in config order, locations before aspects.
-// While a storm is in its cooldown, Flush holds back the per-mention alerts
-// it covers (inhibition), except critical ones. It returns the storms sent.
-func (n *Notifier) CheckStorms(ctx context.Context) ([]caselog.Storm, error) {
-	if len(n.StormConfig) == 0 || n.Storms == nil {
-		return nil, nil
-	}
-	now := n.now()
-	active, err := n.activeStorms(ctx, now)
-	if err != nil {
-		return nil, err
-	}
-	return n.checkStorms(ctx, now, active)
+// StormWatch is the storm stage: it runs every configured detector,
+// negative volume per brand and location, and per brand and aspect, far
+// above its trailing baseline (see Detect). Each storm is one message to
+// the detector's receiver, listing its cases. A key alerts once per
+// cooldown and detector (window). A storm whose cases an active storm
+// already lists (mostly) is not sent: a burst about waiting at one
+// location is one location storm, not also a "wait" storm, and a day-long
+// storm already reported hour by hour is not reported again. Detectors
+// run in config order, locations before aspects. While a storm is in its
+// cooldown, the Inhibitor holds back the per-mention alerts it covers,
+// except critical ones.
+type StormWatch struct {
+	Detectors []config.Storms
+	Store     StormStore
+	Mentions  MentionReader
+	Events    EventWriter         // the "storm" event of each case listed
+	Receivers map[string]Receiver // the detectors' receivers
+	Sender    Sender              // the retry stage
+	Compose   Composer
+	Logger    *slog.Logger
 }
 
-// checkStorms runs the detectors given the storms still active.
-func (n *Notifier) checkStorms(ctx context.Context, now time.Time, active []caselog.Storm) ([]caselog.Storm, error) {
+// Check runs the detectors at now given the storms still active (Active),
+// and returns the storms it sent.
+func (w StormWatch) Check(ctx context.Context, now time.Time, active []caselog.Storm) ([]caselog.Storm, error) {
 	covered := map[string]bool{} // cases an active storm already lists
 	for _, st := range active {
 		for _, id := range st.CaseIDs {
@@ -99,25 +99,26 @@ func (n *Notifier) checkStorms(ctx context.Context, now time.Time, active []case
 	}
 	var sent []caselog.Storm
 	var firstErr error
-	for i := range n.StormConfig {
-		s, err := n.checkDetector(ctx, &n.StormConfig[i], now, active, covered)
+	for i := range w.Detectors {
+		s, err := w.detect(ctx, &w.Detectors[i], now, active, covered)
 		sent = append(sent, s...)
 		firstErr = cmp.Or(firstErr, err)
 	}
 	return sent, firstErr
 }
 
-// activeStorms are the storms still in their detector's cooldown.
-func (n *Notifier) activeStorms(ctx context.Context, now time.Time) ([]caselog.Storm, error) {
+// Active returns the storms still in their detector's cooldown at now:
+// what the Inhibitor decides by.
+func (w StormWatch) Active(ctx context.Context, now time.Time) ([]caselog.Storm, error) {
 	cooldown := map[time.Duration]time.Duration{}
 	longest := time.Duration(0)
-	for _, o := range n.StormConfig {
+	for _, o := range w.Detectors {
 		cooldown[o.Window] = o.Cooldown
 		longest = max(longest, o.Cooldown)
 	}
-	recent, err := n.Storms.StormsSince(ctx, now.Add(-longest))
+	recent, err := w.Store.StormsSince(ctx, now.Add(-longest))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("active storms: %w", err)
 	}
 	var out []caselog.Storm
 	for _, st := range recent {
@@ -132,15 +133,15 @@ func (n *Notifier) activeStorms(ctx context.Context, now time.Time) ([]caselog.S
 	return out, nil
 }
 
-func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time.Time, active []caselog.Storm, covered map[string]bool) ([]caselog.Storm, error) {
-	rcv, ok := n.Receivers[o.Receiver]
+func (w StormWatch) detect(ctx context.Context, o *config.Storms, now time.Time, active []caselog.Storm, covered map[string]bool) ([]caselog.Storm, error) {
+	rcv, ok := w.Receivers[o.Receiver]
 	if !ok {
 		return nil, fmt.Errorf("storms: no receiver %q", o.Receiver)
 	}
 	// The window ends with the current minute: the id is the same for every
 	// check within a minute, so a re-run check collapses.
 	end := now.Truncate(time.Minute).Add(time.Minute)
-	buckets, err := n.Storms.NegativeBuckets(ctx, end, o.Window, o.Baselines)
+	buckets, err := w.Store.NegativeBuckets(ctx, end, o.Window, o.Baselines)
 	if err != nil {
 		return nil, err
 	}
@@ -171,14 +172,14 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 			continue
 		}
 		from := end.Add(-o.Window)
-		ids, err := n.Storms.StormMentions(ctx, k, from, end, maxStormCases)
+		ids, err := w.Store.StormMentions(ctx, k, from, end, maxStormCases)
 		if err != nil {
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		var cases []Case
 		fresh := 0
-		ms, err := n.Store.Mentions(ctx, ids)
+		ms, err := w.Mentions.Mentions(ctx, ids)
 		if err != nil {
 			firstErr = cmp.Or(firstErr, err)
 			continue
@@ -188,7 +189,7 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 			if !found || !m.Negative {
 				continue // re-scored as not negative since it was counted
 			}
-			c := n.caseFor(m)
+			c := w.Compose.Case(m)
 			if !covered[c.ID] {
 				fresh++
 			}
@@ -204,14 +205,14 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 		}
 		msg := stormMessage(st, spike, *o, cases)
 		msg.ID = st.ID
-		if err := n.send(ctx, rcv, msg, false); err != nil {
+		if _, err := w.Sender.Deliver(ctx, rcv, msg, false); err != nil {
 			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		// Recorded after the send: a crash in between sends the storm again
 		// (at-least-once, like every other message).
-		if err := n.Storms.RecordStorm(ctx, st); err != nil {
-			n.log().Error("storm not recorded; it may be sent again", "storm", st.ID, "err", err)
+		if err := w.Store.RecordStorm(ctx, st); err != nil {
+			logger(w.Logger).Error("storm not recorded; it may be sent again", "storm", st.ID, "err", err)
 		}
 		var evs []caselog.Event
 		for _, c := range cases {
@@ -220,10 +221,10 @@ func (n *Notifier) checkDetector(ctx context.Context, o *config.Storms, now time
 			evs = append(evs, caselog.Event{EventID: caselog.StormEventID(c.ID), CaseID: c.ID, MentionID: m.ID, At: now, Event: "storm",
 				State: "open", Actor: "earshot", Brand: m.Brand, Location: m.Location, Severity: m.Severity, Note: st.ID})
 		}
-		if err := n.Store.AppendCaseEvents(ctx, evs); err != nil {
-			n.log().Error("storm cases not recorded", "storm", st.ID, "err", err)
+		if err := w.Events.AppendCaseEvents(ctx, evs); err != nil {
+			logger(w.Logger).Error("storm cases not recorded", "storm", st.ID, "err", err)
 		}
-		n.log().Warn("storm", "key", k.String(), "window", o.Window, "count", spike.Count, "mean", spike.Mean, "stddev", spike.Stddev,
+		logger(w.Logger).Warn("storm", "key", k.String(), "window", o.Window, "count", spike.Count, "mean", spike.Mean, "stddev", spike.Stddev,
 			"receiver", o.Receiver)
 		sent = append(sent, st)
 	}
@@ -266,23 +267,4 @@ func topAspects(cases []Case, n int) string {
 		}
 	}
 	return top(count, n, "", "%s (%d)")
-}
-
-// inhibitedBy returns the active storm that covers m, if any: same brand,
-// same location (or one of its aspects), and m's time inside or after the
-// storm's window.
-func inhibitedBy(m mention.Mention, storms []caselog.Storm) (caselog.Storm, bool) {
-	t := m.PublishedAt
-	if t.IsZero() {
-		t = m.CollectedAt
-	}
-	for _, st := range storms {
-		if st.Key.Brand != m.Brand || t.Before(st.WindowStart) {
-			continue
-		}
-		if st.Key.Aspect == "" && st.Key.Location == m.Location || st.Key.Aspect != "" && slices.Contains(m.Aspects, st.Key.Aspect) {
-			return st, true
-		}
-	}
-	return caselog.Storm{}, false
 }

@@ -103,6 +103,7 @@ func Handler(book CaseBook, signer *Signer) http.Handler {
 			}
 		})
 	}
+	mux.HandleFunc("/case/not-a-complaint", func(w http.ResponseWriter, r *http.Request) { serveNotAComplaint(w, r, book, signer) })
 	if mb, ok := book.(MessageBook); ok {
 		mux.HandleFunc("/case/more", func(w http.ResponseWriter, r *http.Request) { serveMore(w, r, mb, signer) })
 	}
@@ -143,4 +144,71 @@ func serveMore(w http.ResponseWriter, r *http.Request, book MessageBook, signer 
 			Opened: c.OpenedAt.UTC().Format("2006-01-02 15:04 UTC"), State: c.State, Ack: ack, Resolve: resolve}
 	}
 	_ = morePage.Execute(w, struct{ Cases []moreRow }{rows})
+}
+
+// LinkActor is who acts (and labels) through a "not a complaint" link: the
+// link names no person, and the label records where it came from.
+const LinkActor = "email link"
+
+var notPage = template.Must(template.New("not").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>Earshot: not a complaint</title></head>
+<body style="font-family:sans-serif;max-width:560px;margin:2em auto">
+{{if .Error}}<p style="color:#b00">{{.Error}}</p>{{end}}
+{{if .Done}}<p><strong>{{.Done}}</strong></p>{{end}}
+{{if .Form}}<p>Case {{.CaseID}}{{if .Brand}} · {{.Brand}}{{end}}{{if .Location}} · {{.Location}}{{end}} · {{.State}}</p>
+<p>Not a complaint? This resolves the case (outcome not_a_complaint) and labels the mention neutral, so that the scorer learns from the mistake.</p>
+<form method="post" action="/case/not-a-complaint">
+<input type="hidden" name="t" value="{{.Token}}">
+<p><button type="submit">Not a complaint</button></p>
+</form>{{end}}
+</body></html>
+`))
+
+// serveNotAComplaint serves the "not a complaint" link: GET shows what it
+// will do (mail scanners fetch links), POST resolves the case with outcome
+// not_a_complaint, which labels its mention (Act). A second click changes
+// nothing and says so.
+func serveNotAComplaint(w http.ResponseWriter, r *http.Request, book CaseBook, signer *Signer) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	token := r.FormValue("t")
+	caseID, act, err := signer.Verify(token)
+	// A resolve link's token allows any outcome, this one included.
+	if err == nil && act != ActionNotAComplaint && act != "resolve" {
+		err = ErrBadToken
+	}
+	if err != nil {
+		w.WriteHeader(http.StatusForbidden)
+		_ = notPage.Execute(w, pageData{Error: "This link is " + map[bool]string{true: "expired", false: "not valid"}[errors.Is(err, ErrExpired)] + "."})
+		return
+	}
+	c, found, err := book.Case(r.Context(), caseID)
+	if err != nil || !found {
+		w.WriteHeader(http.StatusNotFound)
+		_ = notPage.Execute(w, pageData{Error: "No such case."})
+		return
+	}
+	if r.Method == http.MethodGet {
+		_ = notPage.Execute(w, pageData{Form: true, CaseID: c.CaseID, Brand: c.Brand, Location: c.Location, State: c.State, Token: token})
+		return
+	}
+	c, err = Act(r.Context(), book, caseID, "resolve", LinkActor, caselog.NotAComplaint, "", time.Now())
+	switch {
+	case errors.Is(err, ErrAlready) && c.Outcome == caselog.NotAComplaint:
+		_ = notPage.Execute(w, pageData{Done: "Already done: case " + c.CaseID + " was marked not a complaint (by " + c.Actor + ")."})
+	case errors.Is(err, ErrAlready):
+		_ = notPage.Execute(w, pageData{Done: "Already done: case " + c.CaseID + " is " + c.State + " (by " + c.Actor + ")."})
+	case err != nil:
+		w.WriteHeader(http.StatusBadRequest)
+		_ = notPage.Execute(w, pageData{Error: err.Error()})
+	default:
+		_ = notPage.Execute(w, pageData{Done: "Case " + c.CaseID + " is resolved as not a complaint, and the scorer will learn from it. Thank you."})
+	}
 }

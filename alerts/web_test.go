@@ -173,3 +173,126 @@ func TestMoreLinkPage(t *testing.T) {
 		t.Errorf("POST: %d", res.StatusCode)
 	}
 }
+
+// labelBook is memBook that labels mentions (a CaseLabeller) and keeps
+// the outcome.
+type labelBook struct {
+	memBook
+	labels []string // label|who|mention|case
+}
+
+func (b *labelBook) AppendCaseEvents(ctx context.Context, evs []caselog.Event) error {
+	if err := b.memBook.AppendCaseEvents(ctx, evs); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, e := range evs {
+		b.state.Outcome = e.Outcome
+	}
+	return nil
+}
+
+func (b *labelBook) LabelCaseMention(_ context.Context, c caselog.State, label, who, _ string, _ time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.labels = append(b.labels, label+"|"+who+"|"+c.MentionID+"|"+c.CaseID)
+	return nil
+}
+
+// TestNotAComplaintHandler: the link's GET changes nothing; forged,
+// expired and other actions' tokens are refused; the click resolves the
+// case as not_a_complaint and labels its mention neutral by "email link",
+// exactly once however often it is clicked; the page escapes the case.
+func TestNotAComplaintHandler(t *testing.T) {
+	now := time.Now()
+	book := &labelBook{memBook: memBook{state: caselog.State{CaseID: "case:1", MentionID: "m1", State: "acknowledged", Brand: "<b>Acme</b>"}}}
+	s := &Signer{Key: []byte("k"), BaseURL: "https://e.test", Now: func() time.Time { return now }}
+	srv := httptest.NewServer(Handler(book, s))
+	defer srv.Close()
+	do := func(method, tok string) (int, string) {
+		var resp *http.Response
+		var err error
+		if method == http.MethodGet {
+			resp, err = http.Get(srv.URL + "/case/not-a-complaint?t=" + url.QueryEscape(tok))
+		} else {
+			resp, err = http.PostForm(srv.URL+"/case/not-a-complaint", url.Values{"t": {tok}})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	u, _ := url.Parse(s.NotAComplaintLink("case:1"))
+	tok := u.Query().Get("t")
+	tampered := []byte(tok)
+	tampered[len(tampered)-3] ^= 1 // a signature that is not ours
+	old := &Signer{Key: []byte("k"), TTL: time.Hour, Now: func() time.Time { return now.Add(-2 * time.Hour) }}
+	for name, bad := range map[string]string{
+		"ack token":   s.Token("case:1", "ack"),
+		"other key":   (&Signer{Key: []byte("x")}).Token("case:1", ActionNotAComplaint),
+		"expired":     old.Token("case:1", ActionNotAComplaint),
+		"tampered":    string(tampered),
+		"no token":    "",
+		"other case?": s.Token("case:2", ActionNotAComplaint), // valid, but no such case
+	} {
+		want := http.StatusForbidden
+		if name == "other case?" {
+			want = http.StatusNotFound
+		}
+		if code, _ := do(http.MethodPost, bad); code != want {
+			t.Errorf("%s: %d, want %d", name, code, want)
+		}
+	}
+	code, body := do(http.MethodGet, tok)
+	if code != 200 || !strings.Contains(body, `<form method="post" action="/case/not-a-complaint">`) || strings.Contains(body, "<b>Acme") ||
+		!strings.Contains(body, "&lt;b&gt;Acme") || len(book.events)+len(book.labels) != 0 {
+		t.Fatalf("GET: %d, events %d labels %d\n%s", code, len(book.events), len(book.labels), body)
+	}
+	if code, body := do(http.MethodPost, tok); code != 200 || !strings.Contains(body, "resolved as not a complaint") {
+		t.Fatalf("click: %d\n%s", code, body)
+	}
+	// A second click, and the resolve link's own token: nothing new.
+	_, resolve := s.Links("case:1")
+	ru, _ := url.Parse(resolve)
+	for _, again := range []string{tok, ru.Query().Get("t")} {
+		if code, body := do(http.MethodPost, again); code != 200 || !strings.Contains(body, "Already done") || !strings.Contains(body, "not a complaint (by email link)") {
+			t.Errorf("second click: %d\n%s", code, body)
+		}
+	}
+	if len(book.labels) != 1 || book.labels[0] != "neutral|email link|m1|case:1" {
+		t.Errorf("labels %v, want one neutral label by email link", book.labels)
+	}
+	if len(book.events) != 1 || book.events[0].Event != "resolved" || book.events[0].Outcome != caselog.NotAComplaint || book.events[0].Actor != LinkActor {
+		t.Errorf("events %+v, want one resolve event with outcome not_a_complaint", book.events)
+	}
+}
+
+// TestActLabelsNotAComplaint: resolving as not_a_complaint through Act,
+// the path every front end takes, labels the mention once; other outcomes
+// and actions label nothing.
+func TestActLabelsNotAComplaint(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		action, outcome string
+		labels          int
+	}{
+		{"resolve", caselog.NotAComplaint, 1},
+		{"resolve", "compensated", 0},
+		{"ack", "", 0},
+	} {
+		book := &labelBook{memBook: memBook{state: caselog.State{CaseID: "case:1", MentionID: "m1", State: "open"}}}
+		for range 2 {
+			_, _ = Act(ctx, book, "case:1", tc.action, "Ana", tc.outcome, "", now)
+		}
+		if len(book.labels) != tc.labels || len(book.events) != 1 {
+			t.Errorf("%s %s twice: labels %v, events %d", tc.action, tc.outcome, book.labels, len(book.events))
+		}
+		if tc.labels == 1 && book.labels[0] != "neutral|Ana|m1|case:1" {
+			t.Errorf("label %v", book.labels)
+		}
+	}
+}

@@ -26,8 +26,13 @@ var States = []string{Open, Acknowledged, OnHold, Resolved}
 // reopen a case that someone acknowledged meanwhile.
 var StateEvents = []string{"opened", "acknowledged", "held", "resumed", "resolved"}
 
+// NotAComplaint is the outcome of a case that was no complaint at all: the
+// scorer was wrong, and resolving with it labels the mention for the
+// learning scorer (alerts.Act).
+const NotAComplaint = "not_a_complaint"
+
 // Outcomes a resolved case records.
-var Outcomes = []string{"replied_publicly", "contacted_privately", "compensated", "no_action"}
+var Outcomes = []string{"replied_publicly", "contacted_privately", "compensated", "no_action", NotAComplaint}
 
 // Actions staff take on a case.
 var Actions = []string{"ack", "hold", "resume", "resolve"}

@@ -67,16 +67,19 @@ type Config struct {
 	// because their variable is unset ("file:line: path: why").
 	UnsetSecrets []string   `yaml:"-"`
 	ClickHouse   ClickHouse `yaml:"clickhouse"`
-	Collect      Collect    `yaml:"collect"`
-	Brands       []Brand    `yaml:"brands"`
-	Sources      []Source   `yaml:"sources"`
-	Scoring      Scoring    `yaml:"scoring"`
-	Receivers    []Receiver `yaml:"receivers"`
-	Route        *Route     `yaml:"route"`
-	Storms       []Storms   `yaml:"storms"` // one detector, or a list (hourly and daily)
-	Digests      []Digest   `yaml:"digests"`
-	Server       Server     `yaml:"server"`
-	Users        []User     `yaml:"users"` // who may use the web inbox and /api/v1 (users.go)
+	// Coordination: several `earshot run` workers sharing the sources and
+	// electing one dispatcher through ZooKeeper; empty: one worker.
+	Coordination Coordination `yaml:"coordination"`
+	Collect      Collect      `yaml:"collect"`
+	Brands       []Brand      `yaml:"brands"`
+	Sources      []Source     `yaml:"sources"`
+	Scoring      Scoring      `yaml:"scoring"`
+	Receivers    []Receiver   `yaml:"receivers"`
+	Route        *Route       `yaml:"route"`
+	Storms       []Storms     `yaml:"storms"` // one detector, or a list (hourly and daily)
+	Digests      []Digest     `yaml:"digests"`
+	Server       Server       `yaml:"server"`
+	Users        []User       `yaml:"users"` // who may use the web inbox and /api/v1 (users.go)
 
 	file  string
 	lines map[string]int
@@ -96,6 +99,21 @@ type ClickHouse struct {
 	SpoolDir      string        `yaml:"spool_dir"`
 	BatchSize     int           `yaml:"batch_size"`
 	FlushInterval time.Duration `yaml:"flush_interval"`
+	// Cluster names a cluster of the servers' remote_servers: migrations
+	// then run ON CLUSTER, as Replicated tables behind Distributed ones
+	// (docs/scaling.md, "ClickHouse cluster"). Empty: one server.
+	Cluster string `yaml:"cluster"`
+}
+
+// Coordination is the ZooKeeper that `earshot run` workers meet in
+// (docs/scaling.md, "Workers").
+type Coordination struct {
+	ZooKeeper []string `yaml:"zookeeper"` // host:port of each server; empty: no coordination
+	// SessionTimeout: a worker silent this long is gone, and its sources
+	// and the dispatcher move (default 10s; ZooKeeper bounds it to 2..20
+	// of its ticks).
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	Path           string        `yaml:"path"` // znode root; the workers live under <path>/<database>; default /earshot
 }
 
 // Collect holds the defaults every collector shares.
@@ -239,6 +257,9 @@ type Digest struct {
 	Schedule string `yaml:"schedule"` // cron, default "0 8 * * *" (daily at 08:00)
 	Period   string `yaml:"period"`   // daily or weekly; default daily
 	Brand    string `yaml:"brand"`    // empty: every brand
+	// CountBy: which time puts a mention in the period, published (the
+	// default) or collected (what was discovered, however old).
+	CountBy string `yaml:"count_by"`
 }
 
 // Server is earshot run's HTTP listener (inbox, ack links, /metrics).
@@ -345,6 +366,8 @@ func (c *Config) defaults() {
 	if c.ClickHouse.FlushInterval == 0 {
 		c.ClickHouse.FlushInterval = 2 * time.Second
 	}
+	c.Coordination.SessionTimeout = cmp.Or(c.Coordination.SessionTimeout, 10*time.Second)
+	c.Coordination.Path = cmp.Or(c.Coordination.Path, "/earshot")
 	if c.Collect.UserAgent == "" {
 		c.Collect.UserAgent = "Earshot/0.1 (review monitoring; +https://github.com/earshot/earshot)"
 	}
@@ -385,6 +408,7 @@ func (c *Config) defaults() {
 	for i := range c.Digests {
 		c.Digests[i].Schedule = cmp.Or(c.Digests[i].Schedule, "0 8 * * *")
 		c.Digests[i].Period = cmp.Or(c.Digests[i].Period, "daily")
+		c.Digests[i].CountBy = cmp.Or(c.Digests[i].CountBy, string(mention.ByPublished))
 	}
 }
 
@@ -427,6 +451,10 @@ func (c *Config) validate(d *decoder, schema Schema) {
 	if p := c.ClickHouse.LocalTCPPort; p != 0 && p == c.ClickHouse.LocalHTTPPort {
 		d.at("clickhouse.local_http_port", "the same port as local_tcp_port (%d)", p)
 	}
+	if cl := c.ClickHouse.Cluster; cl != "" && !clusterName.MatchString(cl) {
+		d.at("clickhouse.cluster", "want a cluster name of the servers' remote_servers (letters, digits, _), got %q", cl)
+	}
+	c.validateCoordination(d)
 
 	brands := map[string]*Brand{}
 	brandNames := map[string]bool{}
@@ -562,6 +590,9 @@ func (c *Config) validate(d *decoder, schema Schema) {
 		if dg.Brand != "" && brands[dg.Brand] == nil {
 			d.at(p+".brand", "unknown brand %q", dg.Brand)
 		}
+		if _, err := mention.ParseCountBy(dg.CountBy); err != nil {
+			d.at(p+".count_by", "%v", err)
+		}
 	}
 	for i, l := range c.Scoring.Languages {
 		if known := mention.Languages(); !slices.Contains(known, l) {
@@ -633,6 +664,21 @@ const MinLinkKeyBytes = 32
 
 // linkKeyHint says how to make a good key.
 const linkKeyHint = "generate one with `openssl rand -base64 48` and set it in the environment"
+
+func (c *Config) validateCoordination(d *decoder) {
+	co := c.Coordination
+	for i, s := range co.ZooKeeper {
+		if _, port, err := net.SplitHostPort(s); err != nil || port == "" {
+			d.at(fmt.Sprintf("coordination.zookeeper[%d]", i), "want host:port, got %q", s)
+		}
+	}
+	if co.SessionTimeout < time.Second || co.SessionTimeout > 5*time.Minute {
+		d.at("coordination.session_timeout", "want 1s to 5m, got %s", co.SessionTimeout)
+	}
+	if !strings.HasPrefix(co.Path, "/") || (len(co.Path) > 1 && strings.HasSuffix(co.Path, "/")) || strings.Contains(co.Path, "//") {
+		d.at("coordination.path", "want an absolute znode path such as /earshot, got %q", co.Path)
+	}
+}
 
 func (c *Config) validateServer(d *decoder) {
 	if err := checkListen(c.Server.Listen); err != nil {
@@ -822,6 +868,9 @@ func decodeKind(d *decoder, p, kind string, raw *yaml.Node, kinds map[string]fun
 type FieldError struct{ Field, Msg string }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// clusterName is what ON CLUSTER takes unquoted.
+var clusterName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func hasLocation(b *Brand, name string) bool {
 	for _, l := range b.Locations {

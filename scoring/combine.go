@@ -14,8 +14,10 @@ import (
 // for every brand without its own. The default can be swapped while
 // scoring (a retrained model promoted by a daemon).
 type models struct {
-	def     atomic.Pointer[model.Model]
-	byBrand map[string]*model.Model
+	def atomic.Pointer[model.Model]
+	// byBrand is fixed at New (its keys); each brand's model can be
+	// swapped like the default.
+	byBrand map[string]*atomic.Pointer[model.Model]
 	// minP is the P(negative) that flags a mention: min_confidence when
 	// set, else each model's own operating point.
 	minP float64
@@ -26,12 +28,19 @@ func (ms *models) init(opts Options, explicitConf float64) {
 	if opts.Model != nil {
 		ms.def.Store(opts.Model)
 	}
-	ms.byBrand = opts.BrandModels
+	ms.byBrand = map[string]*atomic.Pointer[model.Model]{}
+	for b, m := range opts.BrandModels {
+		p := &atomic.Pointer[model.Model]{}
+		p.Store(m)
+		ms.byBrand[b] = p
+	}
 }
 
 func (ms *models) forBrand(brand string) *model.Model {
-	if m := ms.byBrand[brand]; m != nil {
-		return m
+	if p := ms.byBrand[brand]; p != nil {
+		if m := p.Load(); m != nil {
+			return m
+		}
 	}
 	return ms.def.Load()
 }
@@ -42,6 +51,26 @@ func (s *Scorer) SetModel(m *model.Model) { s.models.def.Store(m) }
 
 // Model is the model used for brands without their own, or nil.
 func (s *Scorer) Model() *model.Model { return s.models.def.Load() }
+
+// BrandModel is brand's own model (Options.BrandModels), or nil.
+func (s *Scorer) BrandModel(brand string) *model.Model {
+	if p := s.models.byBrand[brand]; p != nil {
+		return p.Load()
+	}
+	return nil
+}
+
+// SetBrandModel replaces the own model of a brand New was given one for
+// (a per-brand model retrained by a daemon); it reports false for any
+// other brand. Safe while other goroutines score.
+func (s *Scorer) SetBrandModel(brand string, m *model.Model) bool {
+	p := s.models.byBrand[brand]
+	if p == nil || m == nil {
+		return false
+	}
+	p.Store(m)
+	return true
+}
 
 // VersionOf is the scorer_version of mentions of brand: the lexicon
 // rules' Version and, when a model is used, the model's id.
@@ -69,8 +98,11 @@ func evidence(a *analysis, lexNegative bool, m *mention.Mention) model.Evidence 
 		}
 		ev.Intensity = max(ev.Intensity, math.Abs(h.valence))
 	}
-	if m.Rating > 0 && m.RatingMax > 0 {
-		ev.Rated, ev.RatingFrac = true, m.Rating/m.RatingMax
+	// The rating rule of the rest of the scorer: a rating above its
+	// rating_max, or one without rating_max that is not 1-5 stars, is no
+	// evidence at all.
+	if scale, _ := mention.RatingScale(m.Rating, m.RatingMax); scale > 0 {
+		ev.Rated, ev.RatingFrac = true, m.Rating/scale
 	}
 	return ev
 }

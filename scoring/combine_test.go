@@ -3,6 +3,7 @@ package scoring
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -163,4 +164,34 @@ func TestSetModelWhileScoring(t *testing.T) {
 	}
 	<-done
 	<-done
+}
+
+// TestEvidenceRatingRule: the model's rating evidence follows
+// mention.RatingScale, as the rest of the scorer does: a rating above its
+// rating_max, or one without rating_max that is not 1-5 stars, is no
+// evidence; 1-5 stars without rating_max are read out of 5.
+func TestEvidenceRatingRule(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		rating, max float64
+		rated       bool
+		frac        float64
+	}{
+		{"no rating", 0, 0, false, 0},
+		{"4 of 5", 4, 5, true, 0.8},
+		{"7 of 10", 7, 10, true, 0.7},
+		{"above its rating_max", 7, 5, false, 0},
+		{"stars without rating_max", 2, 0, true, 0.4},
+		{"half star without rating_max", 4.5, 0, true, 0.9},
+		{"8 without rating_max", 8, 0, false, 0},
+		{"fraction without rating_max", 0.3, 0, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mention.Mention{Text: "ok", Rating: tc.rating, RatingMax: tc.max}
+			ev := evidence(&analysis{lang: "en"}, false, &m)
+			if ev.Rated != tc.rated || math.Abs(ev.RatingFrac-tc.frac) > 1e-9 {
+				t.Errorf("rating %g/%g: rated %v frac %g, want %v %g", tc.rating, tc.max, ev.Rated, ev.RatingFrac, tc.rated, tc.frac)
+			}
+		})
+	}
 }

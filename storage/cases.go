@@ -1,8 +1,11 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/earshot/earshot/caselog"
@@ -11,6 +14,65 @@ import (
 
 // CaseEvent is one change to a case (a row of case_events).
 type CaseEvent = caselog.Event
+
+// CaseEvents returns cases' events, oldest first per case: the one reader
+// of case_events by case, for the inbox, a case's page, the digest and
+// the API. It reads by key (PREWHERE case_id) without FINAL, which would
+// merge every monthly partition, and does FINAL's work itself: of the rows
+// an event id has (a retry writes the same event again; a refused send
+// rewrites "sending" as "unsent"), the latest written counts. A rewrite
+// carries a time no earlier than what it replaces, so latest is the one
+// with the latest `at` (see replaces for a tie).
+func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]CaseEvent, error) {
+	byID := map[string]CaseEvent{}
+	for len(caseIDs) > 0 {
+		chunk := caseIDs[:min(len(caseIDs), 500)]
+		caseIDs = caseIDs[len(chunk):]
+		in, args := inList(chunk)
+		rows, err := s.conn.Query(ctx, `SELECT event_id, case_id, mention_id, at, event, toString(state), actor, receiver, step, outcome,
+			note, brand, location, toString(severity) FROM case_events PREWHERE case_id IN `+in, args...)
+		if err != nil {
+			return nil, fmt.Errorf("case events: %w", err)
+		}
+		for rows.Next() {
+			var e CaseEvent
+			if err := rows.Scan(&e.EventID, &e.CaseID, &e.MentionID, &e.At, &e.Event, &e.State, &e.Actor, &e.Receiver, &e.Step,
+				&e.Outcome, &e.Note, &e.Brand, &e.Location, &e.Severity); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("case events: %w", err)
+			}
+			if old, ok := byID[e.EventID]; !ok || replaces(e, old) {
+				byID[e.EventID] = e
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("case events: %w", err)
+		}
+	}
+	out := map[string][]CaseEvent{}
+	for _, e := range byID {
+		out[e.CaseID] = append(out[e.CaseID], e)
+	}
+	for _, evs := range out {
+		slices.SortFunc(evs, func(a, b CaseEvent) int {
+			return cmp.Or(a.At.Compare(b.At), strings.Compare(a.EventID, b.EventID))
+		})
+	}
+	return out, nil
+}
+
+// replaces reports whether e, a row of the same event id as old, is the
+// later write. `at` has one-second resolution: a send refused at once is
+// rewritten "unsent" within the second of its "sending" intent, while the
+// intent of a retry comes from a later flush; so at the same second an
+// "unsent" row is the later one.
+func replaces(e, old CaseEvent) bool {
+	if !e.At.Equal(old.At) {
+		return e.At.After(old.At)
+	}
+	return e.Event == "unsent" || old.Event != "unsent"
+}
 
 // AppendCaseEvents writes events.
 func (s *Store) AppendCaseEvents(ctx context.Context, evs []CaseEvent) error {
@@ -135,7 +197,7 @@ func (s *Store) Overdue(ctx context.Context, before time.Time, steps uint8, afte
 // to. It runs when someone opens that link, not on a schedule; since (the
 // link's lifetime) prunes case_events' monthly partitions.
 func (s *Store) MessageCases(ctx context.Context, messageID string, since time.Time, limit int) ([]CaseState, error) {
-	q := caseSelect + ` WHERE case_id IN (SELECT case_id FROM case_events WHERE event = 'sending' AND note = ? AND at >= ?)
+	q := caseSelect + ` WHERE case_id ` + s.in() + ` (SELECT case_id FROM case_events WHERE event = 'sending' AND note = ? AND at >= ?)
 	GROUP BY case_id ORDER BY maxMerge(max_severity) DESC, opened DESC, case_id LIMIT ` + fmt.Sprint(max(limit, 1))
 	return s.queryCases(ctx, q, messageID, clampTime(since))
 }

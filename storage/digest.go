@@ -159,35 +159,6 @@ func (s *Store) CasesFor(ctx context.Context, receiver, brand string, limit int)
 	return s.queryCases(ctx, q+fmt.Sprintf(" ORDER BY opened, case_id LIMIT %d", max(limit, 1)), args...)
 }
 
-// CaseEvents returns the events of cases, oldest first per case.
-func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]CaseEvent, error) {
-	out := map[string][]CaseEvent{}
-	for len(caseIDs) > 0 {
-		chunk := caseIDs[:min(len(caseIDs), 500)]
-		caseIDs = caseIDs[len(chunk):]
-		in, args := inList(chunk)
-		rows, err := s.conn.Query(ctx, `SELECT event_id, case_id, mention_id, at, event, toString(state), actor, receiver, step, outcome,
-			note, brand, location, toString(severity) FROM case_events FINAL WHERE case_id IN `+in+` ORDER BY case_id, at`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("case events: %w", err)
-		}
-		for rows.Next() {
-			var e CaseEvent
-			if err := rows.Scan(&e.EventID, &e.CaseID, &e.MentionID, &e.At, &e.Event, &e.State, &e.Actor, &e.Receiver, &e.Step,
-				&e.Outcome, &e.Note, &e.Brand, &e.Location, &e.Severity); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("case events: %w", err)
-			}
-			out[e.CaseID] = append(out[e.CaseID], e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("case events: %w", err)
-		}
-	}
-	return out, nil
-}
-
 // Delivered reports whether a message with this group key reached receiver
 // (a "sent" delivery row): how a digest is sent once per period.
 func (s *Store) Delivered(ctx context.Context, receiver, groupKey string) (bool, error) {

@@ -218,8 +218,9 @@ func (s *Store) SLAKeys(ctx context.Context, labels []string) ([]SLAKey, error) 
 // its key. Scope is checked on case_state's own brand and location, the
 // same values every action checks. Only the columns filtering and ordering
 // need are aggregated over every case; the page's other columns are read
-// afterwards for its cases only, by key.
-func inboxQuery(f InboxFilter) (string, []any, error) {
+// afterwards for its cases only, by key. in is the subquery filter's
+// operator (Store.in).
+func inboxQuery(f InboxFilter, in string) (string, []any, error) {
 	// Narrowing filters go in HAVING: as WHERE, 18.16 analyses a large IN
 	// set against the primary key first, which costs more than it saves.
 	var narrow []string
@@ -266,11 +267,11 @@ func inboxQuery(f InboxFilter) (string, []any, error) {
 		if len(pre) > 0 {
 			sub += "PREWHERE " + strings.Join(pre, " AND ") + " "
 		}
-		narrow = append(narrow, "case_id IN ("+sub+"WHERE "+strings.Join(label, " AND ")+")")
+		narrow = append(narrow, "case_id "+in+" ("+sub+"WHERE "+strings.Join(label, " AND ")+")")
 		args = append(append(args, pargs...), largs...)
 	}
 	if f.AssignedTo != "" {
-		narrow = append(narrow, "case_id IN (SELECT case_id FROM case_assignee GROUP BY case_id HAVING argMaxMerge(assignee) = ?)")
+		narrow = append(narrow, "case_id "+in+" (SELECT case_id FROM case_assignee GROUP BY case_id HAVING argMaxMerge(assignee) = ?)")
 		args = append(args, f.AssignedTo)
 	}
 	plan := f.SLA
@@ -469,7 +470,7 @@ func (s *Store) Inbox(ctx context.Context, f InboxFilter) ([]InboxRow, uint64, e
 	if f.Overdue && (f.SLA == nil || f.SLA.Late == nil) {
 		return nil, 0, fmt.Errorf("inbox: the overdue filter needs an SLA plan")
 	}
-	q, args, err := inboxQuery(f)
+	q, args, err := inboxQuery(f, s.in())
 	if err != nil {
 		return nil, 0, err
 	}
@@ -650,7 +651,7 @@ func (s *Store) decideUnclear(ctx context.Context, plan *SLAPlan, keys []inboxKe
 	if len(ids) == 0 {
 		return keys, nil
 	}
-	evs, err := s.inboxEvents(ctx, ids)
+	evs, err := s.CaseEvents(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -679,7 +680,7 @@ func (s *Store) inboxPage(ctx context.Context, ids []string) ([]InboxRow, error)
 		},
 		func() (err error) { labels, err = s.caseLabels(ctx, ids); return err },
 		func() (err error) { who, err = s.Assignees(ctx, ids); return err },
-		func() (err error) { evs, err = s.inboxEvents(ctx, ids); return err },
+		func() (err error) { evs, err = s.CaseEvents(ctx, ids); return err },
 	)
 	if err != nil {
 		return nil, fmt.Errorf("inbox: %w", err)
@@ -694,41 +695,6 @@ func (s *Store) inboxPage(ctx context.Context, ids []string) ([]InboxRow, error)
 			r := withLabels(c, labels)
 			r.Assignee, r.Events = who[id], evs[id]
 			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-// inboxEvents reads cases' events by key without FINAL (which merges every
-// monthly partition): an event id repeated by a retry is dropped here.
-func (s *Store) inboxEvents(ctx context.Context, ids []string) (map[string][]CaseEvent, error) {
-	out := map[string][]CaseEvent{}
-	seen := map[string]bool{}
-	for len(ids) > 0 {
-		chunk := ids[:min(len(ids), 500)]
-		ids = ids[len(chunk):]
-		in, args := inList(chunk)
-		rows, err := s.conn.Query(ctx, `SELECT event_id, case_id, mention_id, at, event, toString(state), actor, receiver, step, outcome,
-			note, brand, location, toString(severity) FROM case_events PREWHERE case_id IN `+in+` ORDER BY case_id, at, event_id`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("case events: %w", err)
-		}
-		for rows.Next() {
-			var e CaseEvent
-			if err := rows.Scan(&e.EventID, &e.CaseID, &e.MentionID, &e.At, &e.Event, &e.State, &e.Actor, &e.Receiver, &e.Step,
-				&e.Outcome, &e.Note, &e.Brand, &e.Location, &e.Severity); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("case events: %w", err)
-			}
-			if seen[e.EventID] {
-				continue
-			}
-			seen[e.EventID] = true
-			out[e.CaseID] = append(out[e.CaseID], e)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("case events: %w", err)
 		}
 	}
 	return out, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/earshot/earshot/caselog"
 )
 
 // Label is staff's feedback on a mention's score (a row of labels): the
@@ -68,4 +70,20 @@ func (s *Store) Labels(ctx context.Context, mentionIDs []string) ([]Label, error
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// LabelCaseMention labels the mention of case c by who (alerts.Act: a case
+// resolved as not a complaint), with what the scorer said about it when
+// the mention is stored; a label for a mention not stored (yet) is kept
+// too and left out of training until it is.
+func (s *Store) LabelCaseMention(ctx context.Context, c caselog.State, label, who, note string, at time.Time) error {
+	l := Label{MentionID: c.MentionID, Who: who, At: at, Label: label, CaseID: c.CaseID, Brand: c.Brand, Location: c.Location, Note: note}
+	m, ok, err := s.Mention(ctx, c.MentionID)
+	if err != nil {
+		return err
+	}
+	if ok {
+		l.Lang, l.ScorerVersion, l.ScoredNegative, l.ScoredAspects = m.Lang, m.ScorerVersion, m.Negative, m.Aspects
+	}
+	return s.InsertLabel(ctx, l)
 }

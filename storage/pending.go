@@ -50,7 +50,7 @@ func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pe
 	// eventSlack: events are stamped by earshot's clock, the queue by the
 	// server's; an hour covers any skew a working deployment has.
 	from := since.Add(-eventSlack)
-	const recent = `at >= ? AND case_id IN (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
+	recent := `at >= ? AND case_id ` + s.in() + ` (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
 	// No FINAL: a repeated event (same id) changes neither a count > 0 nor
 	// an argMax, and FINAL would read the ranges single-threaded.
 	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted, attempt_id

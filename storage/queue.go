@@ -40,9 +40,9 @@ func (s *Store) Unrouted(ctx context.Context, since time.Time, after string, lim
   min(opened_at) AS first, max(`+lab+`), anyIf(brand, `+lab+`), anyIf(location, `+lab+`), anyIf(source, `+lab+`),
   anyIf(kind, `+lab+`), anyIf(lang, `+lab+`), toString(anyIf(severity, `+lab+`)), anyIf(aspects, `+lab+`), anyIf(signals, `+lab+`)
 FROM case_queue
-WHERE `+window+` AND case_id NOT IN (
+WHERE `+window+` AND case_id `+s.notIn()+` (
   SELECT case_id FROM case_events
-  WHERE event = 'routed' AND case_id IN (SELECT case_id FROM case_queue WHERE `+window+`))
+  WHERE event = 'routed' AND case_id `+s.in()+` (SELECT case_id FROM case_queue WHERE `+window+`))
 GROUP BY case_id
 ORDER BY first, case_id
 LIMIT %d`, max(limit, 1)), since, since, after, since, since, after)

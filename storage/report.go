@@ -4,39 +4,21 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/earshot/earshot/mention"
 )
 
-// CountBy says which time puts a mention in a period.
-type CountBy string
+// CountBy says which time puts a mention in a period (mention.CountBy:
+// alerts' digests count the same way without importing storage).
+type CountBy = mention.CountBy
 
 const (
-	// ByPublished counts a mention when the site says it was written (when
-	// it gave no date, when it was collected): the trend tables' day.
-	ByPublished CountBy = "published"
-	// ByCollected counts a mention when earshot stored it: what was
-	// discovered in the period, however old the review (an import of last
-	// year's export, a site showing old reviews, the demo).
-	ByCollected CountBy = "collected"
+	ByPublished = mention.ByPublished
+	ByCollected = mention.ByCollected
 )
 
 // ParseCountBy reads "published" or "collected"; "" is published.
-func ParseCountBy(s string) (CountBy, error) {
-	switch CountBy(s) {
-	case "", ByPublished:
-		return ByPublished, nil
-	case ByCollected:
-		return ByCollected, nil
-	}
-	return "", fmt.Errorf("%q: want published or collected", s)
-}
-
-// Phrase says in words what a period counted, for report and digest text.
-func (c CountBy) Phrase() string {
-	if c == ByCollected {
-		return "by the day earshot collected them"
-	}
-	return "by publication date"
-}
+func ParseCountBy(s string) (CountBy, error) { return mention.ParseCountBy(s) }
 
 // LocationRow is a brand and location's mentions in a report's period.
 type LocationRow struct {

@@ -30,6 +30,7 @@ type Store struct {
 	log      *slog.Logger
 	now      func() time.Time
 	metrics  *metrics.Metrics // nil: queries are not timed
+	cluster  string           // ClickHouse cluster the schema spans; "": one server
 }
 
 // SetMetrics makes the store time its recurring queries
@@ -44,8 +45,45 @@ var validDB = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // Open connects to the DSN (clickhouse://user:pass@host:port/db?opts),
 // creating the database when it does not exist.
 func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
+	return OpenWith(ctx, dsn, OpenOptions{Logger: log})
+}
+
+// OpenOptions tune OpenWith.
+type OpenOptions struct {
+	Logger *slog.Logger
+	// Cluster is the ClickHouse cluster (a name in the servers'
+	// remote_servers) Earshot's tables span: the database is created and
+	// migrated ON CLUSTER, as Replicated tables behind Distributed ones
+	// (see ClusterMigrations). Empty: one server.
+	Cluster string
+}
+
+// clusterSettings make inserts into Distributed tables return once every
+// shard stored its rows: the case pipeline reads back what it wrote. (18.16
+// and current releases know it; current ones as an alias.) The driver
+// sends 18.16 numeric settings only, so the string-valued ones a cluster
+// needs come from the servers' profile: ClusterProfile.
+var clusterSettings = clickhouse.Settings{"insert_distributed_sync": 1}
+
+// ClusterProfile is what the servers' default profile must set on a
+// cluster (storage/chcluster and deploy/cluster ship it): reads go to the
+// replica writes went to (the first live one), so a read right after a
+// write sees it; IN and JOIN subqueries over Distributed tables run once
+// on the initiator (18.16's default refuses them), for Earshot's queries
+// and analysts' alike.
+var ClusterProfile = map[string]string{
+	"load_balancing":           "in_order",
+	"distributed_product_mode": "global",
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, dsn string, o OpenOptions) (*Store, error) {
+	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Cluster != "" && !validDB.MatchString(o.Cluster) {
+		return nil, fmt.Errorf("clickhouse cluster name %q: letters, digits and _ only", o.Cluster)
 	}
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
@@ -61,6 +99,18 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if opts.DialTimeout == 0 || opts.DialTimeout > 10*time.Second {
 		opts.DialTimeout = 5 * time.Second
 	}
+	create := "CREATE DATABASE IF NOT EXISTS " + db
+	if o.Cluster != "" {
+		if opts.Settings == nil {
+			opts.Settings = clickhouse.Settings{}
+		}
+		for k, v := range clusterSettings {
+			if _, set := opts.Settings[k]; !set { // the DSN's own win
+				opts.Settings[k] = v
+			}
+		}
+		create += " ON CLUSTER " + o.Cluster
+	}
 	// Create the database through the default one, then reconnect to it.
 	opts.Auth.Database = "default"
 	boot, err := clickhouse.Open(opts)
@@ -68,7 +118,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("clickhouse %s: %w", redact(dsn), err)
 	}
 	defer boot.Close()
-	if err := boot.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
+	if err := boot.Exec(ctx, create); err != nil {
 		return nil, fmt.Errorf("clickhouse %s: create database %s: %w", redact(dsn), db, err)
 	}
 	opts.Auth.Database = db
@@ -76,8 +126,31 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse %s: %w", redact(dsn), err)
 	}
-	return &Store{conn: conn, database: db, log: log, now: time.Now}, nil
+	st := &Store{conn: conn, database: db, log: log, now: time.Now, cluster: o.Cluster}
+	if o.Cluster != "" {
+		st.checkProfile(ctx)
+	}
+	return st, nil
 }
+
+// checkProfile warns about ClusterProfile settings the server's profile
+// lacks: Earshot works, but may miss a row it just wrote.
+func (s *Store) checkProfile(ctx context.Context) {
+	for name, want := range ClusterProfile {
+		var got string
+		if err := s.conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = ?", name).Scan(&got); err != nil {
+			s.log.Warn("clickhouse cluster: cannot read setting", "setting", name, "err", err)
+			continue
+		}
+		if got != want {
+			s.log.Warn("clickhouse cluster: set this in the servers' default profile (see deploy/cluster/users.xml)",
+				"setting", name, "value", got, "want", want)
+		}
+	}
+}
+
+// Cluster is the ClickHouse cluster the store's tables span ("": one server).
+func (s *Store) Cluster() string { return s.cluster }
 
 // Conn exposes the driver for packages that own their tables' queries.
 func (s *Store) Conn() driver.Conn { return s.conn }
@@ -106,9 +179,21 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	ledger := `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version UInt32, name String, checksum String, applied_at DateTime
-	) ENGINE = MergeTree() ORDER BY version`); err != nil {
+	) ENGINE = MergeTree() ORDER BY version`
+	if s.cluster != "" {
+		if ms, err = s.clusterMigrations(ctx, ms); err != nil {
+			return nil, err
+		}
+		// One copy on every node (one ZooKeeper path, every node a replica
+		// of it): whichever node a later Migrate connects to reads all rows.
+		ledger = fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.schema_migrations ON CLUSTER %s (
+		version UInt32, name String, checksum String, applied_at DateTime
+	) ENGINE = ReplicatedMergeTree('/clickhouse/tables/all/%s/schema_migrations', '{shard}_{replica}') ORDER BY version`,
+			s.database, s.cluster, s.database)
+	}
+	if err := s.conn.Exec(ctx, ledger); err != nil {
 		return nil, fmt.Errorf("migrate: schema_migrations: %w", err)
 	}
 	applied := map[uint32]string{}
@@ -190,4 +275,24 @@ func IsUnavailable(err error) bool {
 // redact hides the password of a DSN for messages and logs.
 func redact(dsn string) string {
 	return RedactDSN(dsn)
+}
+
+// clusterMigrations rewrites the migrations for the store's cluster, with
+// the DDL the server's version takes.
+func (s *Store) clusterMigrations(ctx context.Context, ms []schemas.Migration) ([]schemas.Migration, error) {
+	v, err := s.Version(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: server version: %w", err)
+	}
+	return ClusterMigrations(ms, ClusterOptions{Cluster: s.cluster, Database: s.database, DropSync: hasDropSync(v)})
+}
+
+// hasDropSync reports whether a server version has Atomic databases and
+// DROP TABLE ... SYNC (20.10 and later; 18.16 has neither).
+func hasDropSync(version string) bool {
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 20 || major == 20 && minor >= 10
 }

@@ -429,6 +429,7 @@ var OutcomeWords = map[string]string{
 	"contacted_privately": "Contacted the customer privately",
 	"compensated":         "Compensated the customer",
 	"no_action":           "No action needed",
+	"not_a_complaint":     "Not a complaint",
 }
 
 var eventOrder = []string{"opened", "deferred", "inhibited", "notified", "escalated", "assigned", "noted", "acknowledged", "held",

@@ -150,13 +150,19 @@ func (a *app) notifier(ctx context.Context) (*alerts.Notifier, *stack, func(), e
 
 // digestCmd previews or sends a receiver's digest now.
 func (a *app) digestCmd() *cobra.Command {
-	var period, brand, format string
+	var period, brand, format, countBy string
 	var send bool
 	cmd := &cobra.Command{
 		Use:   "digest RECEIVER",
 		Short: "Show a receiver's digest for the period ending now (--send: send it; --format html or png to look at it)",
-		Args:  cobra.ExactArgs(1),
+		Long: "Show a receiver's digest for the period ending now, with the configured digest's settings unless\n" +
+			"flags override them. --count-by published (the default) counts mentions in the period the site\n" +
+			"dates them; --count-by collected counts what earshot found in it, however old (imports, the demo).",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := storage.ParseCountBy(countBy); err != nil {
+				return usagef("--count-by %v", err) // before ClickHouse: a usage error is one line, exit 2
+			}
 			n, stk, done, err := a.notifier(cmd.Context())
 			if err != nil {
 				return err
@@ -172,6 +178,9 @@ func (a *app) digestCmd() *cobra.Command {
 					d = c
 					break
 				}
+			}
+			if cmd.Flags().Changed("count-by") {
+				d.CountBy = countBy
 			}
 			if d.Period != "daily" && d.Period != "weekly" {
 				return usagef("--period: want daily or weekly, got %q", d.Period)
@@ -211,6 +220,7 @@ func (a *app) digestCmd() *cobra.Command {
 	cmd.Flags().StringVar(&period, "period", "daily", "daily or weekly")
 	cmd.Flags().StringVar(&brand, "brand", "", "one brand (default: all)")
 	cmd.Flags().StringVar(&format, "format", "text", "text, html or png (the trend chart)")
+	cmd.Flags().StringVar(&countBy, "count-by", "published", "which time puts a mention in the period: published or collected")
 	cmd.Flags().BoolVar(&send, "send", false, "send it to the receiver (once per period and minute)")
 	return cmd
 }

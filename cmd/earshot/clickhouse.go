@@ -35,7 +35,15 @@ func (a *app) openStore(ctx context.Context, cfg *config.Config) (*storage.Store
 		}
 		dsn = srv.DSN(storage.DefaultDatabase)
 	}
-	st, err := storage.Open(ctx, dsn, a.log)
+	o := storage.OpenOptions{Logger: a.log}
+	if cfg != nil && cfg.ClickHouse.Cluster != "" {
+		if srv == nil {
+			o.Cluster = cfg.ClickHouse.Cluster
+		} else {
+			a.log.Warn("clickhouse.cluster ignored: no DSN, and the local server is one node", "cluster", cfg.ClickHouse.Cluster)
+		}
+	}
+	st, err := storage.OpenWith(ctx, dsn, o)
 	if err != nil {
 		_ = srv.Stop()
 		// The driver's errors can echo the DSN, or the piece of a password

@@ -566,6 +566,13 @@ func wireMessages(notifier *alerts.Notifier, cfg *config.Config) {
 // one-shot command holding it is waited for (up to wait), so an overlapping
 // cron job neither sends a case twice nor leaves its own cases unsent.
 func (a *app) dispatchOnce(ctx context.Context, s *stack, command string, wait time.Duration) error {
+	// With coordination the elected `earshot run` worker is the one
+	// dispatcher; the local lock does not reach the other machines, so a
+	// one-shot command sending here could race it.
+	if len(s.p.Config.Coordination.ZooKeeper) > 0 {
+		a.log.Info("alerts are sent by the elected dispatcher of the earshot run workers (coordination.zookeeper); this process only collected")
+		return nil
+	}
 	deadline := time.Now().Add(wait)
 	for logged := false; ; {
 		l, holder, err := flock.TryLock(s.lockPath(), command)

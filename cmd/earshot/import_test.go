@@ -113,6 +113,39 @@ func TestCollectOnly(t *testing.T) {
 	}
 }
 
+// TestCollectCoordinated: with coordination.zookeeper set, a one-shot
+// collect queues its cases and leaves them to the elected dispatcher of the
+// workers (none here): it sends nothing, even with the local lock free.
+func TestCollectCoordinated(t *testing.T) {
+	db := chtest.New(t)
+	cfg := testConfig(t, db)
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing listens there: collect must not need ZooKeeper at all.
+	coordinated := strings.Replace(string(b), "\ncoordination:\n", "\ncoordination:\n  zookeeper: [\"127.0.0.1:1\"]\n", 1)
+	if coordinated == string(b) {
+		t.Fatal("the test config has no coordination section to fill")
+	}
+	if err := os.WriteFile(cfg, []byte(coordinated), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := earshot(t, "--config", cfg, "collect")
+	if code != 0 {
+		t.Fatalf("collect: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if db.Count(t, "SELECT uniqExact(case_id) FROM case_queue") == 0 {
+		t.Fatal("no case queued by the demo pass")
+	}
+	if n := db.Count(t, "SELECT count() FROM case_events WHERE event IN ('sending', 'notified')"); n != 0 {
+		t.Errorf("a coordinated one-shot collect sent %d alerts", n)
+	}
+	if !strings.Contains(errOut+out, "elected dispatcher") {
+		t.Errorf("collect does not say who sends the alerts:\n%s\n%s", out, errOut)
+	}
+}
+
 // TestImportBulk: a file of several blocks' worth of chunks, with bad lines
 // spread through it, is stored whole, each bad line reported as
 // FILE:LINE: skipped: reason, in file order.

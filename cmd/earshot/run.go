@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path"
 	"sync"
 	"time"
 
@@ -32,6 +33,11 @@ func (a *app) runCmd() *cobra.Command {
 			"Push sources (bluesky-stream) are followed continuously and resume from their cursor.\n" +
 			"Alerts are sent by a dispatcher on its own loop, in the one earshot process per machine holding the dispatch\n" +
 			"lock (<spool_dir>/dispatch.lock); a second daemon collects only and takes over when the first stops.\n" +
+			"Several machines (coordination.zookeeper set): every worker joins the pool in ZooKeeper; the live workers\n" +
+			"split the sources (rendezvous hashing: each source collected by one worker; a dead worker's sources move to\n" +
+			"the others within the session timeout and run at once if due) and elect one dispatcher, which alone sends\n" +
+			"alerts, storms, digests and escalations. --shard i/n splits statically instead (no ZooKeeper; then\n" +
+			"--collect-only on all but one machine). See docs/scaling.md.\n" +
 			"Serves /healthz, /readyz (503 with reasons), /metrics (Prometheus) on server.listen, the one-click\n" +
 			"acknowledge/resolve links when server.link_key is set, and the web inbox (/cases, /trends, /sources, /api/v1;\n" +
 			"users from the config's users; without users only on a loopback address).",
@@ -50,6 +56,12 @@ func (a *app) runCmd() *cobra.Command {
 			}
 			defer stk.close()
 			p := stk.p
+			// With coordination, the live workers split the sources between
+			// them (docs/scaling.md, "Workers"); --once runs them all.
+			coordinated := len(p.Config.Coordination.ZooKeeper) > 0
+			if coordinated && sh.Count > 1 {
+				return usageError{errors.New("--shard and coordination.zookeeper do not mix: the workers split the sources between them")}
+			}
 			sources, err := p.Sources("", sh)
 			if err != nil {
 				return err
@@ -63,9 +75,23 @@ func (a *app) runCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("server.listen %s: %w", p.Config.Server.Listen, err)
 			}
+			var ws *workers
+			if coordinated && !once {
+				id := workerID(l)
+				p.Worker = id // collection_runs.worker tells which worker ran each pass
+				if ws, err = a.newWorkers(stk, sources, id, collectOnly); err != nil {
+					l.Close()
+					return err
+				}
+				// After the daemon has drained (defers run last first): the
+				// node goes only when nothing runs under the view any more.
+				defer ws.co.Close()
+				ws.fence(stk.n)
+				m.Workers(ws.figures)
+			}
 			mux := http.NewServeMux()
 			mux.Handle("/healthz", health())
-			mux.Handle("/readyz", readiness(stk))
+			mux.Handle("/readyz", readiness(stk, ws))
 			mux.Handle("/metrics", m.Handler())
 			if s := signer(p.Config); s != nil {
 				mux.Handle("/case/", alerts.Handler(stk.st, s))
@@ -82,6 +108,17 @@ func (a *app) runCmd() *cobra.Command {
 			d := &daemon.Daemon{Logger: a.log}
 			streams := 0
 			for _, s := range sources {
+				if ws != nil {
+					// Every worker schedules every source; a pass runs on
+					// the source's owner only (workers.pass). Streams and
+					// takeovers follow the membership (workers.Run).
+					if sched, ok := ws.scheds[s.Name]; ok {
+						d.Schedule("source "+s.Name, sched, false, func(ctx context.Context) error { ws.pass(ctx, s); return nil })
+					} else {
+						streams++
+					}
+					continue
+				}
 				if !once && p.IsStream(s) {
 					// Push sources are followed continuously, not polled.
 					streams++
@@ -112,14 +149,28 @@ func (a *app) runCmd() *cobra.Command {
 				if collectOnly {
 					return nil
 				}
+				if coordinated {
+					a.log.Info("alerts are sent by the elected dispatcher of the earshot run workers (coordination.zookeeper); this process only collected")
+					return nil
+				}
 				return a.dispatchOnce(ctx, stk, "run --once", time.Minute)
 			}
 			d.Serve(l, mux)
 			// Alerts: a dispatcher on its own loop, in the one process that
-			// holds the dispatch lock; the others collect only.
-			if collectOnly {
+			// holds the dispatch lock (with coordination: the elected
+			// worker); the others collect only.
+			switch {
+			case ws != nil:
+				a.log.Info("joining the earshot workers", "id", ws.co.ID(), "zookeeper", p.Config.Coordination.ZooKeeper,
+					"root", path.Join(p.Config.Coordination.Path, stk.st.Database()), "dispatcher_candidate", !collectOnly)
+				d.Go("zookeeper", ws.co.Run)
+				d.Go("workers", ws.Run)
+				if !collectOnly {
+					d.Go("dispatcher", func(ctx context.Context) error { a.lead(ctx, ws, stk); return nil })
+				}
+			case collectOnly:
 				a.log.Info("--collect-only: this process sends no alerts; a dispatching earshot run elsewhere sends them")
-			} else {
+			default:
 				d.Go("dispatcher", func(ctx context.Context) error { a.dispatchLoop(ctx, stk); return nil })
 			}
 			// Scores that missed the author's history are redone when it answers.
@@ -131,6 +182,7 @@ func (a *app) runCmd() *cobra.Command {
 				return err
 			})
 			d.Every("spool gauge", 5*time.Second, func(context.Context) error { m.SpoolDepth(stk.spool.Len()); return nil })
+			a.startRetrainer(d, stk) // retrain.go: hourly on the dispatching process, followed by the others
 			// Digests: each on its own cron schedule, once per period, by the
 			// dispatcher only.
 			for _, dg := range p.Config.Digests {
@@ -155,9 +207,9 @@ func (a *app) runCmd() *cobra.Command {
 			return d.Run(ctx)
 		},
 	}
-	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's share of the sources")
+	cmd.Flags().StringVar(&shard, "shard", "", "i/n: run only this worker's static share of the sources (without coordination.zookeeper)")
 	cmd.Flags().BoolVar(&once, "once", false, "run each source once and exit (for testing the daemon's wiring)")
-	cmd.Flags().BoolVar(&collectOnly, "collect-only", false, "send no alerts: another machine's earshot run dispatches (see docs/scaling.md)")
+	cmd.Flags().BoolVar(&collectOnly, "collect-only", false, "send no alerts: another earshot run dispatches; with coordination, never stand for dispatcher (see docs/scaling.md)")
 	return cmd
 }
 
@@ -227,8 +279,9 @@ func health() http.Handler {
 // readiness answers 200 when the daemon can do its work, else 503 with
 // the reasons as JSON: ClickHouse unreachable, the spool growing (batches
 // waiting that the last flush could not replay), a source whose last 3
-// passes failed.
-func readiness(s *stack) http.Handler {
+// passes failed, a coordinated worker out of the pool (ws, optional: its
+// membership, leader and owned sources are in "workers").
+func readiness(s *stack, ws ...*workers) http.Handler {
 	var mu sync.Mutex
 	lastSpool := 0
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -248,11 +301,19 @@ func readiness(s *stack) http.Handler {
 		for _, src := range s.p.Failing(3) {
 			reasons = append(reasons, fmt.Sprintf("source %s failed its last 3 passes", src))
 		}
+		body := map[string]any{"dispatching": s.dispatching.Load()}
+		if len(ws) > 0 && ws[0] != nil {
+			st := ws[0].status()
+			if !st["joined"].(bool) {
+				reasons = append(reasons, "not a member of the earshot workers: ZooKeeper unreachable or the session lost (collecting and sending nothing)")
+			}
+			body["workers"] = st
+		}
+		body["ready"], body["reasons"] = len(reasons) == 0, reasons
 		w.Header().Set("Content-Type", "application/json")
 		if len(reasons) > 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
-		_ = json.NewEncoder(w).Encode(map[string]any{"ready": len(reasons) == 0, "reasons": reasons,
-			"dispatching": s.dispatching.Load()})
+		_ = json.NewEncoder(w).Encode(body)
 	})
 }

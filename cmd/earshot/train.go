@@ -25,6 +25,7 @@ type trainFlags struct {
 	brand    string
 	prev     string
 	only     []string
+	rollback bool
 	cfg      model.Config
 }
 
@@ -47,8 +48,21 @@ prefix), for the lexicons alone, the model alone and both combined.
 inbox, "not a complaint" links) to FILE... (default: the shipped training data
 is not on disk, so name it), holds a part of the labels back, prints F1 on
 them before (the model in use) and after, and writes --out only when the new
-model is not worse there.`,
+model is not worse there.
+
+earshot run retrains on its own: every hour the dispatching process trains
+on the labels when at least 50 new ones arrived (plus the shipped data that
+EARSHOT_TRAIN_DATA names) and promotes the candidate only when it is not
+worse on held-back labels, keeping the model it replaced beside it (under
+var/models, beside clickhouse.spool_dir). --rollback [--brand B] puts that
+previous model back; a running earshot run follows within a minute.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.rollback {
+				if len(args) > 0 || f.feedback || f.out != "" {
+					return usagef("train --rollback takes no FILE, --feedback or --out")
+				}
+				return a.rollback(f.brand)
+			}
 			if f.feedback {
 				return a.trainFeedback(cmd, args, f)
 			}
@@ -101,7 +115,8 @@ model is not worse there.`,
 	fl.Float64Var(&f.compare, "compare", 0, "train on all but this share of the items and print lexicon/model/combined F1 on the rest")
 	fl.BoolVar(&f.sources, "sources", false, "with --compare: also per source (the id prefix)")
 	fl.BoolVar(&f.feedback, "feedback", false, "add the staff labels from ClickHouse; promote only a model not worse on held-back labels")
-	fl.StringVar(&f.brand, "brand", "", "with --feedback: this brand's labels only (a per-brand model, config scoring.models)")
+	fl.StringVar(&f.brand, "brand", "", "with --feedback: this brand's labels only (a per-brand model, config scoring.models); with --rollback: that brand's model")
+	fl.BoolVar(&f.rollback, "rollback", false, "put the model that earshot run's retraining replaced back into use")
 	fl.StringVar(&f.prev, "model", "", `with --feedback: the model in use to beat (default: scoring.models[--brand], scoring.model, else built in; "none": lexicons)`)
 	fl.StringSliceVar(&f.only, "only", nil, "train only on items whose id prefix (before ':') is one of these")
 	fl.Uint64Var(&f.cfg.Seed, "seed", 13, "random seed (the same data and seed give the same model)")

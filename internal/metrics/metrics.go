@@ -6,6 +6,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,9 @@ type Metrics struct {
 	dispatcher    prometheus.Gauge
 
 	queryDuration *prometheus.HistogramVec // query
+
+	retrainOnce sync.Once // retrain.go: registered with the first model
+	retrain     *retrainCollector
 }
 
 // New registers every metric, plus the Go runtime and process collectors.

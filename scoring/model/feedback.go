@@ -3,6 +3,7 @@ package model
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -110,9 +111,23 @@ func TrainFeedback(ctx context.Context, base []Item, labels []Label, prev *Model
 	if prev != nil {
 		ff.BeforeF1, ff.BeforeAcc = judge(prev, held, evs)
 	}
+	// A candidate that stops deciding in a language the model in use
+	// decides in would be judged only on the labels' languages: trained
+	// without the shipped data, it would quietly lose the others.
+	var lost []string
+	if prev != nil {
+		for _, l := range prev.Meta.Covered {
+			if !md.Covers(l) {
+				lost = append(lost, l)
+			}
+		}
+	}
 	switch {
 	case len(held) < MinHeldBack:
 		ff.Why = fmt.Sprintf("only %d labels held back (need %d): cannot tell whether it is better", len(held), MinHeldBack)
+	case len(lost) > 0:
+		ff.Why = fmt.Sprintf("it would stop deciding in %s, which the model in use covers: train with the shipped data (FILE... or EARSHOT_TRAIN_DATA)",
+			strings.Join(lost, ", "))
 	case prev != nil && (ff.AfterF1 < ff.BeforeF1 || ff.AfterF1 == ff.BeforeF1 && ff.AfterAcc < ff.BeforeAcc):
 		ff.Why = fmt.Sprintf("worse on the held-back labels: F1 %.3f -> %.3f, accuracy %.3f -> %.3f", ff.BeforeF1, ff.AfterF1, ff.BeforeAcc, ff.AfterAcc)
 	default:

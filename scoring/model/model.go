@@ -464,6 +464,12 @@ func (m *Model) Save(path string) error {
 		return fmt.Errorf("model: save: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	// CreateTemp makes it 0600; a model file is no secret (make model
+	// writes one into the repository, a daemon's may be shared).
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("model: save: %w", err)
+	}
 	bw := bufio.NewWriter(tmp)
 	if err := m.Write(bw); err != nil {
 		tmp.Close()

@@ -71,6 +71,23 @@ type Retrainer struct {
 	since    time.Time // newest label the current model was judged with
 	status   RetrainStatus
 	training sync.Mutex // one training at a time
+	// seen is current.model's modification time and size when this
+	// Retrainer last read or wrote it: Reload reads it again only when
+	// another process (or earshot train --rollback) changed it.
+	seen fileStamp
+}
+
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) fileStamp {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}
+	}
+	return fileStamp{st.ModTime(), st.Size()}
 }
 
 const (
@@ -113,7 +130,52 @@ func NewRetrainer(opts RetrainerOptions) (*Retrainer, error) {
 		r.since = r.current.Meta.Feedback.LabelsUntil
 	}
 	r.status.Current, r.status.Previous = idOf(r.current), idOf(r.previous)
+	r.seen = stampOf(filepath.Join(opts.Dir, currentFile))
 	return r, nil
+}
+
+// Dir is where the models are kept.
+func (r *Retrainer) Dir() string { return r.opts.Dir }
+
+// Reload puts the models kept in Dir into use when another process
+// changed them since this one last read or wrote them: the one process
+// that retrains promotes, the others on the same Dir follow, and
+// `earshot train --rollback` reaches a running daemon. It reports whether
+// the model in use changed.
+func (r *Retrainer) Reload() (bool, error) {
+	r.training.Lock()
+	defer r.training.Unlock()
+	path := filepath.Join(r.opts.Dir, currentFile)
+	st := stampOf(path)
+	r.mu.Lock()
+	same := st == r.seen
+	r.mu.Unlock()
+	if same || st == (fileStamp{}) {
+		return false, nil
+	}
+	cur, err := Load(path)
+	if err != nil {
+		return false, r.fail(fmt.Errorf("retrainer: reload: %w", err))
+	}
+	prev, err := Load(filepath.Join(r.opts.Dir, previousFile))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return false, r.fail(fmt.Errorf("retrainer: reload: %w", err))
+	}
+	r.mu.Lock()
+	changed := idOf(cur) != idOf(r.current)
+	r.current, r.previous, r.seen = cur, prev, st
+	if cur.Meta.Feedback != nil && cur.Meta.Feedback.LabelsUntil.After(r.since) {
+		r.since = cur.Meta.Feedback.LabelsUntil
+	}
+	r.status.Current, r.status.Previous = idOf(cur), idOf(prev)
+	r.mu.Unlock()
+	if changed {
+		r.opts.Log.Info("model changed on disk: now in use", "brand", r.opts.Brand, "model", cur.ID(), "dir", r.opts.Dir)
+		if r.opts.OnPromote != nil {
+			r.opts.OnPromote(cur)
+		}
+	}
+	return changed, nil
 }
 
 func idOf(m *Model) string {
@@ -207,6 +269,7 @@ func (r *Retrainer) promote(md, prev *Model) error {
 	}
 	r.mu.Lock()
 	r.current, r.previous = md, prev
+	r.seen = stampOf(filepath.Join(r.opts.Dir, currentFile))
 	r.status.Promotions++
 	r.status.Current, r.status.Previous = idOf(md), idOf(prev)
 	r.mu.Unlock()
@@ -237,6 +300,7 @@ func (r *Retrainer) Rollback() error {
 	}
 	r.mu.Lock()
 	r.current, r.previous = prev, cur
+	r.seen = stampOf(filepath.Join(r.opts.Dir, currentFile))
 	r.status.Rollbacks++
 	r.status.Current, r.status.Previous = idOf(prev), idOf(cur)
 	r.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -147,5 +148,94 @@ func TestFeedbackRefusesWorseModel(t *testing.T) {
 	_, ff, err = TrainFeedback(ctx, base, labels[:3], prev, testConfig(), lexStub)
 	if err != nil || ff.Promoted {
 		t.Errorf("3 labels: promoted %v err %v (%s)", ff.Promoted, err, ff.Why)
+	}
+}
+
+// TestRetrainerFollowsAnother: a second process on the same directory puts
+// into use what the first promoted or rolled back, once per change.
+func TestRetrainerFollowsAnother(t *testing.T) {
+	ctx := context.Background()
+	base := synth(150, 4)
+	start, err := Train(ctx, base, testConfig(), lexStub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	dir := t.TempDir()
+	leader, err := NewRetrainer(RetrainerOptions{Base: base, Labels: &fakeLabels{labels: good}, Evidence: lexStub, MinNew: 20, Dir: dir,
+		Start: start, Config: testConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inUse []string
+	follower, err := NewRetrainer(RetrainerOptions{Labels: &fakeLabels{}, Evidence: lexStub, Dir: dir, Start: start,
+		OnPromote: func(m *Model) { inUse = append(inUse, m.ID()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := follower.Reload(); changed || err != nil {
+		t.Fatalf("nothing promoted yet: changed %v err %v", changed, err)
+	}
+	if changed, err := leader.Check(ctx); !changed || err != nil {
+		t.Fatalf("leader did not promote: %v %+v", err, leader.Status())
+	}
+	promoted := leader.Current().ID()
+	for i, want := range []bool{true, false} {
+		changed, err := follower.Reload()
+		if changed != want || err != nil || follower.Current().ID() != promoted {
+			t.Errorf("reload %d: changed %v (want %v) err %v, current %s want %s", i, changed, want, err, follower.Current().ID(), promoted)
+		}
+	}
+	if err := leader.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := follower.Reload(); !changed || err != nil || follower.Current().ID() != start.ID() {
+		t.Errorf("after the leader's rollback: changed %v err %v current %s", changed, err, follower.Current().ID())
+	}
+	if len(inUse) != 2 || inUse[0] != promoted || inUse[1] != start.ID() {
+		t.Errorf("models put into use: %v", inUse)
+	}
+}
+
+// TestFeedbackRefusesLostLanguage: a candidate trained without the
+// shipped data stops covering the languages only that data had, and is
+// refused however it does on the labels; with the data it is judged.
+func TestFeedbackRefusesLostLanguage(t *testing.T) {
+	ctx := context.Background()
+	evid := func(it Item) Evidence {
+		ev := lexStub(it)
+		if it.Lang != "" {
+			ev.Lang = it.Lang
+		}
+		return ev
+	}
+	base := synth(150, 6)
+	for _, it := range synth(150, 7) {
+		it.ID, it.Lang = "de-"+it.ID, "de"
+		base = append(base, it)
+	}
+	prev, err := Train(ctx, base, testConfig(), evid)
+	if err != nil || !prev.Covers("de") || !prev.Covers("en") {
+		t.Fatalf("prev: %v covers %v", err, prev.Meta.Covered)
+	}
+	labels := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	for _, tc := range []struct {
+		name string
+		base []Item
+		lost bool
+	}{
+		{"labels alone", nil, true},
+		{"with the shipped data", base, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, ff, err := TrainFeedback(ctx, tc.base, labels, prev, testConfig(), evid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lost := strings.Contains(ff.Why, "stop deciding in de")
+			if lost != tc.lost || tc.lost && ff.Promoted || !tc.lost && !ff.Promoted {
+				t.Errorf("promoted %v: %s", ff.Promoted, ff.Why)
+			}
+		})
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/earshot/earshot/mention"
 )
 
 // Item is one labelled text for training (the JSONL line {text, label[,
@@ -241,12 +243,8 @@ func prepare(ctx context.Context, items []Item, cfg Config, evid EvidenceFunc) (
 		// Half the rated items are shown without their rating, so the
 		// combiner learns text-only texts too (most mentions have none).
 		ev.Rated, ev.RatingFrac = false, 0
-		if it.Rating > 0 && h%2 == 0 {
-			mx := it.RatingMax
-			if mx <= 0 {
-				mx = 5
-			}
-			ev.Rated, ev.RatingFrac = true, it.Rating/mx
+		if scale, _ := mention.RatingScale(it.Rating, it.RatingMax); scale > 0 && h%2 == 0 {
+			ev.Rated, ev.RatingFrac = true, it.Rating/scale
 		}
 		pr.ev[i] = ev
 		fs, ws = cfg.Features.extract(it.Text, ev.Lang, ws, fs[:0])

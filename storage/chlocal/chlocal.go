@@ -39,6 +39,18 @@ type Options struct {
 	// this Dir's server had last time (remembered in Dir), else free ones,
 	// so a DSN or a Grafana data source saved once keeps working.
 	TCPPort, HTTPPort int
+	// InterserverPort pins the port replicas fetch parts from each other
+	// on (a cluster's config names it before the server starts); 0: a free one.
+	InterserverPort int
+	// ExtraConfig is an XML document (<clickhouse>...</clickhouse>, or
+	// <yandex> for 18.16) merged over ConfigFile, as a file in its config.d
+	// would be: a cluster's macros, remote_servers, zookeeper. The config
+	// file and its users.xml are copied under Dir/etc for that, so the
+	// system-wide config is never touched.
+	ExtraConfig string
+	// ExtraUsers is merged over the users.xml beside ConfigFile, as a file
+	// in its users.d would be (profile settings); it implies the copy too.
+	ExtraUsers string
 }
 
 // Server is a running clickhouse-server.
@@ -158,6 +170,11 @@ func Start(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.ExtraConfig != "" || o.ExtraUsers != "" {
+		if o.ConfigFile, err = withExtraConfig(o.ConfigFile, filepath.Join(dir, "etc"), o.ExtraConfig, o.ExtraUsers); err != nil {
+			return nil, err
+		}
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		s, err := start(ctx, o, dir, want)
@@ -216,13 +233,13 @@ func portFree(port int) bool {
 }
 
 func start(ctx context.Context, o Options, dir string, want ports) (*Server, error) {
-	// Five free ports held at once are distinct; at most two of them are
-	// the wanted ones, which leaves three.
+	// Five free ports held at once are distinct; at most three of them are
+	// the wanted ones, which leaves the two or three still to pick.
 	free, err := freePorts(5)
 	if err != nil {
 		return nil, err
 	}
-	used := map[int]bool{want.TCPPort: true, want.HTTPPort: true}
+	used := map[int]bool{want.TCPPort: true, want.HTTPPort: true, o.InterserverPort: true}
 	next := func() int {
 		for _, p := range free {
 			if !used[p] {
@@ -239,7 +256,10 @@ func start(ctx context.Context, o Options, dir string, want ports) (*Server, err
 	if http == 0 {
 		http = next()
 	}
-	inter := next()
+	inter := o.InterserverPort
+	if inter == 0 {
+		inter = next()
+	}
 	s := &Server{Dir: dir, TCPPort: tcp, HTTPPort: http, binary: o.Binary, timeout: o.Timeout, log: o.Logger}
 	s.args = []string{
 		"--config-file=" + o.ConfigFile, "--",
@@ -267,6 +287,39 @@ func start(ctx context.Context, o Options, dir string, want ports) (*Server, err
 	}
 	o.Logger.Debug("clickhouse-server started", "dir", dir, "tcp_port", s.TCPPort, "pid", s.PID)
 	return s, nil
+}
+
+// withExtraConfig copies the config file and the users.xml beside it into
+// etc and writes extra as etc/config.d/earshot.xml and users as
+// etc/users.d/earshot.xml, which the server merges over the copies. It
+// returns the copy's path.
+func withExtraConfig(config, etc, extra, users string) (string, error) {
+	for _, d := range []string{"config.d", "users.d"} {
+		if err := os.MkdirAll(filepath.Join(etc, d), 0o755); err != nil {
+			return "", fmt.Errorf("clickhouse config dir: %w", err)
+		}
+	}
+	for _, name := range []string{filepath.Base(config), "users.xml"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(config), name))
+		if errors.Is(err, os.ErrNotExist) && name == "users.xml" {
+			continue // the config names its users some other way
+		}
+		if err != nil {
+			return "", fmt.Errorf("clickhouse config: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(etc, name), b, 0o644); err != nil {
+			return "", fmt.Errorf("clickhouse config: %w", err)
+		}
+	}
+	for d, body := range map[string]string{"config.d": extra, "users.d": users} {
+		if body == "" {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(etc, d, "earshot.xml"), []byte(body), 0o644); err != nil {
+			return "", fmt.Errorf("clickhouse config: %w", err)
+		}
+	}
+	return filepath.Join(etc, filepath.Base(config)), nil
 }
 
 // launch runs the server process and waits until it answers /ping.

@@ -3,7 +3,10 @@ package chlocal
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,5 +125,41 @@ func TestConfiguredPortInUse(t *testing.T) {
 				t.Errorf("got %v (server %v), want an error with %q", err, s, tc.want)
 			}
 		})
+	}
+}
+
+// TestExtraConfig: the extra config and users files are merged over the
+// system-wide ones (copied, never touched), and the interserver port is
+// the one asked for.
+func TestExtraConfig(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	dir := t.TempDir()
+	s, err := startT(t, Options{Dir: dir, InterserverPort: inter,
+		ExtraConfig: `<?xml version="1.0"?><yandex><macros><shard>07</shard></macros></yandex>`,
+		ExtraUsers:  `<?xml version="1.0"?><yandex><profiles><default><load_balancing>in_order</load_balancing></default></profiles></yandex>`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]string{
+		"SELECT substitution FROM system.macros WHERE macro = 'shard'":    "07",
+		"SELECT value FROM system.settings WHERE name = 'load_balancing'": "in_order",
+	} {
+		resp, err := http.Get("http://" + s.HTTPAddr() + "/?query=" + url.QueryEscape(q))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if got := strings.TrimSpace(string(b)); got != want {
+			t.Errorf("%s = %q, want %q", q, got, want)
+		}
+	}
+	if portFree(inter) {
+		t.Errorf("interserver port %d not taken by the server", inter)
 	}
 }
