@@ -3,6 +3,7 @@ package chcluster_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -19,9 +20,15 @@ import (
 // a plain IN into GLOBAL IN through distributed_product_mode, but on a
 // 1-shard cluster it sends the subquery to the shard unqualified, where it
 // reads the database `default` and fails: found by hand with `earshot
-// collect` on 1 x 1, not re-run here, which would start a second cluster.)
+// collect` on 1 x 1: TestOneShardCluster.)
 func TestSubqueryFiltersOnCluster(t *testing.T) {
 	_, st := sharedStore(t, "bulk")
+	checkSubqueryFilters(t, st)
+}
+
+// checkSubqueryFilters runs the checks of TestSubqueryFiltersOnCluster on
+// st (also on a 1-shard cluster: TestOneShardCluster).
+func checkSubqueryFilters(t *testing.T, st *storage.Store) {
 	ctx := context.Background()
 	// The queue's opened_at is the server's insert second: start in a
 	// fresh second so that only this test's cases are in the window.
@@ -43,7 +50,8 @@ func TestSubqueryFiltersOnCluster(t *testing.T) {
 		t.Helper()
 		qs, _, err := st.Unrouted(ctx, since, "", 10_000)
 		if err != nil {
-			t.Fatalf("unrouted: %v", err)
+			t.Errorf("unrouted: %v", err)
+			return nil
 		}
 		var ids []string
 		for _, q := range qs {
@@ -55,9 +63,17 @@ func TestSubqueryFiltersOnCluster(t *testing.T) {
 		sort.Strings(ids)
 		return ids
 	}
-	cases := unrouted()
-	if len(cases) != 100 {
-		t.Fatalf("%d unrouted cases, want 100 (one per negative mention)", len(cases))
+	// One case per negative mention; each check below reports on its own
+	// (a failing query does not hide the others').
+	var cases []string
+	for _, m := range ms {
+		if m.Negative {
+			cases = append(cases, "case:"+m.ID)
+		}
+	}
+	sort.Strings(cases)
+	if got := unrouted(); !slices.Equal(got, cases) {
+		t.Errorf("%d unrouted cases, want %d (one per negative mention)", len(got), len(cases))
 	}
 	// Route half: opened, routed, queued for a receiver; ten of them sent
 	// in one message.
@@ -82,16 +98,14 @@ func TestSubqueryFiltersOnCluster(t *testing.T) {
 	}
 	pending, err := st.PendingNotifications(ctx, since)
 	if err != nil {
-		t.Fatalf("pending: %v", err)
-	}
-	if len(pending) != 50 {
+		t.Errorf("pending: %v", err)
+	} else if len(pending) != 50 {
 		t.Errorf("%d pending notifications, want 50", len(pending))
 	}
 	sent, err := st.MessageCases(ctx, "msg-pipe", since.Add(-time.Hour), 100)
 	if err != nil {
-		t.Fatalf("message cases: %v", err)
-	}
-	if len(sent) != 10 {
+		t.Errorf("message cases: %v", err)
+	} else if len(sent) != 10 {
 		t.Errorf("message lists %d cases, want 10", len(sent))
 	}
 	lang := map[string]string{}
