@@ -141,10 +141,7 @@ func (s *Scorer) combine(m *mention.Mention, a *analysis, negative bool, conf fl
 	lexNeg := negative && conf >= s.opts.MinConfidence
 	minP := s.models.minP
 	if minP == 0 {
-		minP = md.Meta.Threshold
-	}
-	if minP == 0 {
-		minP = 0.5
+		minP = md.OperatingPoint(lang)
 	}
 	var skip func(string) bool
 	if lx := s.lex[lang]; lx != nil {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/scoring/model"
@@ -116,7 +119,15 @@ func Compare(ctx context.Context, lex *Scorer, md *model.Model, held []model.Ite
 // WriteComparison prints the per-language (and per-source) table.
 func WriteComparison(w io.Writer, c *Comparison, sources bool) {
 	fmt.Fprintf(w, "model %s trained on %d items, evaluated on %d held out (F1 of the negative class)\n", c.Model.ID(), c.Train, c.Held)
-	fmt.Fprintf(w, "operating point P(negative) >= %.2f (chosen on cross-fitted training data)\n", c.Model.Meta.Threshold)
+	var own []string
+	for _, l := range slices.Sorted(maps.Keys(c.Model.Meta.Thresholds)) {
+		own = append(own, fmt.Sprintf("%s %.2f", l, c.Model.Meta.Thresholds[l]))
+	}
+	if len(own) > 0 {
+		fmt.Fprintf(w, "operating point P(negative) >= %.2f; %s (chosen on cross-fitted training data)\n", c.Model.Meta.Threshold, strings.Join(own, ", "))
+	} else {
+		fmt.Fprintf(w, "operating point P(negative) >= %.2f (chosen on cross-fitted training data)\n", c.Model.Meta.Threshold)
+	}
 	fmt.Fprintf(w, "%-28s %6s %8s %8s %9s\n", "lang / source", "n", "lexicon", "model", "combined")
 	var sl, sm, sj float64
 	for _, r := range c.Langs {

@@ -79,6 +79,14 @@ func TestScoreLanguages(t *testing.T) {
 		{"tl complaint", "", "Ang pangit ng quality, sira agad. Hindi na ako bibili ulit.", true, "tl", []string{"quality"}, []string{"churn"}, ""},
 		{"tl negation", "", "Hindi maganda ang tela, manipis.", true, "tl", nil, nil, ""},
 		{"tl praise", "", "Ang ganda ng item, sulit na sulit! Salamat po seller.", false, "tl", nil, nil, ""},
+		// Issue 13's third pass: words found missing, one per category.
+		{"hi don't waste (न after the word is not a negated complaint)", "hi", "अपने पैसे इस पर बर्बाद न करें।", true, "", nil, nil, `"बर्बाद न करें"`},
+		{"hi not worth it", "hi", "यह कीमत के लायक नहीं है।", true, "", nil, nil, "लायक"},
+		{"tl stopped working", "tl", "Ayaw na gumana after 2 days, sayang pera.", true, "", nil, nil, `"ayaw na gumana"`},
+		{"fr news negativity", "fr", "Éoliennes : avis défavorable de l'enquête publique, le projet est menacé.", true, "", nil, nil, `"defavorable"`},
+		{"de emoticon", "de", "Kann erst später schreiben ;(", true, "", nil, nil, `";("`},
+		{"en misspelt disappointment", "en", "Very dissapointed, sending it back.", true, "", nil, nil, `"dissapointed"`},
+		{"id slang", "id", "Barangnya zonk, lemot banget.", true, "", nil, nil, `"zonk"`},
 		// Armenian: negation particle after or before
 		{"hy complaint", "", "Սենյակը կեղտոտ էր, և անձնակազմը կոպիտ էր։", true, "hy", []string{"cleanliness", "staff"}, nil, ""},
 		{"hy negation", "", "Սնունդը լավ չէր։", true, "hy", nil, nil, ""},

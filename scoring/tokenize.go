@@ -26,7 +26,7 @@ type token struct {
 }
 
 // emoticons are matched before punctuation splits them.
-var emoticons = []string{"((", "))", ">:(", ":'(", ":-(", ":-/", ":-)", ":-d", ":-p", ":(", ":/", ":)", ":d", ":p", ";)", ";-)", "<3", "=(", "=)"}
+var emoticons = []string{"((", "))", ">:(", ":'(", ":-(", ":-/", ":-)", ":-d", ":-p", ":(", ":/", ":)", ":d", ":p", ";)", ";-)", ";(", ";-(", "<3", "=(", "=)", "-.-", "-_-"}
 
 // tokenize splits text into words, emoji and clause breaks. It never fails:
 // invalid UTF-8 decodes as U+FFFD, which is skipped.
@@ -53,7 +53,7 @@ func tokenize(text string, out []token) []token {
 				j += s2
 			}
 			i = j
-		case (r == ':' || r == ';' || r == '>' || r == '=' || r == '<' || r == '(' || r == ')') && isEmoticonAt(text[i:]):
+		case (r == ':' || r == ';' || r == '>' || r == '=' || r == '<' || r == '(' || r == ')' || r == '-') && isEmoticonAt(text[i:]):
 			// "((" and "))" are the Russian-speaking web's frown and smile.
 			e := emoticonAt(text[i:])
 			out = append(out, token{text: e, kind: tEmoji})

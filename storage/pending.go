@@ -51,15 +51,26 @@ func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pe
 	// server's; an hour covers any skew a working deployment has.
 	from := since.Add(-eventSlack)
 	recent := `at >= ? AND case_id ` + s.in() + ` (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
-	// No FINAL: a repeated event (same id) changes neither a count > 0 nor
-	// an argMax, and FINAL would read the ranges single-threaded.
+	// No FINAL (it would read the ranges single-threaded): the query does
+	// its work per event id instead. Of the rows one id has, the latest
+	// written counts (CaseEvents' rule: later `at`, and at the same second
+	// an "unsent" rewrite over its "sending" intent), so a refused send is
+	// not read as attempted before a merge folds the two rows.
 	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted, attempt_id
 FROM (
-  SELECT case_id, receiver, anyIf(mention_id, event = 'queued') AS mention_id, anyIf(note, event = 'queued') AS group_key,
-    max(severity) AS severity, minIf(at, event = 'queued') AS queued_at,
-    countIf(event IN ('notified', 'deferred', 'inhibited')) AS done, countIf(event = 'queued') AS queued, countIf(event = 'sending') > 0 AS attempted, anyIf(note, event = 'sending') AS attempt_id
-  FROM case_events
-  WHERE receiver != '' AND step = 0 AND `+recent+`
+  SELECT case_id, receiver, anyIf(mid, ev = 'queued') AS mention_id, anyIf(nt, ev = 'queued') AS group_key,
+    max(sev) AS severity, minIf(t, ev = 'queued') AS queued_at,
+    countIf(ev IN ('notified', 'deferred', 'inhibited')) AS done, countIf(ev = 'queued') AS queued, countIf(ev = 'sending') > 0 AS attempted, anyIf(nt, ev = 'sending') AS attempt_id
+  FROM (
+    SELECT case_id, receiver, event_id, argMax(event, v) AS ev, argMax(note, v) AS nt, argMax(mention_id, v) AS mid,
+      argMax(severity, v) AS sev, argMax(at, v) AS t
+    FROM (
+      SELECT case_id, receiver, event_id, event, note, mention_id, severity, at, toUInt64(toUnixTimestamp(at)) * 2 + (event = 'unsent') AS v
+      FROM case_events
+      WHERE receiver != '' AND step = 0 AND `+recent+`
+    )
+    GROUP BY case_id, receiver, event_id
+  )
   GROUP BY case_id, receiver
   HAVING queued > 0 AND done = 0
 ) ANY INNER JOIN (

@@ -122,8 +122,8 @@ previous model back; a running earshot run follows within a minute.`,
 	fl.Uint64Var(&f.cfg.Seed, "seed", 13, "random seed (the same data and seed give the same model)")
 	fl.IntVar(&f.cfg.Epochs, "epochs", 0, "passes over the data (default 8)")
 	fl.IntVar(&f.cfg.Features.Bits, "bits", 0, "feature hash size as a power of two (default 19)")
-	fl.Float64Var(&f.cfg.L2, "l2", 0, "L2 regularisation (default 2e-5)")
-	fl.Float64Var(&f.cfg.LR, "lr", 0, "AdaGrad learning rate (default 0.3)")
+	fl.Float64Var(&f.cfg.L2, "l2", 0, "L2 regularisation (default 3e-4)")
+	fl.Float64Var(&f.cfg.LR, "lr", 0, "AdaGrad learning rate (default 0.05)")
 	return cmd
 }
 

@@ -22,10 +22,14 @@ type Features struct {
 	CharWeight float32 `json:"char_weight"`
 	// MaxBytes: only the first MaxBytes of a text are read.
 	MaxBytes int `json:"max_bytes"`
+	// LangWords adds each word n-gram again tied to the text's language,
+	// so that a word shared by two languages ("no", "mal") can lean one
+	// way in each.
+	LangWords bool `json:"lang_words,omitempty"`
 }
 
 // DefaultFeatures: tuned on the dev split (make eval).
-var DefaultFeatures = Features{Bits: 19, WordMax: 2, CharMin: 2, CharMax: 5, CharWeight: 1, MaxBytes: 4096}
+var DefaultFeatures = Features{Bits: 19, WordMax: 2, CharMin: 2, CharMax: 5, CharWeight: 1, MaxBytes: 4096, LangWords: true}
 
 // feat is one hashed feature occurrence; unit says which displayed word or
 // word pair it belongs to (index into the words, -1-i for the pair i,i+1,
@@ -162,14 +166,24 @@ func words(text string, max int, out []string) []string {
 func (f *Features) extract(text, lang string, ws []string, out []feat) ([]feat, []string) {
 	ws = words(text, f.MaxBytes, ws[:0])
 	start := len(out)
+	var lh uint64
+	if f.LangWords && lang != "" {
+		lh = fnvAdd(fnvOffset^uint64(seedLang), lang) ^ uint64(seedWord)<<8
+	}
 	// word n-grams
 	for i, w := range ws {
 		h := fnvAdd(fnvOffset^uint64(seedWord), w)
 		out = append(out, feat{idx: f.bucket(h), unit: int32(i)})
+		if lh != 0 {
+			out = append(out, feat{idx: f.bucket(fnvAdd(lh, w)), unit: int32(i)})
+		}
 		if f.WordMax >= 2 && i+1 < len(ws) {
 			h2 := fnvAdd(fnvAdd(fnvOffset^uint64(seedPair), w), " ")
 			h2 = fnvAdd(h2, ws[i+1])
 			out = append(out, feat{idx: f.bucket(h2), unit: int32(-1 - i)})
+			if lh != 0 {
+				out = append(out, feat{idx: f.bucket(fnvAdd(fnvAdd(fnvAdd(lh, w), " "), ws[i+1])), unit: int32(-1 - i)})
+			}
 		}
 	}
 	nw := len(out) - start

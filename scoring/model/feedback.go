@@ -52,7 +52,7 @@ func (m *Model) Negative(text string, ev Evidence, minP float64) bool {
 		return ev.LexNegative
 	}
 	if minP == 0 {
-		minP = m.Meta.Threshold
+		minP = m.OperatingPoint(ev.Lang)
 	}
 	return m.Decide(text, ev).PNegative >= minP
 }

@@ -65,8 +65,12 @@ type Meta struct {
 	// Threshold is the model's operating point: a text is negative when
 	// P(negative) reaches it, unless scoring.min_confidence says otherwise.
 	Threshold float64 `json:"threshold"`
-	Training  Summary `json:"training"`
-	Stack     Stack   `json:"stack"`
+	// Thresholds are per-language operating points, where a language's
+	// cross-fitted F1 peaks elsewhere than the shared one (its share of
+	// negatives differs); languages not listed use Threshold.
+	Thresholds map[string]float64 `json:"thresholds,omitempty"`
+	Training   Summary            `json:"training"`
+	Stack      Stack              `json:"stack"`
 	// Eval: cross-fitted figures on the training data (each item scored
 	// by a model that did not see it), per language.
 	Eval map[string]Figures `json:"eval"`
@@ -127,6 +131,18 @@ func (m *Model) ID() string { return m.id }
 // a say; for other languages the lexicon decides alone.
 func (m *Model) Covers(lang string) bool {
 	return lang != "" && slices.Contains(m.Meta.Covered, lang)
+}
+
+// OperatingPoint is the P(negative) from which a text in lang is flagged
+// when scoring.min_confidence does not set one.
+func (m *Model) OperatingPoint(lang string) float64 {
+	if t, ok := m.Meta.Thresholds[lang]; ok && t > 0 {
+		return t
+	}
+	if m.Meta.Threshold > 0 {
+		return m.Meta.Threshold
+	}
+	return 0.5
 }
 
 // Probs returns P(negative), P(neutral), P(positive) from the text alone.
@@ -433,7 +449,8 @@ func (m *Model) setID() {
 		N int
 		T float64
 		C []string
-	}{m.Meta.Features, m.Meta.Stack, m.Meta.Languages, m.Meta.MinLangItems, m.Meta.Threshold, m.Meta.Covered})
+		P map[string]float64 `json:",omitempty"`
+	}{m.Meta.Features, m.Meta.Stack, m.Meta.Languages, m.Meta.MinLangItems, m.Meta.Threshold, m.Meta.Covered, m.Meta.Thresholds})
 	h.Write(s)
 	h.Write(m.weightBytes())
 	name := m.Meta.Name

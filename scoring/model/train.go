@@ -388,27 +388,21 @@ func figures(pr *prepared, oof [][3]float64, meta *Meta, log *slog.Logger) map[s
 		}
 		a.brier += (pn - b2f(gold)) * (pn - b2f(gold))
 	}
-	// The operating point: the P(negative) at which the mean F1 over the
-	// covered languages is best (F1's optimum lies below 0.5 for a
-	// calibrated probability when negatives are a minority).
-	best, bestF := 0.5, -1.0
-	for k := range nThresholds {
-		sum, n := 0.0, 0
-		for l, a := range by {
-			if slices.Contains(meta.Covered, l) {
-				sum += a.at[k].f1()
-				n++
-			}
-		}
-		if n > 0 && sum/float64(n) > bestF+1e-9 {
-			best, bestF = threshold(k), sum/float64(n)
-		}
-	}
-	meta.Threshold = best
-	k := int(math.Round((best - 0.2) / 0.05))
-	out := map[string]Figures{}
+	curves := map[string][nThresholds]float64{}
 	for l, a := range by {
 		if slices.Contains(meta.Covered, l) {
+			var c [nThresholds]float64
+			for k := range c {
+				c[k] = a.at[k].f1()
+			}
+			curves[l] = c
+		}
+	}
+	var chosen map[string]int
+	meta.Threshold, meta.Thresholds, chosen = operatingPoints(curves)
+	out := map[string]Figures{}
+	for l, a := range by {
+		if k, ok := chosen[l]; ok {
 			a.comb = a.at[k]
 		}
 		if log.Enabled(context.Background(), slog.LevelDebug) {
@@ -416,21 +410,78 @@ func figures(pr *prepared, oof [][3]float64, meta *Meta, log *slog.Logger) map[s
 			for k := range a.at {
 				f = append(f, round3(a.at[k].f1()))
 			}
-			log.Debug("model: combined F1 at P 0.20..0.50", "lang", l, "f1", f)
+			log.Debug("model: combined F1 at P 0.20..0.60", "lang", l, "f1", f)
 		}
 		out[l] = Figures{N: a.n, Lexicon: round3(a.lex.f1()), Model: round3(a.mod.f1()), Combined: round3(a.comb.f1()), Brier: round3(a.brier / float64(a.n))}
 	}
 	return out
 }
 
-const nThresholds = 7
+// operatingPoints picks, from each covered language's F1 at the
+// thresholds, the shared operating point: the one with the best mean F1
+// (F1's optimum lies below 0.5 for a calibrated probability when
+// negatives are a minority). Then each language's own, where it beats
+// the shared one by MinThresholdGain: languages differ in their share of
+// negatives, and one shared point costs the rarer-negative ones recall or
+// the others precision. chosen is each language's threshold index.
+func operatingPoints(curves map[string][nThresholds]float64) (shared float64, per map[string]float64, chosen map[string]int) {
+	best, bestF := 0.5, -1.0
+	for k := range nThresholds {
+		sum := 0.0
+		for _, c := range curves {
+			sum += c[k]
+		}
+		if len(curves) > 0 && sum/float64(len(curves)) > bestF+1e-9 {
+			best, bestF = threshold(k), sum/float64(len(curves))
+		}
+	}
+	kShared := thresholdIndex(best)
+	chosen = map[string]int{}
+	for l, c := range curves {
+		// F1 against the threshold is jagged over a thousand items: each
+		// point is judged with its neighbours.
+		smooth := func(k int) float64 {
+			sum, n := 0.0, 0
+			for j := max(k-1, 0); j <= min(k+1, nThresholds-1); j++ {
+				sum += c[j]
+				n++
+			}
+			return sum / float64(n)
+		}
+		kb := kShared
+		for k := range nThresholds {
+			if smooth(k) > smooth(kb)+1e-9 {
+				kb = k
+			}
+		}
+		chosen[l] = kShared
+		if kb != kShared && smooth(kb) >= smooth(kShared)+MinThresholdGain {
+			chosen[l] = kb
+			if per == nil {
+				per = map[string]float64{}
+			}
+			per[l] = threshold(kb)
+		}
+	}
+	return best, per, chosen
+}
+
+// nThresholds operating points are tried: 0.20, 0.25, ... 0.60.
+const nThresholds = 9
+
+// MinThresholdGain: a language gets its own operating point only when its
+// cross-fitted F1 there beats the shared point's by this much (less is
+// within the noise of a thousand items).
+const MinThresholdGain = 0.005
 
 // MinClassShare: each label must be at least this share of a language's
 // items for the model to decide in that language.
 const MinClassShare = 0.05
 
-// threshold k: 0.20, 0.25, ... 0.50.
+// threshold k: 0.20, 0.25, ... 0.60.
 func threshold(k int) float64 { return math.Round((0.2+0.05*float64(k))*100) / 100 }
+
+func thresholdIndex(t float64) int { return int(math.Round((t - 0.2) / 0.05)) }
 
 func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
