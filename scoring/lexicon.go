@@ -27,6 +27,8 @@ import (
 //	[sarcasm]            phrase  valence: praise that means the opposite
 //	                     ("great, another", "ага, конечно"); commas between
 //	                     its words are skipped
+//	[neutral]            phrases that hold a negation but no complaint ("not
+//	                     only", "не забудьте"): matched, they open no negation
 //	[stopwords]          frequent function words, for language identification
 //
 // A trailing * matches any ending (inflected languages); entries are matched
@@ -48,6 +50,7 @@ type info struct {
 	stop      bool
 	platform  bool
 	publicity bool
+	neutral   bool // a [neutral] phrase: consumed, says nothing
 }
 
 func (i *info) merge(o *info) {
@@ -73,6 +76,7 @@ func (i *info) merge(o *info) {
 	i.stop = i.stop || o.stop
 	i.platform = i.platform || o.platform
 	i.publicity = i.publicity || o.publicity
+	i.neutral = i.neutral || o.neutral
 }
 
 // phrase is a multi-word entry, indexed by its first word.
@@ -179,7 +183,7 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 				arg = f[1]
 			}
 			switch section {
-			case "sentiment", "negation", "intensifier", "contrast", "stopwords", "platform", "publicity", "sarcasm":
+			case "sentiment", "negation", "intensifier", "contrast", "stopwords", "platform", "publicity", "sarcasm", "neutral":
 			case "aspect", "signal":
 				if arg == "" {
 					return nil, fmt.Errorf("%s:%d: [%s] needs a name", name, lineNo, section)
@@ -225,6 +229,11 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 			in.platform = true
 		case "publicity":
 			in.publicity = true
+		case "neutral":
+			if len(f) < 2 {
+				return nil, fmt.Errorf("%s:%d: a neutral entry is a phrase", name, lineNo)
+			}
+			in.neutral = true
 		default:
 			return nil, fmt.Errorf("%s:%d: entry outside a section", name, lineNo)
 		}

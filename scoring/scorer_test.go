@@ -87,6 +87,9 @@ func TestScoreLanguages(t *testing.T) {
 		{"de emoticon", "de", "Kann erst später schreiben ;(", true, "", nil, nil, `";("`},
 		{"en misspelt disappointment", "en", "Very dissapointed, sending it back.", true, "", nil, nil, `"dissapointed"`},
 		{"id slang", "id", "Barangnya zonk, lemot banget.", true, "", nil, nil, `"zonk"`},
+		{"ru 'not only' opens no negation", "ru", "Сбербанк теперь лидер не только на банковском рынке, но и на пенсионном.", false, "", nil, nil, ""},
+		{"en 'don't forget' is no complaint", "en", "Don't forget the promo code at checkout.", false, "", nil, nil, ""},
+		{"en a negation beside it still counts", "en", "Don't forget: the refund never arrived.", true, "", nil, nil, ""},
 		// Armenian: negation particle after or before
 		{"hy complaint", "", "Սենյակը կեղտոտ էր, և անձնակազմը կոպիտ էր։", true, "hy", []string{"cleanliness", "staff"}, nil, ""},
 		{"hy negation", "", "Սնունդը լավ չէր։", true, "hy", nil, nil, ""},
