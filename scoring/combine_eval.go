@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/earshot/earshot/mention"
 	"github.com/earshot/earshot/scoring/model"
@@ -119,15 +118,13 @@ func Compare(ctx context.Context, lex *Scorer, md *model.Model, held []model.Ite
 // WriteComparison prints the per-language (and per-source) table.
 func WriteComparison(w io.Writer, c *Comparison, sources bool) {
 	fmt.Fprintf(w, "model %s trained on %d items, evaluated on %d held out (F1 of the negative class)\n", c.Model.ID(), c.Train, c.Held)
-	var own []string
+	point := fmt.Sprintf("%.2f", c.Model.Meta.Threshold)
+	sep := "; "
 	for _, l := range slices.Sorted(maps.Keys(c.Model.Meta.Thresholds)) {
-		own = append(own, fmt.Sprintf("%s %.2f", l, c.Model.Meta.Thresholds[l]))
+		point += sep + fmt.Sprintf("%s %.2f", l, c.Model.Meta.Thresholds[l])
+		sep = ", "
 	}
-	if len(own) > 0 {
-		fmt.Fprintf(w, "operating point P(negative) >= %.2f; %s (chosen on cross-fitted training data)\n", c.Model.Meta.Threshold, strings.Join(own, ", "))
-	} else {
-		fmt.Fprintf(w, "operating point P(negative) >= %.2f (chosen on cross-fitted training data)\n", c.Model.Meta.Threshold)
-	}
+	fmt.Fprintf(w, "operating point P(negative) >= %s (chosen on cross-fitted training data)\n", point)
 	fmt.Fprintf(w, "%-28s %6s %8s %8s %9s\n", "lang / source", "n", "lexicon", "model", "combined")
 	var sl, sm, sj float64
 	for _, r := range c.Langs {

@@ -50,7 +50,6 @@ type info struct {
 	stop      bool
 	platform  bool
 	publicity bool
-	neutral   bool // a [neutral] phrase: consumed, says nothing
 }
 
 func (i *info) merge(o *info) {
@@ -76,7 +75,6 @@ func (i *info) merge(o *info) {
 	i.stop = i.stop || o.stop
 	i.platform = i.platform || o.platform
 	i.publicity = i.publicity || o.publicity
-	i.neutral = i.neutral || o.neutral
 }
 
 // phrase is a multi-word entry, indexed by its first word.
@@ -230,10 +228,11 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 		case "publicity":
 			in.publicity = true
 		case "neutral":
+			// An entry that carries nothing: matched as a phrase, it takes
+			// its words, so the negation it starts with opens no scope.
 			if len(f) < 2 {
 				return nil, fmt.Errorf("%s:%d: a neutral entry is a phrase", name, lineNo)
 			}
-			in.neutral = true
 		default:
 			return nil, fmt.Errorf("%s:%d: entry outside a section", name, lineNo)
 		}

@@ -67,6 +67,8 @@ func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]
 // rewritten "unsent" within the second of its "sending" intent, while the
 // intent of a retry comes from a later flush; so at the same second an
 // "unsent" row is the later one.
+// PendingNotifications applies the same rule in SQL (its argMax key
+// `at`*2 + unsent): change both together.
 func replaces(e, old CaseEvent) bool {
 	if !e.At.Equal(old.At) {
 		return e.At.After(old.At)

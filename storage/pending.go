@@ -53,8 +53,8 @@ func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pe
 	recent := `at >= ? AND case_id ` + s.in() + ` (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
 	// No FINAL (it would read the ranges single-threaded): the query does
 	// its work per event id instead. Of the rows one id has, the latest
-	// written counts (CaseEvents' rule: later `at`, and at the same second
-	// an "unsent" rewrite over its "sending" intent), so a refused send is
+	// written counts (the rule of replaces in cases.go: later `at`, and at
+	// the same second an "unsent" rewrite over its "sending" intent), so a refused send is
 	// not read as attempted before a merge folds the two rows.
 	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted, attempt_id
 FROM (

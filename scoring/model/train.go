@@ -425,17 +425,16 @@ func figures(pr *prepared, oof [][3]float64, meta *Meta, log *slog.Logger) map[s
 // negatives, and one shared point costs the rarer-negative ones recall or
 // the others precision. chosen is each language's threshold index.
 func operatingPoints(curves map[string][nThresholds]float64) (shared float64, per map[string]float64, chosen map[string]int) {
-	best, bestF := 0.5, -1.0
+	kShared, bestF := thresholdIndex(0.5), -1.0
 	for k := range nThresholds {
 		sum := 0.0
 		for _, c := range curves {
 			sum += c[k]
 		}
 		if len(curves) > 0 && sum/float64(len(curves)) > bestF+1e-9 {
-			best, bestF = threshold(k), sum/float64(len(curves))
+			kShared, bestF = k, sum/float64(len(curves))
 		}
 	}
-	kShared := thresholdIndex(best)
 	chosen = map[string]int{}
 	for l, c := range curves {
 		// F1 against the threshold is jagged over a thousand items: each
@@ -463,7 +462,7 @@ func operatingPoints(curves map[string][nThresholds]float64) (shared float64, pe
 			per[l] = threshold(kb)
 		}
 	}
-	return best, per, chosen
+	return threshold(kShared), per, chosen
 }
 
 // nThresholds operating points are tried: 0.20, 0.25, ... 0.60.
