@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -162,6 +163,18 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	section, arg := "", ""
 	lineNo := 0
+	// An entry written twice in one section is refused, and so is a
+	// spelling that folds onto an earlier entry with another value: the
+	// later valence would win silently (a lexicon pass once re-valued 105
+	// words that way). Variants that fold together with the same value
+	// ("scheiß*", "scheiss*") stay. Every such line is named at once.
+	type entry struct {
+		line  int
+		raw   string
+		value float64
+	}
+	seen := map[string]entry{}
+	var dups []error
 	for sc.Scan() {
 		lineNo++
 		line := strings.TrimSpace(sc.Text())
@@ -236,8 +249,25 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 		default:
 			return nil, fmt.Errorf("%s:%d: entry outside a section", name, lineNo)
 		}
+		raw := strings.Join(f, " ")
 		for i := range f {
 			f[i] = fold(f[i])
+		}
+		key := section + "\x00" + arg + "\x00" + strings.Join(f, " ")
+		e := entry{lineNo, raw, in.valence + in.intensity}
+		if at, ok := seen[key]; ok && (at.raw == raw || at.value != e.value) {
+			where := section
+			if arg != "" {
+				where += " " + arg
+			}
+			what := "is already"
+			if at.value != e.value {
+				what = fmt.Sprintf("would re-value %q (%g -> %g)", at.raw, at.value, e.value)
+			}
+			dups = append(dups, fmt.Errorf("%s:%d: %q %s in [%s] at line %d", name, lineNo, raw, what, where, at.line))
+			continue
+		} else if !ok {
+			seen[key] = e
 		}
 		if section == "sarcasm" {
 			// "^great another": only where a sentence starts ("The food
@@ -260,6 +290,9 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(dups) > 0 {
+		return nil, errors.Join(dups...)
 	}
 	return l, nil
 }

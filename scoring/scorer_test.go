@@ -321,6 +321,44 @@ func TestLexiconsParse(t *testing.T) {
 	}
 }
 
+// TestLexiconDuplicates: an entry written twice in one section, or a
+// spelling that folds onto an earlier entry with another value, is refused
+// with both lines named (the later valence would otherwise win silently);
+// variants that fold together with the same value, and one word in two
+// sections, are fine.
+func TestLexiconDuplicates(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		errs       []string
+	}{
+		{"re-entered", "[sentiment]\nscam -3\nbad -2\nscam -3\n", []string{`xx.txt:4: "scam" is already in [sentiment] at line 2`}},
+		{"re-valued", "[sentiment]\nscam -3.2\n\nscam -3\n", []string{`xx.txt:4: "scam" would re-value "scam" (-3.2 -> -3) in [sentiment] at line 2`}},
+		{"folded re-valued", "[sentiment]\nblod* -2.4\nblöd* -2.2\n", []string{`xx.txt:3: "blöd*" would re-value "blod*" (-2.4 -> -2.2) in [sentiment] at line 2`}},
+		{"every line named", "[sentiment]\na -1\na -1\n[aspect staff]\nwaiter\nwaiter\n", []string{`xx.txt:3: "a" is already`, `xx.txt:6: "waiter" is already in [aspect staff] at line 5`}},
+		{"folded same value", "[sentiment]\nblod* -2.2\nblöd* -2.2\n", nil},
+		{"two sections", "[sentiment]\nrude -2\n[aspect staff]\nrude\n[aspect wait]\nrude\n", nil},
+		{"negation and after", "[negation]\nnahi\n[negation after]\nnahi\n", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseLexicon("xx", "xx.txt", []byte(tc.text))
+			if len(tc.errs) == 0 {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, want := range tc.errs {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q\nlacks %q", err, want)
+				}
+			}
+		})
+	}
+}
+
 // TestEveryLanguageHasALexicon: each language of the one list
 // (mention.Languages, which config validates against) loads.
 func TestEveryLanguageHasALexicon(t *testing.T) {
