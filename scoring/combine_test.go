@@ -130,6 +130,52 @@ func TestCompareModel(t *testing.T) {
 	}
 }
 
+// TestCrossCompare: every item is held out exactly once, by a model that
+// did not see it, and the report says how the figures were made.
+func TestCrossCompare(t *testing.T) {
+	lex, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []model.Item
+	for i := range 200 {
+		label, text := "positive", fmt.Sprintf("great friendly stay number %d", i)
+		if i%2 == 0 {
+			label, text = "negative", fmt.Sprintf("awful rude stay number %d", i)
+		}
+		items = append(items, model.Item{ID: fmt.Sprintf("s%d:%d", i%2, i), Text: text, Label: label, Lang: "en"})
+	}
+	cfg := model.Config{Folds: 3, Epochs: 3, MinLangItems: 10}
+	c, err := CrossCompare(context.Background(), lex, items, 4, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Held != 200 || c.Folds != 4 || len(c.Points) != 4 || len(c.Langs) != 1 || c.Langs[0].N != 200 {
+		t.Fatalf("held %d folds %d points %d langs %+v", c.Held, c.Folds, len(c.Points), c.Langs)
+	}
+	if n := c.Sources["en"][0].N + c.Sources["en"][1].N; n != 200 {
+		t.Errorf("sources hold %d items", n)
+	}
+	if r := c.Langs[0]; r.Joined.TP+r.Joined.FN != 100 || r.Joined.F1() < 0.9 {
+		t.Errorf("combined %+v: want the 100 negatives each counted once", r.Joined)
+	}
+	var b strings.Builder
+	WriteComparison(&b, c, true)
+	for _, want := range []string{"each held out once", "fold 4 operating point", "s1", "mean"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, b.String())
+		}
+	}
+	if _, err := CrossCompare(context.Background(), lex, items, 1, cfg); err == nil {
+		t.Error("one fold accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := CrossCompare(ctx, lex, items, 4, cfg); err == nil {
+		t.Error("a cancelled context gave figures")
+	}
+}
+
 // TestSetModelWhileScoring: a retrained model swapped in while other
 // goroutines score (run with -race).
 func TestSetModelWhileScoring(t *testing.T) {

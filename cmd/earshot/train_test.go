@@ -80,6 +80,11 @@ func TestTrainThenScoreWithModel(t *testing.T) {
 			t.Errorf("lexicons only: negative %v: %v", m["negative"], m["reasons"])
 		}
 	}
+	// --cross: every item held out once.
+	code, stdout, errOut = earshot(t, "train", data, "--cross", "3", "--epochs", "3")
+	if code != 0 || !strings.Contains(stdout, "150 items, each held out once") || !strings.Contains(stdout, "fold 3 operating point") {
+		t.Errorf("train --cross 3: exit %d\n%s\n%s", code, stdout, errOut)
+	}
 	// Usage and data errors.
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")
 	os.WriteFile(bad, []byte(`{"text":"x","label":"angry"}`+"\n"), 0o644)
@@ -92,6 +97,8 @@ func TestTrainThenScoreWithModel(t *testing.T) {
 		{[]string{"train", "--out", out}, 2, "name at least one"},
 		{[]string{"train", filepath.Join(t.TempDir(), "missing.jsonl"), "--out", out}, 2, "missing.jsonl"},
 		{[]string{"train", bad, "--out", out}, 1, "bad.jsonl:1: label \"angry\""},
+		{[]string{"train", data, "--cross", "1"}, 2, "want 2 to 20 folds"},
+		{[]string{"train", data, "--cross", "5", "--compare", "0.3"}, 2, "choose one"},
 		{[]string{"score", "--model", bad, "x"}, 1, "not a model file"},
 	} {
 		code, _, errOut := earshot(t, append([]string{"--config", filepath.Join(t.TempDir(), "none.yaml")}, tc.args...)...)

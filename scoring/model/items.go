@@ -84,3 +84,20 @@ func Split(items []Item, share float64) (train, held []Item) {
 	}
 	return train, held
 }
+
+// Fold returns the items outside and inside the k-th of n deterministic
+// parts (by id, as Split): n folds hold each item out exactly once.
+func Fold(items []Item, n, k int) (train, held []Item) {
+	for _, it := range items {
+		key := it.ID
+		if key == "" {
+			key = it.Text
+		}
+		if int(hashID("split:"+key)%uint64(n)) == k {
+			held = append(held, it)
+		} else {
+			train = append(train, it)
+		}
+	}
+	return train, held
+}

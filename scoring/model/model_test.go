@@ -195,3 +195,30 @@ func TestDefaultModel(t *testing.T) {
 		}
 	}
 }
+
+// TestFold: n folds hold every item out exactly once, the same way each call.
+func TestFold(t *testing.T) {
+	var items []Item
+	for i := range 500 {
+		items = append(items, Item{ID: fmt.Sprintf("x:%d", i), Text: "t", Label: "neutral"})
+	}
+	seen := map[string]int{}
+	for k := range 5 {
+		train, held := Fold(items, 5, k)
+		if len(train)+len(held) != 500 || len(held) < 60 || len(held) > 140 {
+			t.Fatalf("fold %d: train %d held %d", k, len(train), len(held))
+		}
+		_, again := Fold(items, 5, k)
+		if len(again) != len(held) || again[0].ID != held[0].ID {
+			t.Fatalf("fold %d differs between calls", k)
+		}
+		for _, it := range held {
+			seen[it.ID]++
+		}
+	}
+	for _, it := range items {
+		if seen[it.ID] != 1 {
+			t.Fatalf("%s held out %d times", it.ID, seen[it.ID])
+		}
+	}
+}
