@@ -19,7 +19,7 @@ import (
 
 // Version names this scorer's rules in scorer_version; bump it when a change
 // would score stored mentions differently.
-const Version = "lex-1.2"
+const Version = "lex-1.3"
 
 // Languages lists every language the scorer has a lexicon for (bs and sr use
 // the Croatian one): mention.Languages, the one list.

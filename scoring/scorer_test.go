@@ -90,6 +90,15 @@ func TestScoreLanguages(t *testing.T) {
 		{"ru 'not only' opens no negation", "ru", "Сбербанк теперь лидер не только на банковском рынке, но и на пенсионном.", false, "", nil, nil, ""},
 		{"en 'don't forget' is no complaint", "en", "Don't forget the promo code at checkout.", false, "", nil, nil, ""},
 		{"en a negation beside it still counts", "en", "Don't forget: the refund never arrived.", true, "", nil, nil, ""},
+		// Issue 13's fourth pass: one row per kind of word added.
+		{"ru 'doesn't work' in slang", "ru", "Билайн в метро не пашет", true, "", nil, nil, `"не пашет"`},
+		{"ru misspelt abuse", "ru", "мтс гавно, лет 10 им пользовался", true, "", nil, []string{"abuse"}, `"гавн`},
+		{"ru false advertising", "ru", "ФАС возбудила дело на МТС за ложь в рекламе", true, "", nil, nil, `"ложь"`},
+		{"id device hangs, one-sided company", "id", "Handphone tiba-tiba ngehank, perusahaan macam apa ini", true, "", nil, nil, `"ngehank"`},
+		{"ar 'لا' joined to its verb", "ar", "كويس بس السماعه لاتعمل", true, "", nil, nil, `"لاتعمل"`},
+		{"ar hair in the meal", "ar", "لقيت شعره في الوجبه", true, "", []string{"cleanliness"}, nil, ""},
+		{"hi not enough", "hi", "चमक पर्याप्त नहीं है.", true, "", nil, nil, `"पर्याप्त नहीं"`},
+		{"hi 'no doubt' opens no negation", "hi", "कोई संदेह नहीं कि अच्छी घड़ी है", false, "", nil, nil, ""},
 		// Armenian: negation particle after or before
 		{"hy complaint", "", "Սենյակը կեղտոտ էր, և անձնակազմը կոպիտ էր։", true, "hy", []string{"cleanliness", "staff"}, nil, ""},
 		{"hy negation", "", "Սնունդը լավ չէր։", true, "hy", nil, nil, ""},
