@@ -236,16 +236,18 @@ func excerpt(s string, n int) string {
 }
 
 // Resolve turns a case id or a unique prefix of one (with or without its
-// "case:") into the id of a case in u's scope.
+// "case:" or "case:story:", so the hash that `cases list` shows will do)
+// into the id of a case in u's scope.
 func (s *Service) Resolve(ctx context.Context, u User, ref string) (string, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return "", badf("which case? give its id or a unique prefix of it")
 	}
-	for _, p := range []string{ref, "case:" + ref} {
-		if p != ref && strings.HasPrefix(ref, "case:") {
-			break
-		}
+	tries := []string{ref}
+	if !strings.HasPrefix(ref, "case:") {
+		tries = append(tries, "case:"+ref, "case:story:"+ref)
+	}
+	for _, p := range tries {
 		ids, err := s.Store.ResolveCase(ctx, u.Scope, p)
 		if err != nil {
 			return "", err

@@ -303,7 +303,8 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 		{[]string{"cases", "resolve", first.CaseID, "--by", "ana", "--outcome", "refund"}, 2, ""}, // a bad --outcome is a usage error
 		{[]string{"cases", "resolve", first.CaseID, "--by", "ana", "--outcome", "contacted_privately"}, 0, "resolved by ana"},
 		{[]string{"cases", "ack", "case:nope", "--by", "ana"}, 2, ""},
-		{[]string{"cases", "show", first.CaseID[:len(first.CaseID)-2]}, 0, "Why it was flagged"}, // a unique prefix
+		{[]string{"cases", "show", first.CaseID[:len(first.CaseID)-2]}, 0, "Why it was flagged"},                  // a unique prefix
+		{[]string{"cases", "show", strings.TrimPrefix(first.CaseID, "case:story:")[:8]}, 0, "Why it was flagged"}, // the hash alone
 		{[]string{"cases", "show", first.CaseID, "--format", "json"}, 0, `"suggested_reply"`},
 	}
 	for _, s := range steps {
