@@ -283,7 +283,15 @@ func (a *app) trainFeedback(cmd *cobra.Command, args []string, f trainFlags) err
 	if tc.Name == "custom" {
 		tc.Name = "feedback"
 	}
+	if len(base) == 0 {
+		// The built-in model's data is not in the binary: staff labels
+		// alone teach a language only from MinLangItems of them on.
+		a.log.Warn("train --feedback: training on the staff labels alone; name labelled JSONL (the shipped sets) as FILE to keep what the model knows", "labels", len(labels))
+	}
 	md, ff, err := model.TrainFeedback(cmd.Context(), base, labels, prev, tc, func(it model.Item) model.Evidence { return lex.Evidence(it.Text, "") })
+	if errors.Is(err, model.ErrTooFew) && len(base) == 0 {
+		return usagef("train --feedback: %d staff labels%s and no FILE: name labelled JSONL to train on beside them (e.g. ../shared/data/sentiment/dev), or label at least 10 mentions", len(labels), forBrand(f.brand))
+	}
 	if err != nil {
 		return err
 	}
@@ -292,9 +300,11 @@ func (a *app) trainFeedback(cmd *cobra.Command, args []string, f trainFlags) err
 		prevID = prev.ID()
 	}
 	fmt.Fprintf(a.stdout, "%d labels%s, %d held back; %d shipped items\n", ff.Labels, forBrand(f.brand), ff.HeldBack, len(base))
-	fmt.Fprintf(a.stdout, "%-8s %-28s %8s %9s\n", "", "model", "F1(neg)", "accuracy")
-	fmt.Fprintf(a.stdout, "%-8s %-28s %8.3f %9.3f\n", "before", prevID, ff.BeforeF1, ff.BeforeAcc)
-	fmt.Fprintf(a.stdout, "%-8s %-28s %8.3f %9.3f\n", "after", md.ID(), ff.AfterF1, ff.AfterAcc)
+	if ff.HeldBack > 0 {
+		fmt.Fprintf(a.stdout, "%-8s %-28s %8s %9s\n", "", "model", "F1(neg)", "accuracy")
+		fmt.Fprintf(a.stdout, "%-8s %-28s %8.3f %9.3f\n", "before", prevID, ff.BeforeF1, ff.BeforeAcc)
+		fmt.Fprintf(a.stdout, "%-8s %-28s %8.3f %9.3f\n", "after", md.ID(), ff.AfterF1, ff.AfterAcc)
+	}
 	if !ff.Promoted {
 		return fmt.Errorf("train --feedback: not promoted, %s; %s left as it was", ff.Why, f.out)
 	}

@@ -139,6 +139,13 @@ func TestLabelAndTrainFeedback(t *testing.T) {
 		if code, out, errOut := earshot(t, args...); code != 0 || !strings.Contains(out, "labelled "+label+" by ana") {
 			t.Fatalf("label r%d: %d %s %s", i, code, out, errOut)
 		}
+		if i == 2 {
+			// Three labels and no data beside them: say what to do.
+			code, _, errOut := earshot(t, "--config", cfg, "train", "--feedback", "--out", filepath.Join(t.TempDir(), "x.model"))
+			if code != 2 || !strings.Contains(errOut, "3 staff labels and no FILE") {
+				t.Errorf("train --feedback on 3 labels: exit %d %q", code, errOut)
+			}
+		}
 	}
 	if n := db.Count(t, "SELECT count() FROM labels FINAL WHERE who = 'ana'"); n != 40 {
 		t.Errorf("%d labels stored, want 40", n)

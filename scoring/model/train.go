@@ -17,6 +17,9 @@ import (
 	"github.com/earshot/earshot/mention"
 )
 
+// ErrTooFew: fewer than 10 labelled texts to train on.
+var ErrTooFew = errors.New("fewer than 10 labelled texts to train on")
+
 // Item is one labelled text for training (the JSONL line {text, label[,
 // lang, rating]}; id is optional).
 type Item struct {
@@ -216,7 +219,7 @@ func prepare(ctx context.Context, items []Item, cfg Config, evid EvidenceFunc) (
 		pr.items = append(pr.items, it)
 	}
 	if len(pr.items) < 10 {
-		return nil, errors.New("model: fewer than 10 labelled texts to train on")
+		return nil, fmt.Errorf("model: %d labelled texts: %w", len(pr.items), ErrTooFew)
 	}
 	sort.SliceStable(pr.items, func(i, j int) bool {
 		a, b := pr.items[i], pr.items[j]
