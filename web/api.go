@@ -64,6 +64,38 @@ func (s *Server) apiCase(_ http.ResponseWriter, r *http.Request, u User) (any, e
 	return s.svc.Get(r.Context(), u, r.PathValue("id"))
 }
 
+// bulkInput is POST /api/v1/cases: one action for many cases.
+type bulkInput struct {
+	Cases  []string `json:"cases"`
+	Action string   `json:"action"`
+	ActInput
+}
+
+// apiBulk is POST /api/v1/cases: {"cases": [...], "action": "ack", ...}
+// applies the action to each case (at most MaxBulk) and says, case by
+// case, what it did.
+func (s *Server) apiBulk(_ http.ResponseWriter, r *http.Request, u User) (any, error) {
+	var in bulkInput
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, badf("body too large")
+		}
+		return nil, badf("body: want JSON {\"cases\": [...], \"action\": ...}: %v", err)
+	}
+	res, err := s.svc.ActMany(r.Context(), u, in.Cases, in.Action, in.ActInput)
+	if err != nil {
+		if res.Done > 0 {
+			s.log.Error("bulk action stopped", "action", in.Action, "user", u.Name, "done", res.Done, "err", err)
+		}
+		return nil, err
+	}
+	s.log.Info("bulk case action", "action", in.Action, "user", u.Name, "done", res.Done, "unchanged", res.Unchanged, "failed", res.Failed, "via", "api")
+	return res, nil
+}
+
 // apiAct is POST /api/v1/cases/{id}/{action}: the body is JSON (ActInput)
 // or a form.
 func (s *Server) apiAct(_ http.ResponseWriter, r *http.Request, u User) (any, error) {

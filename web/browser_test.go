@@ -23,8 +23,8 @@ import (
 )
 
 // TestBrowser drives Debian's chromium through a whole shift: sign in,
-// filter, open a case, note, acknowledge, resolve, give feedback, sign
-// out; the hostile review opens no dialog and makes no request to another
+// filter, open a case, note, acknowledge, resolve, give feedback, put the
+// rest on hold at once, sign out; the hostile review opens no dialog and makes no request to another
 // host. Screenshots go to $EARSHOT_ARTIFACTS (else a temp dir, logged).
 func TestBrowser(t *testing.T) {
 	bin := ""
@@ -115,6 +115,8 @@ func TestBrowser(t *testing.T) {
 	var tofu []string
 	var reply string
 	var manilaCodes []int
+	var picked int
+	var bulkDone string
 	err = chromedp.Run(ctx,
 		network.Enable(),
 		emulation.SetTimezoneOverride("Asia/Manila"), // the viewer's zone, not the server's (UTC)
@@ -197,6 +199,16 @@ func TestBrowser(t *testing.T) {
 		chromedp.AttributeValue(`ol.history time`, "datetime", &tzUTC, nil),
 		chromedp.Text(`ol.history time`, &tzText),
 		shot("case"),
+		// Many at once: every active case on the page, put on hold.
+		chromedp.Navigate(f.ts.URL+"/cases"),
+		chromedp.WaitVisible(`#select-all`),
+		chromedp.Click(`#select-all`),
+		chromedp.Evaluate(`document.querySelectorAll("input.pick:checked").length`, &picked),
+		chromedp.SetValue(`form#bulk select[name=do]`, "hold"),
+		chromedp.SendKeys(`form#bulk input[name=note]`, "waiting for the guests"),
+		chromedp.Click(`form#bulk button[type=submit]`),
+		chromedp.WaitVisible(`p.done`),
+		chromedp.Text(`p.done`, &bulkDone),
 		chromedp.Navigate(f.ts.URL+"/trends?days=30"),
 		chromedp.WaitVisible(`svg.chart`),
 		shot("trends"),
@@ -247,6 +259,10 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("history time %q: %v", tzUTC, err)
 	} else if local := utc.In(time.FixedZone("PHT", 8*3600)); !strings.Contains(tzText, local.Format("3:04")) {
 		t.Errorf("history time %s shown as %q, want the viewer's (Manila) %s", tzUTC, tzText, local.Format("3:04 PM"))
+	}
+	// zoran's active cases after resolving Ivana's: the two other Zagreb ones.
+	if picked != 2 || bulkDone != "Put on hold 2 cases." {
+		t.Errorf("bulk hold: %d boxes checked by \"All on this page\", then %q", picked, bulkDone)
 	}
 	if !strings.Contains(status, "resolved") {
 		t.Errorf("status: %q", status)

@@ -193,6 +193,11 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, u User) {
 		return
 	}
 	pages := int(math.Ceil(float64(list.Total) / float64(list.PerPage)))
+	// The bulk action's result is shown once, not carried to other pages.
+	done := bulkDone(q)
+	for _, k := range []string{"done", "n", "unchanged", "failed"} {
+		q.Del(k)
+	}
 	link := func(page int) string {
 		v := url.Values{}
 		for k, vs := range q {
@@ -201,7 +206,12 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, u User) {
 		v.Set("page", strconv.Itoa(page))
 		return "/cases?" + v.Encode()
 	}
-	data := map[string]any{"List": list, "Q": q, "Choices": s.choices(u), "Pages": max(pages, 1), "Now": s.now()}
+	var outcomes []option
+	for _, o := range alerts.Outcomes {
+		outcomes = append(outcomes, option{Value: "resolve:" + o, Label: "Resolve: " + strings.ReplaceAll(o, "_", " ")})
+	}
+	data := map[string]any{"List": list, "Q": q, "Choices": s.choices(u), "Pages": max(pages, 1), "Now": s.now(),
+		"CanAct": u.CanAct(), "Done": done, "Back": q.Encode(), "Outcomes": outcomes}
 	if list.Page > 1 {
 		data["Prev"] = link(list.Page - 1)
 	}
@@ -246,6 +256,76 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, u User) {
 	}
 	s.log.Info("case action", "case", c.ID, "action", action, "user", u.Name)
 	http.Redirect(w, r, "/cases/"+url.PathEscape(c.ID)+"?done="+url.QueryEscape(action), http.StatusSeeOther)
+}
+
+// bulkAction is the inbox's "apply to selected" form: the checked cases
+// (id), what to do (do: ack, hold, resume, assign (to me), resolve:OUTCOME,
+// label:neutral for "not a complaint"), an optional note; then back to the
+// same list with what was done.
+func (s *Server) bulkAction(w http.ResponseWriter, r *http.Request, u User) {
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, u, badf("form: %v", err))
+		return
+	}
+	action, arg, _ := strings.Cut(r.PostForm.Get("do"), ":")
+	in := ActInput{Note: r.PostForm.Get("note")}
+	switch action {
+	case "resolve":
+		in.Outcome = arg
+	case "label":
+		in.Label = arg
+	}
+	res, err := s.svc.ActMany(r.Context(), u, r.PostForm["id"], action, in)
+	if err != nil {
+		s.fail(w, r, u, err)
+		return
+	}
+	s.log.Info("bulk case action", "action", action, "user", u.Name, "done", res.Done, "unchanged", res.Unchanged, "failed", res.Failed)
+	back, _ := url.ParseQuery(r.PostForm.Get("back"))
+	q := url.Values{}
+	for _, k := range []string{"q", "state", "severity", "brand", "location", "source", "lang", "aspect", "signal", "sort", "overdue", "mine", "page", "per_page"} {
+		if v := back.Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	q.Set("done", action)
+	q.Set("n", strconv.Itoa(res.Done))
+	if res.Unchanged > 0 {
+		q.Set("unchanged", strconv.Itoa(res.Unchanged))
+	}
+	if res.Failed > 0 {
+		q.Set("failed", strconv.Itoa(res.Failed))
+	}
+	http.Redirect(w, r, "/cases?"+q.Encode(), http.StatusSeeOther)
+}
+
+// bulkDone is the line the inbox shows after a bulk action.
+func bulkDone(q url.Values) string {
+	action := q.Get("done")
+	if action == "" {
+		return ""
+	}
+	verb := map[string]string{"ack": "Acknowledged", "hold": "Put on hold", "resume": "Resumed", "assign": "Assigned",
+		"resolve": "Resolved", "label": "Marked as not a complaint", "note": "Noted"}[action]
+	if verb == "" {
+		return ""
+	}
+	num := func(k string) int { n, _ := strconv.Atoi(q.Get(k)); return max(n, 0) }
+	msg := fmt.Sprintf("%s %d case%s.", verb, num("n"), plural(num("n")))
+	if n := num("unchanged"); n > 0 {
+		msg += fmt.Sprintf(" %d unchanged (already so).", n)
+	}
+	if n := num("failed"); n > 0 {
+		msg += fmt.Sprintf(" %d could not be (gone, or no longer yours to see).", n)
+	}
+	return msg
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // parseRange reads from/to (YYYY-MM-DD, to inclusive) or days (default 28).

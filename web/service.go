@@ -496,81 +496,14 @@ var Actions = []string{"ack", "assign", "note", "hold", "resume", "resolve", "la
 // Act applies an action to a case in u's scope, as u. Every action is a
 // case event with u's name as its actor.
 func (s *Service) Act(ctx context.Context, u User, ref, action string, in ActInput) (CaseSummary, error) {
-	if !slices.Contains(Actions, action) {
-		return CaseSummary{}, badf("unknown action %q (want %s)", action, strings.Join(Actions, ", "))
+	if err := checkAct(u, action, &in); err != nil {
+		return CaseSummary{}, err
 	}
-	id, err := s.Resolve(ctx, u, ref)
+	id, _, err := s.act(ctx, u, ref, action, in)
 	if err != nil {
 		return CaseSummary{}, err
 	}
-	c, found, err := s.Store.Case(ctx, id)
-	if err != nil {
-		return CaseSummary{}, err
-	}
-	if !found || !u.Scope.Allows(c.Brand, c.Location) {
-		return CaseSummary{}, fmt.Errorf("case %s: %w", ref, ErrNotFound)
-	}
-	if !u.CanAct() {
-		return CaseSummary{}, ErrForbidden
-	}
-	now := s.now()
-	in.Note = strings.TrimSpace(in.Note)
-	if len(in.Note) > 2000 {
-		return CaseSummary{}, badf("note: at most 2000 bytes")
-	}
-	ev := storage.CaseEvent{CaseID: id, MentionID: c.MentionID, At: now, State: c.State, Actor: u.Name, Note: in.Note,
-		Brand: c.Brand, Location: c.Location, Severity: c.Severity}
-	stamp := now.UTC().Format(time.RFC3339Nano) + ":" + u.Name
-	switch action {
-	case "ack", "hold", "resume", "resolve":
-		if action == "resolve" && !slices.Contains(alerts.Outcomes, in.Outcome) {
-			return CaseSummary{}, badf("outcome %q: want one of %s", in.Outcome, strings.Join(alerts.Outcomes, ", "))
-		}
-		_, err := alerts.Act(ctx, s.Store, id, action, u.Name, in.Outcome, in.Note, now)
-		switch {
-		case errors.Is(err, alerts.ErrAlready):
-			return CaseSummary{}, fmt.Errorf("%w: %s", ErrConflict, err.Error())
-		case err != nil && strings.Contains(err.Error(), "cannot "+action):
-			return CaseSummary{}, fmt.Errorf("%w: %s", ErrConflict, err.Error())
-		case err != nil:
-			return CaseSummary{}, err
-		}
-	case "note":
-		if in.Note == "" {
-			return CaseSummary{}, badf("note: empty")
-		}
-		ev.EventID, ev.Event = id+":noted:"+stamp, "noted"
-	case "assign":
-		who := strings.TrimSpace(in.Assignee)
-		if who == "" {
-			who = u.Name
-		}
-		if len(s.Config.Users) > 0 {
-			au := s.Config.UserByName(who)
-			if au == nil {
-				return CaseSummary{}, badf("assignee %q: no such user", who)
-			}
-			if !(User{Scope: scopeOf(au)}).Scope.Allows(c.Brand, c.Location) {
-				return CaseSummary{}, badf("assignee %q cannot see this case", who)
-			}
-		}
-		ev.EventID, ev.Event, ev.Note = id+":assigned:"+stamp, "assigned", who
-	case "label":
-		if err := s.label(ctx, u, c, in, now); err != nil {
-			return CaseSummary{}, err
-		}
-		desc := "not a complaint (" + in.Label + ")"
-		if in.Label == "negative" {
-			desc = "right aspects: " + strings.Join(in.Aspects, ", ")
-		}
-		ev.EventID, ev.Event, ev.Note = id+":labelled:"+stamp, "labelled", strings.TrimSpace(desc+" "+in.Note)
-	}
-	if ev.Event != "" {
-		if err := s.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
-			return CaseSummary{}, err
-		}
-	}
-	c, _, err = s.Store.Case(ctx, id)
+	c, _, err := s.Store.Case(ctx, id)
 	if err != nil {
 		return CaseSummary{}, err
 	}
@@ -583,6 +516,164 @@ func (s *Service) Act(ctx context.Context, u User, ref, action string, in ActInp
 		return CaseSummary{}, err
 	}
 	return sums[0], nil
+}
+
+// checkAct refuses, before any case is read, what no case could take: an
+// unknown action or outcome, a note too long, a user who may only look.
+func checkAct(u User, action string, in *ActInput) error {
+	if !slices.Contains(Actions, action) {
+		return badf("unknown action %q (want %s)", action, strings.Join(Actions, ", "))
+	}
+	if action == "resolve" && !slices.Contains(alerts.Outcomes, in.Outcome) {
+		return badf("outcome %q: want one of %s", in.Outcome, strings.Join(alerts.Outcomes, ", "))
+	}
+	in.Note = strings.TrimSpace(in.Note)
+	if len(in.Note) > 2000 {
+		return badf("note: at most 2000 bytes")
+	}
+	if action == "note" && in.Note == "" {
+		return badf("note: empty")
+	}
+	if !u.CanAct() {
+		return ErrForbidden
+	}
+	return nil
+}
+
+// MaxBulk is the most cases one bulk action takes (a page of the inbox).
+const MaxBulk = 100
+
+// BulkItem is what a bulk action did to one case.
+type BulkItem struct {
+	Case  string `json:"case"`            // as given
+	ID    string `json:"id,omitempty"`    // the case it named
+	State string `json:"state,omitempty"` // after the action
+	// Result: done, unchanged (already so: acknowledged twice) or failed.
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
+}
+
+// BulkResult is a bulk action's outcome, case by case.
+type BulkResult struct {
+	Action    string     `json:"action"`
+	Done      int        `json:"done"`
+	Unchanged int        `json:"unchanged"`
+	Failed    int        `json:"failed"`
+	Cases     []BulkItem `json:"cases"`
+}
+
+// ActMany applies one action to up to MaxBulk cases, each as Act would
+// (its own event, u's scope checked per case). A case that is not there
+// or not in u's scope fails and one already so is unchanged, without
+// stopping the others; a store failure stops the batch and is returned
+// with what was done before it. Running it again is safe: what was done
+// comes back unchanged (notes and assignments are recorded again).
+func (s *Service) ActMany(ctx context.Context, u User, refs []string, action string, in ActInput) (BulkResult, error) {
+	res := BulkResult{Action: action}
+	if err := checkAct(u, action, &in); err != nil {
+		return res, err
+	}
+	var uniq []string
+	for _, r := range refs {
+		if r = strings.TrimSpace(r); r != "" && !slices.Contains(uniq, r) {
+			uniq = append(uniq, r)
+		}
+	}
+	switch {
+	case len(uniq) == 0:
+		return res, badf("which cases? select at least one")
+	case len(uniq) > MaxBulk:
+		return res, badf("%d cases: at most %d at once", len(uniq), MaxBulk)
+	}
+	for _, ref := range uniq {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		it := BulkItem{Case: ref}
+		id, state, err := s.act(ctx, u, ref, action, in)
+		it.ID, it.State = id, state
+		var bad BadRequest
+		switch {
+		case err == nil:
+			it.Result = "done"
+			res.Done++
+		case errors.Is(err, ErrConflict):
+			it.Result, it.Error = "unchanged", err.Error()
+			res.Unchanged++
+		case errors.Is(err, ErrNotFound), errors.As(err, &bad):
+			it.Result, it.Error = "failed", err.Error()
+			res.Failed++
+		default:
+			return res, fmt.Errorf("bulk %s: case %s: %w", action, ref, err)
+		}
+		res.Cases = append(res.Cases, it)
+	}
+	return res, nil
+}
+
+// act is Act without the summary: the case's id and its state after.
+func (s *Service) act(ctx context.Context, u User, ref, action string, in ActInput) (string, string, error) {
+	id, err := s.Resolve(ctx, u, ref)
+	if err != nil {
+		return "", "", err
+	}
+	c, found, err := s.Store.Case(ctx, id)
+	if err != nil {
+		return id, "", err
+	}
+	if !found || !u.Scope.Allows(c.Brand, c.Location) {
+		return "", "", fmt.Errorf("case %s: %w", ref, ErrNotFound)
+	}
+	now := s.now()
+	ev := storage.CaseEvent{CaseID: id, MentionID: c.MentionID, At: now, State: c.State, Actor: u.Name, Note: in.Note,
+		Brand: c.Brand, Location: c.Location, Severity: c.Severity}
+	stamp := now.UTC().Format(time.RFC3339Nano) + ":" + u.Name
+	state := c.State
+	switch action {
+	case "ack", "hold", "resume", "resolve":
+		st, err := alerts.Act(ctx, s.Store, id, action, u.Name, in.Outcome, in.Note, now)
+		switch {
+		case errors.Is(err, alerts.ErrAlready):
+			return id, c.State, fmt.Errorf("%w: %s", ErrConflict, err.Error())
+		case err != nil && strings.Contains(err.Error(), "cannot "+action):
+			return id, c.State, fmt.Errorf("%w: %s", ErrConflict, err.Error())
+		case err != nil:
+			return id, c.State, err
+		}
+		state = st.State
+	case "note":
+		ev.EventID, ev.Event = id+":noted:"+stamp, "noted"
+	case "assign":
+		who := strings.TrimSpace(in.Assignee)
+		if who == "" {
+			who = u.Name
+		}
+		if len(s.Config.Users) > 0 {
+			au := s.Config.UserByName(who)
+			if au == nil {
+				return id, state, badf("assignee %q: no such user", who)
+			}
+			if !(User{Scope: scopeOf(au)}).Scope.Allows(c.Brand, c.Location) {
+				return id, state, badf("assignee %q cannot see this case", who)
+			}
+		}
+		ev.EventID, ev.Event, ev.Note = id+":assigned:"+stamp, "assigned", who
+	case "label":
+		if err := s.label(ctx, u, c, in, now); err != nil {
+			return id, state, err
+		}
+		desc := "not a complaint (" + in.Label + ")"
+		if in.Label == "negative" {
+			desc = "right aspects: " + strings.Join(in.Aspects, ", ")
+		}
+		ev.EventID, ev.Event, ev.Note = id+":labelled:"+stamp, "labelled", strings.TrimSpace(desc+" "+in.Note)
+	}
+	if ev.Event != "" {
+		if err := s.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
+			return id, state, err
+		}
+	}
+	return id, state, nil
 }
 
 func (s *Service) label(ctx context.Context, u User, c storage.CaseState, in ActInput, now time.Time) error {

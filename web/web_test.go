@@ -34,6 +34,7 @@ const password = "correct horse battery"
 // fixture is a store with cases in Zagreb (one with hostile text) and
 // Manila, and a config with an admin, a Zagreb agent and a viewer.
 type fixture struct {
+	db     *chtest.DB
 	st     *storage.Store
 	cfg    *config.Config
 	srv    *Server
@@ -126,7 +127,7 @@ users:
 	srv.Register(mux)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	return &fixture{st: st, cfg: cfg, srv: srv, ts: ts, zagreb: "case:demo:zg1", manila: "case:demo:mn1", evil: "case:demo:evil"}
+	return &fixture{db: db, st: st, cfg: cfg, srv: srv, ts: ts, zagreb: "case:demo:zg1", manila: "case:demo:mn1", evil: "case:demo:evil"}
 }
 
 // client is a browser-like client signed in as user ("" not signed in).
@@ -641,4 +642,116 @@ func TestSessionsExpire(t *testing.T) {
 	if _, ok := s.get(other, t0); ok {
 		t.Error("an ended session still works")
 	}
+}
+
+// TestBulkActions: one action for many cases, from the API and from the
+// inbox's "apply to selected" form. Each case gets its own event in the
+// actor's name; cases out of the user's scope or gone fail without
+// stopping the rest; a case already so is unchanged; nothing is done for
+// a viewer, an unknown action or outcome, or more than MaxBulk cases.
+func TestBulkActions(t *testing.T) {
+	f := newFixture(t)
+	api := func(user, body string) (int, BulkResult, string) {
+		code, out := do(t, http.DefaultClient, "POST", f.ts.URL+"/api/v1/cases", user, strings.NewReader(body),
+			map[string]string{"Content-Type": "application/json"})
+		var r BulkResult
+		json.Unmarshal([]byte(out), &r)
+		return code, r, out
+	}
+	events := func(cases ...string) uint64 {
+		return f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'acknowledged' AND has(?, case_id)", cases)
+	}
+
+	// Zoran sees Zagreb only: Manila's case and a case that is not there
+	// fail, the two Zagreb cases are acknowledged, the repeat is one.
+	code, r, out := api("zoran", `{"cases": ["demo:zg1", "case:demo:mn1", "case:demo:evil", "nope", "demo:zg1"], "action": "ack", "note": "on it"}`)
+	if code != 200 || r.Done != 2 || r.Failed != 2 || r.Unchanged != 0 || len(r.Cases) != 4 {
+		t.Fatalf("bulk ack: %d\n%s", code, out)
+	}
+	if r.Cases[0].ID != f.zagreb || r.Cases[0].State != "acknowledged" || r.Cases[1].Result != "failed" || strings.Contains(out, "Food poisoning") {
+		t.Errorf("bulk ack results:\n%s", out)
+	}
+	if n := events(f.zagreb, f.evil, f.manila); n != 2 {
+		t.Errorf("%d acknowledged events, want 2 (Manila untouched)", n)
+	}
+	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'acknowledged' AND actor = 'zoran' AND note = 'on it'"); n != 2 {
+		t.Errorf("%d events in zoran's name with his note, want 2", n)
+	}
+	// Again: nothing to do, said so case by case.
+	if code, r, out := api("zoran", `{"cases": ["demo:zg1", "demo:evil"], "action": "ack"}`); code != 200 || r.Unchanged != 2 || r.Done != 0 {
+		t.Errorf("repeat: %d\n%s", code, out)
+	}
+	if n := events(f.zagreb, f.evil); n != 2 {
+		t.Errorf("repeat wrote events: %d", n)
+	}
+
+	for _, tc := range []struct {
+		name, user, body string
+		code             int
+		want             string
+	}{
+		{"viewer", "vera", `{"cases": ["demo:hy1"], "action": "ack"}`, 403, "viewer"},
+		{"unknown action", "admin", `{"cases": ["demo:hy1"], "action": "fly"}`, 400, "unknown action"},
+		{"resolve without outcome", "admin", `{"cases": ["demo:hy1"], "action": "resolve"}`, 400, "outcome"},
+		{"no cases", "admin", `{"cases": [], "action": "ack"}`, 400, "at least one"},
+		{"too many", "admin", `{"cases": ["x"` + manyIDs(MaxBulk) + `], "action": "ack"}`, 400, "at most 100"},
+		{"unknown field", "admin", `{"cases": ["demo:hy1"], "action": "ack", "force": true}`, 400, "force"},
+		{"not JSON", "admin", `cases=demo:hy1`, 400, "want JSON"},
+	} {
+		if code, _, out := api(tc.user, tc.body); code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("%s: %d, want %d and %q\n%s", tc.name, code, tc.code, tc.want, out)
+		}
+	}
+	if n := events(f.zagreb, f.manila, f.evil, "case:demo:hy1"); n != 2 {
+		t.Errorf("refused requests acted: %d acknowledged events", n)
+	}
+
+	// Resolving as not a complaint labels each mention, as one case does.
+	if code, r, out := api("admin", `{"cases": ["demo:zg1", "demo:hy1"], "action": "resolve", "outcome": "not_a_complaint"}`); code != 200 || r.Done != 2 {
+		t.Fatalf("bulk resolve: %d\n%s", code, out)
+	}
+	if n := f.db.Count(t, "SELECT count() FROM labels FINAL WHERE label = 'neutral' AND mention_id IN ('demo:zg1', 'demo:hy1')"); n != 2 {
+		t.Errorf("%d labels from the bulk resolve, want 2", n)
+	}
+
+	// The inbox: a box per case and the form for agents, none for a viewer.
+	admin := f.client(t, "admin")
+	_, page := get(t, admin, f.ts.URL+"/cases?state=all")
+	for _, want := range []string{`id="bulk"`, `class="pick"`, `value="resolve:not_a_complaint"`, `form="bulk"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("inbox lacks %s", want)
+		}
+	}
+	if _, page := get(t, f.client(t, "vera"), f.ts.URL+"/cases"); strings.Contains(page, `id="bulk"`) || strings.Contains(page, `class="pick"`) {
+		t.Error("a viewer is offered the bulk form")
+	}
+	form := url.Values{"id": {f.manila, f.evil}, "do": {"hold"}, "note": {"waiting for the guest"}, "back": {"state=active&severity=critical&done=ack"}}
+	code, page = do(t, admin, "POST", f.ts.URL+"/cases", "", strings.NewReader(form.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+	if code != 200 || !strings.Contains(page, "Put on hold 2 cases.") || !strings.Contains(page, `<option value="critical" selected`) {
+		t.Errorf("form: %d, want the filtered list with what was done\n%s", code, page)
+	}
+	if strings.Contains(page, "done=hold") {
+		t.Error("the result travels on in the page's links and form")
+	}
+	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'held' AND actor = 'admin'"); n != 2 {
+		t.Errorf("%d held events, want 2", n)
+	}
+	// Cross-site: refused before anything is done.
+	form.Set("do", "resume")
+	if code, _ := do(t, admin, "POST", f.ts.URL+"/cases", "", strings.NewReader(form.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Sec-Fetch-Site": "cross-site"}); code != 403 {
+		t.Errorf("cross-site bulk form: %d, want 403", code)
+	}
+	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'resumed'"); n != 0 {
+		t.Errorf("cross-site bulk form resumed %d cases", n)
+	}
+}
+
+func manyIDs(n int) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `,"demo:x%d"`, i)
+	}
+	return b.String()
 }

@@ -75,9 +75,9 @@ func (a *app) casesCmd() *cobra.Command {
 	for _, action := range []string{"ack", "hold", "resume", "resolve"} {
 		var by, outcome, note string
 		c := &cobra.Command{
-			Use:   action + " CASE",
-			Short: strings.ToUpper(action[:1]) + action[1:] + " a case (its id or a unique prefix)",
-			Args:  cobra.ExactArgs(1),
+			Use:   action + " CASE...",
+			Short: strings.ToUpper(action[:1]) + action[1:] + " cases (each named by its id or a unique prefix; at most 100)",
+			Args:  cobra.MinimumNArgs(1),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				// Flags first: a usage error needs no store.
 				if strings.TrimSpace(by) == "" {
@@ -91,6 +91,9 @@ func (a *app) casesCmd() *cobra.Command {
 					return err
 				}
 				defer done()
+				if len(args) > 1 {
+					return actMany(cmd, svc, cliUser(by), args, action, web.ActInput{Outcome: outcome, Note: note})
+				}
 				c, err := svc.Act(cmd.Context(), cliUser(by), args[0], action, web.ActInput{Outcome: outcome, Note: note})
 				switch {
 				case errors.Is(err, web.ErrConflict):
@@ -112,6 +115,29 @@ func (a *app) casesCmd() *cobra.Command {
 	}
 	cmd.AddCommand(a.caseShowCmd())
 	return cmd
+}
+
+// actMany acts on several cases: a line for each, and exit 1 when any
+// could not be acted on (the others are done all the same).
+func actMany(cmd *cobra.Command, svc *web.Service, u web.User, refs []string, action string, in web.ActInput) error {
+	res, err := svc.ActMany(cmd.Context(), u, refs, action, in)
+	for _, it := range res.Cases {
+		switch it.Result {
+		case "done":
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s by %s\n", cell(it.ID), cell(it.State), cell(u.Name))
+		case "unchanged":
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: nothing to do (%s)\n", cell(it.ID), cell(it.Error))
+		default:
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %s\n", cell(it.Case), cell(it.Error))
+		}
+	}
+	if err != nil {
+		return caseError(err)
+	}
+	if res.Failed > 0 {
+		return fmt.Errorf("%s: %d of %d cases could not be acted on", action, res.Failed, len(res.Cases))
+	}
+	return nil
 }
 
 // printCases writes the case table. Every cell goes through cell: brands,

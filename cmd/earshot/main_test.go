@@ -289,10 +289,13 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 	if code != 0 || strings.Count(out, "\n") != 7 {
 		t.Fatalf("cases list: %d\n%s\n%s", code, out, errOut)
 	}
-	var first struct {
+	var first, second, third struct {
 		CaseID string `json:"id"`
 	}
-	json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &first)
+	lines := strings.Split(out, "\n")
+	json.Unmarshal([]byte(lines[0]), &first)
+	json.Unmarshal([]byte(lines[1]), &second)
+	json.Unmarshal([]byte(lines[2]), &third)
 	steps := []struct {
 		args []string
 		code int
@@ -306,6 +309,8 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 		{[]string{"cases", "show", first.CaseID[:len(first.CaseID)-2]}, 0, "Why it was flagged"},                  // a unique prefix
 		{[]string{"cases", "show", strings.TrimPrefix(first.CaseID, "case:story:")[:8]}, 0, "Why it was flagged"}, // the hash alone
 		{[]string{"cases", "show", first.CaseID, "--format", "json"}, 0, `"suggested_reply"`},
+		// Several at once: each acted on, the one that is not there named, exit 1.
+		{[]string{"cases", "hold", second.CaseID, third.CaseID, "case:nope", "--by", "ana"}, 1, third.CaseID + ": on_hold by ana"},
 	}
 	for _, s := range steps {
 		code, out, errOut := earshot(t, append([]string{"--config", cfg}, s.args...)...)
@@ -324,7 +329,7 @@ func TestCollectTwiceNoDuplicates(t *testing.T) {
 		t.Errorf("alerts storms: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := earshot(t, "--config", cfg, "alerts", "digest", "outbox", "--period", "weekly"); code != 0 ||
-		!strings.Contains(out, "Subject: [Earshot] Weekly digest for all brands") || !strings.Contains(out, "Unresolved cases for outbox: 6 open") {
+		!strings.Contains(out, "Subject: [Earshot] Weekly digest for all brands") || !strings.Contains(out, "Unresolved cases for outbox: 4 open, 0 acknowledged, 2 on hold") {
 		t.Errorf("alerts digest: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := earshot(t, "--config", cfg, "alerts", "digest", "outbox", "--format", "png"); code != 0 || !strings.HasPrefix(out, "\x89PNG") {
@@ -464,7 +469,7 @@ func TestUsageExitCodes(t *testing.T) {
 		{[]string{"cases", "resolve", "case:x", "--by", "ana", "--outcome", "bogus"}, 2, `--outcome "bogus": want one of`},
 		{[]string{"cases", "resolve", "case:x", "--by", "ana"}, 2, `--outcome "": want one of`},
 		{[]string{"cases", "ack", "case:x", "--by", " "}, 2, "who acts? (--by)"},
-		{[]string{"cases", "ack"}, 2, "accepts 1 arg(s), received 0"},
+		{[]string{"cases", "ack"}, 2, "requires at least 1 arg(s), only received 0"},
 		{[]string{"alerts", "test"}, 2, "accepts 1 arg(s), received 0"},
 		{[]string{"report", "--since", "soon"}, 2, "--since"},
 		{[]string{"report", "--count-by", "bogus"}, 2, `--count-by "bogus": want published or collected`},

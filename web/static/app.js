@@ -1,4 +1,5 @@
-// Earshot inbox: local times and the copy button. No other script runs.
+// Earshot inbox: local times, the copy button and "all on this page". No
+// other script runs.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   var fmt = new Intl.DateTimeFormat(undefined, {dateStyle: "medium", timeStyle: "short"});
@@ -6,6 +7,14 @@ document.addEventListener("DOMContentLoaded", function () {
     var d = new Date(el.getAttribute("datetime"));
     if (!isNaN(d)) { el.title = el.textContent; el.textContent = fmt.format(d); }
   });
+  var all = document.getElementById("select-all");
+  if (all) {
+    var picks = document.querySelectorAll("input.pick[form=bulk]");
+    document.getElementById("select-all-label").hidden = false;
+    all.addEventListener("change", function () {
+      picks.forEach(function (p) { p.checked = all.checked; });
+    });
+  }
   document.querySelectorAll("button[data-copy]").forEach(function (b) {
     b.addEventListener("click", function () {
       var src = document.getElementById(b.getAttribute("data-copy"));
