@@ -108,6 +108,12 @@ func CrossCompare(ctx context.Context, lex *Scorer, items []model.Item, n int, c
 		})
 	}
 	wg.Wait()
+	// The first fold that failed on its own, not one cancelled after it.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

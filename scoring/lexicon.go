@@ -167,13 +167,15 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 	// spelling that folds onto an earlier entry with another value: the
 	// later valence would win silently (a lexicon pass once re-valued 105
 	// words that way). Variants that fold together with the same value
-	// ("scheiß*", "scheiss*") stay. Every such line is named at once.
+	// ("scheiß*", "scheiss*") stay. Every such line is named at once
+	// (after a malformed line, which stops the reading).
 	type entry struct {
 		line  int
 		raw   string
 		value float64
+		seen  map[string]int // lower-cased spellings -> line
 	}
-	seen := map[string]entry{}
+	seen := map[string]*entry{}
 	var dups []error
 	for sc.Scan() {
 		lineNo++
@@ -254,20 +256,23 @@ func parseLexicon(lang, name string, data []byte) (*Lexicon, error) {
 			f[i] = fold(f[i])
 		}
 		key := section + "\x00" + arg + "\x00" + strings.Join(f, " ")
-		e := entry{lineNo, raw, in.valence + in.intensity}
-		if at, ok := seen[key]; ok && (at.raw == raw || at.value != e.value) {
+		value, low := in.valence+in.intensity, strings.ToLower(raw)
+		if at, ok := seen[key]; ok {
 			where := section
 			if arg != "" {
 				where += " " + arg
 			}
-			what := "is already"
-			if at.value != e.value {
-				what = fmt.Sprintf("would re-value %q (%g -> %g)", at.raw, at.value, e.value)
+			if at.value != value {
+				dups = append(dups, fmt.Errorf("%s:%d: %q would re-value %q (%g -> %g) in [%s] at line %d", name, lineNo, raw, at.raw, at.value, value, where, at.line))
+				continue
 			}
-			dups = append(dups, fmt.Errorf("%s:%d: %q %s in [%s] at line %d", name, lineNo, raw, what, where, at.line))
-			continue
-		} else if !ok {
-			seen[key] = e
+			if prev, ok := at.seen[low]; ok {
+				dups = append(dups, fmt.Errorf("%s:%d: %q is already in [%s] at line %d", name, lineNo, raw, where, prev))
+				continue
+			}
+			at.seen[low] = lineNo
+		} else {
+			seen[key] = &entry{line: lineNo, raw: raw, value: value, seen: map[string]int{low: lineNo}}
 		}
 		if section == "sarcasm" {
 			// "^great another": only where a sentence starts ("The food

@@ -91,7 +91,9 @@ func TestScoreLanguages(t *testing.T) {
 		{"en 'don't forget' is no complaint", "en", "Don't forget the promo code at checkout.", false, "", nil, nil, ""},
 		{"en a negation beside it still counts", "en", "Don't forget: the refund never arrived.", true, "", nil, nil, ""},
 		// Issue 13's fourth pass: one row per kind of word added.
-		{"ru 'doesn't work' in slang", "ru", "Билайн в метро не пашет", true, "", nil, nil, `"не пашет"`},
+		{"ru 'your fault'", "ru", "Это всё по вашей вине", true, "", nil, nil, `"по вашей вине"`},
+		{"ru 'пиздец как' intensifies praise", "ru", "пиздец как вкусно", false, "", nil, nil, ""},
+		{"ar bare 'ينصب' is 'focused on'", "ar", "تركيزنا ينصب على راحة العملاء", false, "", nil, nil, ""},
 		{"ru misspelt abuse", "ru", "мтс гавно, лет 10 им пользовался", true, "", nil, []string{"abuse"}, `"гавн`},
 		{"ru false advertising", "ru", "ФАС возбудила дело на МТС за ложь в рекламе", true, "", nil, nil, `"ложь"`},
 		{"id device hangs, one-sided company", "id", "Handphone tiba-tiba ngehank, perusahaan macam apa ini", true, "", nil, nil, `"ngehank"`},
@@ -345,6 +347,8 @@ func TestLexiconDuplicates(t *testing.T) {
 		{"folded re-valued", "[sentiment]\nblod* -2.4\nblöd* -2.2\n", []string{`xx.txt:3: "blöd*" would re-value "blod*" (-2.4 -> -2.2) in [sentiment] at line 2`}},
 		{"every line named", "[sentiment]\na -1\na -1\n[aspect staff]\nwaiter\nwaiter\n", []string{`xx.txt:3: "a" is already`, `xx.txt:6: "waiter" is already in [aspect staff] at line 5`}},
 		{"folded same value", "[sentiment]\nblod* -2.2\nblöd* -2.2\n", nil},
+		{"a variant re-entered", "[sentiment]\nblöd* -2.2\nblod* -2.2\nblod* -2.2\n", []string{`xx.txt:4: "blod*" is already in [sentiment] at line 3`}},
+		{"case only", "[sentiment]\nScam -3\nscam -3\n", []string{`xx.txt:3: "scam" is already in [sentiment] at line 2`}},
 		{"two sections", "[sentiment]\nrude -2\n[aspect staff]\nrude\n[aspect wait]\nrude\n", nil},
 		{"negation and after", "[negation]\nnahi\n[negation after]\nnahi\n", nil},
 	} {

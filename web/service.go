@@ -243,21 +243,33 @@ func (s *Service) Resolve(ctx context.Context, u User, ref string) (string, erro
 	if ref == "" {
 		return "", badf("which case? give its id or a unique prefix of it")
 	}
+	// Every case id starts with "case:"; the hash `cases list` shows
+	// follows "case:story:". Matches under both count together, so a
+	// short ref that fits one case of each is ambiguous, not the first.
 	tries := []string{ref}
 	if !strings.HasPrefix(ref, "case:") {
-		tries = append(tries, "case:"+ref, "case:story:"+ref)
+		tries = []string{"case:" + ref, "case:story:" + ref}
 	}
+	var found []string
 	for _, p := range tries {
 		ids, err := s.Store.ResolveCase(ctx, u.Scope, p)
 		if err != nil {
 			return "", err
 		}
-		switch len(ids) {
-		case 1:
-			return ids[0], nil
-		case 2:
-			return "", badf("case %q is ambiguous (%s, %s, ...): give more of its id", ref, ids[0], ids[1])
+		for _, id := range ids {
+			if id == p {
+				return id, nil // a whole id, even if it begins another
+			}
+			if !slices.Contains(found, id) {
+				found = append(found, id)
+			}
 		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) > 1:
+		return "", badf("case %q is ambiguous (%s, %s, ...): give more of its id", ref, found[0], found[1])
 	}
 	return "", fmt.Errorf("case %s: %w", ref, ErrNotFound)
 }

@@ -755,3 +755,37 @@ func manyIDs(n int) string {
 	}
 	return b.String()
 }
+
+// TestResolveCase: a case is named by its whole id, by a unique prefix,
+// with or without "case:" or "case:story:"; a whole id wins over a longer
+// one it begins; a short ref matching one case under each prefix is
+// ambiguous rather than the first found.
+func TestResolveCase(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var evs []storage.CaseEvent
+	for _, id := range []string{"case:demo:hy10", "case:story:abc123", "case:abcdef"} {
+		evs = append(evs, storage.CaseEvent{EventID: id + ":opened", CaseID: id, MentionID: "demo:hy1", At: time.Now().UTC(),
+			Event: "opened", State: "open", Brand: "Sunrise", Location: "Zagreb", Severity: "low"})
+	}
+	if err := f.st.AppendCaseEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	admin := User{Name: "admin", Role: "admin"}
+	for _, tc := range []struct{ ref, want, err string }{
+		{"case:demo:hy1", "case:demo:hy1", ""}, // whole, though case:demo:hy10 begins with it
+		{"demo:hy1", "case:demo:hy1", ""},
+		{"demo:hy10", "case:demo:hy10", ""},
+		{"abc1", "case:story:abc123", ""},
+		{"story:abc", "case:story:abc123", ""},
+		{"abcd", "case:abcdef", ""},
+		{"abc", "", "ambiguous"}, // case:abcdef and case:story:abc123
+		{"case:demo", "", "ambiguous"},
+		{"nope", "", "no such case"},
+	} {
+		got, err := f.srv.svc.Resolve(ctx, admin, tc.ref)
+		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("Resolve(%q) = %q, %v; want %q, %q", tc.ref, got, err, tc.want, tc.err)
+		}
+	}
+}

@@ -238,7 +238,9 @@ func (a *app) trainFeedback(cmd *cobra.Command, args []string, f trainFlags) err
 			}
 			return err
 		}
-		base = onlySources(base, f.only)
+		if base = onlySources(base, f.only); len(base) == 0 {
+			return usagef("train: no items from sources %v", f.only)
+		}
 	}
 	cfg, err := a.optionalConfig()
 	if err != nil {
@@ -290,7 +292,11 @@ func (a *app) trainFeedback(cmd *cobra.Command, args []string, f trainFlags) err
 	}
 	md, ff, err := model.TrainFeedback(cmd.Context(), base, labels, prev, tc, func(it model.Item) model.Evidence { return lex.Evidence(it.Text, "") })
 	if errors.Is(err, model.ErrTooFew) && len(base) == 0 {
-		return usagef("train --feedback: %d staff labels%s and no FILE: name labelled JSONL to train on beside them (e.g. ../shared/data/sentiment/dev), or label at least 10 mentions", len(labels), forBrand(f.brand))
+		// A quarter of the labels are held back to judge the model, and a
+		// language needs model.MinLangItems texts before the model speaks.
+		return usagef("train --feedback: %d staff labels%s and no FILE: name labelled JSONL to train on beside them "+
+			"(the sets `make model` trains the built-in model on, or your own; mind their licences), or collect more labels "+
+			"(a quarter are held back to judge the model; a language needs %d texts)", len(labels), forBrand(f.brand), model.MinLangItemsDefault)
 	}
 	if err != nil {
 		return err

@@ -86,8 +86,12 @@ func Split(items []Item, share float64) (train, held []Item) {
 }
 
 // Fold returns the items outside and inside the k-th of n deterministic
-// parts (by id, as Split): n folds hold each item out exactly once.
+// parts (by id, as Split): n folds hold each item out exactly once. With
+// n < 2 or k outside 0..n-1 nothing is held out.
 func Fold(items []Item, n, k int) (train, held []Item) {
+	if n < 2 || k < 0 || k >= n {
+		return items, nil
+	}
 	for _, it := range items {
 		key := it.ID
 		if key == "" {

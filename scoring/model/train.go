@@ -17,8 +17,12 @@ import (
 	"github.com/earshot/earshot/mention"
 )
 
+// MinLangItemsDefault: a language needs this many training texts before
+// the model has a say in it (Config.MinLangItems).
+const MinLangItemsDefault = 100
+
 // ErrTooFew: fewer than 10 labelled texts to train on.
-var ErrTooFew = errors.New("fewer than 10 labelled texts to train on")
+var ErrTooFew = errors.New("too few to train on (want at least 10)")
 
 // Item is one labelled text for training (the JSONL line {text, label[,
 // lang, rating]}; id is optional).
@@ -85,7 +89,7 @@ func (c *Config) defaults() {
 		c.Folds = 5
 	}
 	if c.MinLangItems == 0 {
-		c.MinLangItems = 100
+		c.MinLangItems = MinLangItemsDefault
 	}
 	if c.StackIters == 0 {
 		c.StackIters = 400
