@@ -34,6 +34,7 @@ var shardKeys = map[string]string{
 	"alert_deliveries": "cityHash64(receiver)", // as ORDER BY; rows never collapse
 	"item_ratings":     "cityHash64(source, item)",
 	"storms":           "cityHash64(storm_id)",
+	"models":           "cityHash64(key)", // every publication of one model line
 	// Fed by views over mentions: the mention's shard.
 	"case_queue": "cityHash64(mention_id)",
 	"case_inbox": "cityHash64(mention_id)",

@@ -66,7 +66,7 @@ func (a *app) startRetrainer(d *daemon.Daemon, stk *stack) {
 	for _, j := range jobs {
 		name := "retrain " + cmp.Or(j.brand, "default model")
 		d.Every(name, retrainEvery, j.round)
-		d.Every(name+" (follow)", reloadEvery, func(context.Context) error { _, err := j.r.Reload(); return err })
+		d.Every(name+" (follow)", reloadEvery, func(ctx context.Context) error { _, err := j.r.Reload(ctx); return err })
 	}
 }
 
@@ -116,7 +116,8 @@ func (a *app) retrainJobs(cfg *config.Config, st *storage.Store, sc *scoring.Sco
 		}
 		log := a.log.With("brand", brand)
 		r, err := model.NewRetrainer(model.RetrainerOptions{Base: base, Labels: storeLabels{st}, Evidence: evid, Brand: brand,
-			Dir: retrainDir(cfg, brand, start), Start: start, OnPromote: use, Log: log})
+			Dir: retrainDir(cfg, brand, start), Shared: storeModels{st}, SharedKey: sharedKey(brand, start), Start: start,
+			OnPromote: use, Log: log})
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +134,7 @@ func (a *app) retrainJobs(cfg *config.Config, st *storage.Store, sc *scoring.Sco
 
 // round is one scheduled turn: the leader retrains; the others follow.
 func (j *retrainJob) round(ctx context.Context) error {
-	if _, err := j.r.Reload(); err != nil {
+	if _, err := j.r.Reload(ctx); err != nil {
 		return err
 	}
 	if !j.leader() {
@@ -187,6 +188,29 @@ func pathSafe(s string) string {
 	return string(b)
 }
 
+// sharedKey names a model line in the models table: the brand and the
+// model retraining started from, as retrainDir does on disk.
+func sharedKey(brand string, start *model.Model) string {
+	if brand != "" {
+		return "brand:" + brand + "/" + start.ID()
+	}
+	return "default/" + start.ID()
+}
+
+// storeModels is the models table as the Retrainer's Shared.
+type storeModels struct{ st *storage.Store }
+
+func (s storeModels) PublishModels(ctx context.Context, key string, p model.Published) error {
+	return s.st.PublishModels(ctx, storage.ModelRecord{Key: key, Seq: p.Seq, At: p.At, CurrentID: p.CurrentID,
+		PreviousID: p.PreviousID, Current: p.Current, Previous: p.Previous})
+}
+
+func (s storeModels) LatestModels(ctx context.Context, key string, withModels bool) (model.Published, bool, error) {
+	r, found, err := s.st.LatestModels(ctx, key, withModels)
+	return model.Published{Seq: r.Seq, At: r.At, CurrentID: r.CurrentID, PreviousID: r.PreviousID, Current: r.Current,
+		Previous: r.Previous}, found, err
+}
+
 // noLabels serves a Retrainer that only rolls back.
 type noLabels struct{}
 
@@ -195,10 +219,11 @@ func (noLabels) CountSince(context.Context, string, time.Time) (int, error) {
 	return 0, nil
 }
 
-// rollback puts the previous model of the config's retraining directory
-// back into use (earshot train --rollback); a running earshot run picks
-// it up within reloadEvery.
-func (a *app) rollback(brand string) error {
+// rollback puts the previous model back into use (earshot train
+// --rollback): published in the models table, so that every running
+// earshot run picks it up within reloadEvery, and kept in this machine's
+// retraining directory.
+func (a *app) rollback(ctx context.Context, brand string) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -216,16 +241,21 @@ func (a *app) rollback(brand string) error {
 	if start == nil {
 		return usagef("train --rollback: scoring.model is none: no learned model to roll back")
 	}
-	r, err := model.NewRetrainer(model.RetrainerOptions{Labels: noLabels{}, Evidence: func(model.Item) model.Evidence { return model.Evidence{} },
-		Brand: brand, Dir: retrainDir(cfg, brand, start), Start: start, Log: a.log})
+	st, done, err := a.readyStore(ctx)
 	if err != nil {
 		return err
 	}
-	if err := r.Rollback(); err != nil {
+	defer done()
+	r, err := model.NewRetrainer(model.RetrainerOptions{Labels: noLabels{}, Evidence: func(model.Item) model.Evidence { return model.Evidence{} },
+		Brand: brand, Dir: retrainDir(cfg, brand, start), Shared: storeModels{st}, SharedKey: sharedKey(brand, start), Start: start, Log: a.log})
+	if err != nil {
+		return err
+	}
+	if err := r.Rollback(ctx); err != nil {
 		return fmt.Errorf("train --rollback%s: %w (%s)", forBrand(brand), err, r.Dir())
 	}
-	st := r.Status()
+	status := r.Status()
 	fmt.Fprintf(a.stdout, "rolled back%s: %s in use, %s kept as the previous (%s); a running earshot run follows within %s\n",
-		forBrand(brand), st.Current, st.Previous, r.Dir(), reloadEvery)
+		forBrand(brand), status.Current, status.Previous, r.Dir(), reloadEvery)
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -68,8 +69,9 @@ func labelMentions(t *testing.T, st *storage.Store, prefix string, texts, labels
 // wiring against ClickHouse: staff labels teach a word and the candidate
 // is promoted into the running scorer and onto /metrics; mislabelled
 // ones give a worse candidate, which is refused; a second process follows
-// what the leader promoted; `earshot train --rollback` puts the previous
-// model back, and the running scorer follows.
+// what the leader promoted, on the same machine and on another (through
+// the models table); `earshot train --rollback` puts the previous model
+// back, and every running scorer follows.
 func TestScheduledRetraining(t *testing.T) {
 	db := chtest.New(t)
 	ctx := context.Background()
@@ -209,18 +211,45 @@ func TestScheduledRetraining(t *testing.T) {
 		t.Fatalf("follower: %v, in use %s", err, sc2.Model().ID())
 	}
 
-	// 4. Roll back from the shell: both processes follow at their next turn.
+	// 3b. A process on another machine (a directory of its own) follows
+	// through the models table at its next turn.
+	otherCfg := filepath.Join(t.TempDir(), "earshot.yaml")
+	otherSpool := filepath.Join(t.TempDir(), "spool")
+	if err := os.WriteFile(otherCfg, []byte(regexp.MustCompile(`spool_dir: .*`).ReplaceAllString(cfgText, "spool_dir: "+otherSpool)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a3 := &app{configPath: otherCfg, registry: registry(), stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, log: slog.New(slog.DiscardHandler)}
+	cfg3, err := a3.loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc3, err := a3.scorer(cfg3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := a3.retrainJobs(cfg3, st, sc3, base, func() bool { return false }, nil)
+	if err != nil || other[0].r.Dir() == leader.r.Dir() {
+		t.Fatalf("other machine: %v, dir %s", err, other[0].r.Dir())
+	}
+	if err := other[0].round(ctx); err != nil || sc3.Model().ID() != promoted {
+		t.Fatalf("other machine did not follow: %v, in use %s", err, sc3.Model().ID())
+	}
+
+	// 4. Roll back from the shell: every process follows at its next turn.
 	code, out, errOut := earshot(t, "--config", cfgPath, "train", "--rollback")
 	if code != 0 || !strings.Contains(out, "rolled back: "+start.ID()+" in use, "+promoted+" kept") {
 		t.Fatalf("train --rollback: %d %s %s", code, out, errOut)
 	}
-	for i, j := range []*retrainJob{leader, follower[0]} {
+	for i, j := range []*retrainJob{leader, follower[0], other[0]} {
 		if err := j.round(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if s := []*scoring.Scorer{sc, sc2}[i]; s.Model().ID() != start.ID() {
+		if s := []*scoring.Scorer{sc, sc2, sc3}[i]; s.Model().ID() != start.ID() {
 			t.Errorf("process %d after rollback: %s in use", i, s.Model().ID())
 		}
+	}
+	if n := db.Count(t, "SELECT count() FROM models"); n != 2 {
+		t.Errorf("%d publications in the models table, want 2 (promotion, rollback)", n)
 	}
 	if s := follower[0].r.Status(); s.Trainings != 0 {
 		t.Errorf("a process that does not dispatch trained: %+v", s)

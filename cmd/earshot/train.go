@@ -57,15 +57,17 @@ model is not worse there.
 earshot run retrains on its own: every hour the dispatching process trains
 on the labels when at least 50 new ones arrived (plus the shipped data that
 EARSHOT_TRAIN_DATA names) and promotes the candidate only when it is not
-worse on held-back labels, keeping the model it replaced beside it (under
-var/models, beside clickhouse.spool_dir). --rollback [--brand B] puts that
-previous model back; a running earshot run follows within a minute.`,
+worse on held-back labels, keeping the model it replaced beside it. Both are
+published in ClickHouse (table models) and every earshot run follows within a
+minute, on any machine (each keeps a copy under var/models, beside
+clickhouse.spool_dir). --rollback [--brand B] puts that previous model back,
+everywhere.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.rollback {
 				if len(args) > 0 || f.feedback || f.out != "" {
 					return usagef("train --rollback takes no FILE, --feedback or --out")
 				}
-				return a.rollback(f.brand)
+				return a.rollback(cmd.Context(), f.brand)
 			}
 			if f.feedback {
 				return a.trainFeedback(cmd, args, f)

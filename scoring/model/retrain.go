@@ -1,6 +1,7 @@
 package model
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,27 @@ type Labels interface {
 	CountSince(ctx context.Context, brand string, since time.Time) (int, error)
 }
 
+// Shared keeps the models in use where every earshot process reads them
+// (ClickHouse's models table, through a small adapter in cmd/earshot), so
+// that processes on other machines, each with a directory of its own,
+// follow a promotion or a rollback too.
+type Shared interface {
+	// PublishModels records p as the models in use under key.
+	PublishModels(ctx context.Context, key string, p Published) error
+	// LatestModels returns the newest record under key (found false when
+	// none); without withModels the model bytes are left out.
+	LatestModels(ctx context.Context, key string, withModels bool) (p Published, found bool, err error)
+}
+
+// Published is one record of the models in use: ids and the bytes Write
+// gives (Previous empty when there is none).
+type Published struct {
+	Seq                   uint64 // the newest wins
+	At                    time.Time
+	CurrentID, PreviousID string
+	Current, Previous     []byte
+}
+
 // RetrainerOptions configure a Retrainer.
 type RetrainerOptions struct {
 	// Base is the shipped training data the labels are added to.
@@ -33,6 +55,11 @@ type RetrainerOptions struct {
 	MinNew int
 	// Dir keeps current.model and previous.model (the one to roll back to).
 	Dir string
+	// Shared, when set, is where promotions and rollbacks are published
+	// first and where Reload looks first, under SharedKey; Dir is then
+	// this process's copy (used when Shared cannot be reached).
+	Shared    Shared
+	SharedKey string
 	// Start is the model in use when Dir has none yet (the built-in one).
 	Start  *Model
 	Config Config
@@ -75,6 +102,8 @@ type Retrainer struct {
 	// Retrainer last read or wrote it: Reload reads it again only when
 	// another process (or earshot train --rollback) changed it.
 	seen fileStamp
+	// pubSeq is the Shared record this Retrainer's models are.
+	pubSeq uint64
 }
 
 type fileStamp struct {
@@ -100,6 +129,9 @@ const (
 func NewRetrainer(opts RetrainerOptions) (*Retrainer, error) {
 	if opts.Labels == nil || opts.Evidence == nil || opts.Dir == "" {
 		return nil, errors.New("retrainer: Labels, Evidence and Dir are required")
+	}
+	if opts.Shared != nil && opts.SharedKey == "" {
+		return nil, errors.New("retrainer: Shared needs a SharedKey")
 	}
 	if opts.MinNew <= 0 {
 		opts.MinNew = 50
@@ -137,14 +169,104 @@ func NewRetrainer(opts RetrainerOptions) (*Retrainer, error) {
 // Dir is where the models are kept.
 func (r *Retrainer) Dir() string { return r.opts.Dir }
 
-// Reload puts the models kept in Dir into use when another process
-// changed them since this one last read or wrote them: the one process
-// that retrains promotes, the others on the same Dir follow, and
-// `earshot train --rollback` reaches a running daemon. It reports whether
-// the model in use changed.
-func (r *Retrainer) Reload() (bool, error) {
+// Reload puts the models in use elsewhere into use here: the newest
+// record in Shared when set (else, or when it cannot be reached or holds
+// none yet, Dir when another process changed its files since this one last
+// read or wrote them). So the one process that retrains promotes, the
+// others follow, and `earshot train --rollback` reaches running daemons.
+// It reports whether the model in use changed.
+func (r *Retrainer) Reload(ctx context.Context) (bool, error) {
 	r.training.Lock()
 	defer r.training.Unlock()
+	if r.opts.Shared != nil {
+		changed, found, err := r.reloadShared(ctx)
+		if err == nil && found {
+			return changed, nil
+		}
+		if err != nil {
+			// This process keeps scoring with what it has; its own
+			// directory may still tell it of a rollback.
+			r.opts.Log.Warn("shared models unreachable: following the directory", "brand", r.opts.Brand, "err", err)
+		}
+	}
+	return r.reloadDir()
+}
+
+// reloadShared follows the newest Shared record: the ids first, the model
+// bytes only when they differ from the models in use.
+func (r *Retrainer) reloadShared(ctx context.Context) (changed, found bool, err error) {
+	p, found, err := r.opts.Shared.LatestModels(ctx, r.opts.SharedKey, false)
+	if err != nil || !found {
+		return false, found, err
+	}
+	r.mu.Lock()
+	same := p.Seq == r.pubSeq || p.CurrentID == idOf(r.current) && p.PreviousID == idOf(r.previous)
+	if same {
+		r.pubSeq = p.Seq
+	}
+	r.mu.Unlock()
+	if same {
+		return false, true, nil
+	}
+	if p, found, err = r.opts.Shared.LatestModels(ctx, r.opts.SharedKey, true); err != nil || !found {
+		return false, found, err
+	}
+	cur, err := Read(bytes.NewReader(p.Current))
+	if err != nil {
+		return false, true, r.fail(fmt.Errorf("retrainer: shared model %s: %w", p.CurrentID, err))
+	}
+	var prev *Model
+	if len(p.Previous) > 0 {
+		if prev, err = Read(bytes.NewReader(p.Previous)); err != nil {
+			return false, true, r.fail(fmt.Errorf("retrainer: shared model %s: %w", p.PreviousID, err))
+		}
+	}
+	if cur.ID() != p.CurrentID || idOf(prev) != p.PreviousID {
+		return false, true, r.fail(fmt.Errorf("retrainer: shared models read as %s/%s, recorded as %s/%s", cur.ID(), idOf(prev), p.CurrentID, p.PreviousID))
+	}
+	// This process's copy, for a restart while ClickHouse is away.
+	if err := r.saveFiles(cur, prev); err != nil {
+		r.opts.Log.Warn("retrainer: keeping a copy of the shared models", "dir", r.opts.Dir, "err", err)
+	}
+	changed = r.use(cur, prev, p.Seq)
+	if changed {
+		r.opts.Log.Info("model changed elsewhere: now in use", "brand", r.opts.Brand, "model", cur.ID(), "published", p.At)
+		if r.opts.OnPromote != nil {
+			r.opts.OnPromote(cur)
+		}
+	}
+	return changed, true, nil
+}
+
+// use makes cur and prev the models in use (seq: their Shared record, 0
+// for none) and reports whether the current one changed.
+func (r *Retrainer) use(cur, prev *Model, seq uint64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	changed := idOf(cur) != idOf(r.current)
+	r.current, r.previous, r.seen = cur, prev, stampOf(filepath.Join(r.opts.Dir, currentFile))
+	if seq != 0 {
+		r.pubSeq = seq
+	}
+	if cur != nil && cur.Meta.Feedback != nil && cur.Meta.Feedback.LabelsUntil.After(r.since) {
+		r.since = cur.Meta.Feedback.LabelsUntil
+	}
+	r.status.Current, r.status.Previous = idOf(cur), idOf(prev)
+	return changed
+}
+
+// saveFiles writes cur (and prev) as Dir's current.model (previous.model).
+func (r *Retrainer) saveFiles(cur, prev *Model) error {
+	if prev != nil {
+		if err := prev.Save(filepath.Join(r.opts.Dir, previousFile)); err != nil {
+			return err
+		}
+	}
+	return cur.Save(filepath.Join(r.opts.Dir, currentFile))
+}
+
+// reloadDir follows Dir's files when another process changed them.
+func (r *Retrainer) reloadDir() (bool, error) {
 	path := filepath.Join(r.opts.Dir, currentFile)
 	st := stampOf(path)
 	r.mu.Lock()
@@ -161,14 +283,7 @@ func (r *Retrainer) Reload() (bool, error) {
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return false, r.fail(fmt.Errorf("retrainer: reload: %w", err))
 	}
-	r.mu.Lock()
-	changed := idOf(cur) != idOf(r.current)
-	r.current, r.previous, r.seen = cur, prev, st
-	if cur.Meta.Feedback != nil && cur.Meta.Feedback.LabelsUntil.After(r.since) {
-		r.since = cur.Meta.Feedback.LabelsUntil
-	}
-	r.status.Current, r.status.Previous = idOf(cur), idOf(prev)
-	r.mu.Unlock()
+	changed := r.use(cur, prev, 0)
 	if changed {
 		r.opts.Log.Info("model changed on disk: now in use", "brand", r.opts.Brand, "model", cur.ID(), "dir", r.opts.Dir)
 		if r.opts.OnPromote != nil {
@@ -176,6 +291,32 @@ func (r *Retrainer) Reload() (bool, error) {
 		}
 	}
 	return changed, nil
+}
+
+// publish records cur and prev in Shared (when set) as the models in use.
+func (r *Retrainer) publish(ctx context.Context, cur, prev *Model) (uint64, error) {
+	if r.opts.Shared == nil {
+		return 0, nil
+	}
+	var cb, pb bytes.Buffer
+	if err := cur.Write(&cb); err != nil {
+		return 0, err
+	}
+	if prev != nil {
+		if err := prev.Write(&pb); err != nil {
+			return 0, err
+		}
+	}
+	now := r.opts.Now()
+	seq := uint64(now.UnixNano())
+	r.mu.Lock()
+	seq = max(seq, r.pubSeq+1) // a clock set back still publishes something newer
+	r.mu.Unlock()
+	p := Published{Seq: seq, At: now, CurrentID: cur.ID(), PreviousID: idOf(prev), Current: cb.Bytes(), Previous: pb.Bytes()}
+	if err := r.opts.Shared.PublishModels(ctx, r.opts.SharedKey, p); err != nil {
+		return 0, fmt.Errorf("retrainer: publish %s: %w", cur.ID(), err)
+	}
+	return seq, nil
 }
 
 func idOf(m *Model) string {
@@ -205,6 +346,9 @@ func (r *Retrainer) Status() RetrainStatus {
 func (r *Retrainer) Check(ctx context.Context) (bool, error) {
 	r.training.Lock()
 	defer r.training.Unlock()
+	if err := r.seed(ctx); err != nil {
+		return false, r.fail(err)
+	}
 	r.mu.Lock()
 	since, prev := r.since, r.current
 	r.status.LastCheck = r.opts.Now()
@@ -251,27 +395,58 @@ func (r *Retrainer) Check(ctx context.Context) (bool, error) {
 		r.mu.Unlock()
 		return false, nil
 	}
-	if err := r.promote(md, prev); err != nil {
+	if err := r.promote(ctx, md, prev); err != nil {
+		// Not in use anywhere: the next round trains again.
+		r.mu.Lock()
+		r.since = since
+		r.mu.Unlock()
 		return false, r.fail(err)
 	}
 	return true, nil
 }
 
-// promote keeps the model in use as previous.model and md as current.model.
-func (r *Retrainer) promote(md, prev *Model) error {
-	if prev != nil {
-		if err := prev.Save(filepath.Join(r.opts.Dir, previousFile)); err != nil {
-			return fmt.Errorf("retrainer: keep previous: %w", err)
-		}
-	}
-	if err := md.Save(filepath.Join(r.opts.Dir, currentFile)); err != nil {
-		return fmt.Errorf("retrainer: save: %w", err)
+// seed publishes a model this process's directory holds (promoted before
+// Shared was set up) when Shared holds none yet for its key, so that the
+// other processes follow it as well.
+func (r *Retrainer) seed(ctx context.Context) error {
+	if r.opts.Shared == nil {
+		return nil
 	}
 	r.mu.Lock()
-	r.current, r.previous = md, prev
-	r.seen = stampOf(filepath.Join(r.opts.Dir, currentFile))
+	cur, prev, synced := r.current, r.previous, r.pubSeq != 0
+	r.mu.Unlock()
+	if synced || cur == nil || r.opts.Start != nil && cur.ID() == r.opts.Start.ID() {
+		return nil
+	}
+	_, found, err := r.opts.Shared.LatestModels(ctx, r.opts.SharedKey, false)
+	if err != nil || found {
+		return err
+	}
+	seq, err := r.publish(ctx, cur, prev)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.pubSeq = seq
+	r.mu.Unlock()
+	r.opts.Log.Info("model from the directory published for the other processes", "brand", r.opts.Brand, "model", cur.ID())
+	return nil
+}
+
+// promote publishes md as the model in use (prev as the one to roll back
+// to), then keeps them in Dir and uses md. Nothing changes when it cannot
+// be published: the other processes would not follow.
+func (r *Retrainer) promote(ctx context.Context, md, prev *Model) error {
+	seq, err := r.publish(ctx, md, prev)
+	if err != nil {
+		return err
+	}
+	if err := r.saveFiles(md, prev); err != nil {
+		return fmt.Errorf("retrainer: save: %w", err)
+	}
+	r.use(md, prev, seq)
+	r.mu.Lock()
 	r.status.Promotions++
-	r.status.Current, r.status.Previous = idOf(md), idOf(prev)
 	r.mu.Unlock()
 	if r.opts.OnPromote != nil {
 		r.opts.OnPromote(md)
@@ -280,29 +455,33 @@ func (r *Retrainer) promote(md, prev *Model) error {
 }
 
 // Rollback puts the previous model back into use (and the current one
-// becomes the previous: a second Rollback undoes the first).
-func (r *Retrainer) Rollback() error {
+// becomes the previous: a second Rollback undoes the first), published
+// first like a promotion.
+func (r *Retrainer) Rollback(ctx context.Context) error {
 	r.training.Lock()
 	defer r.training.Unlock()
+	if r.opts.Shared != nil {
+		// Roll back what is in use everywhere, not this process's copy.
+		if _, _, err := r.reloadShared(ctx); err != nil {
+			return fmt.Errorf("retrainer: rollback: %w", err)
+		}
+	}
 	r.mu.Lock()
 	cur, prev := r.current, r.previous
 	r.mu.Unlock()
 	if prev == nil {
 		return errors.New("retrainer: no previous model to roll back to")
 	}
-	if cur != nil {
-		if err := cur.Save(filepath.Join(r.opts.Dir, previousFile)); err != nil {
-			return fmt.Errorf("retrainer: rollback: %w", err)
-		}
-	}
-	if err := prev.Save(filepath.Join(r.opts.Dir, currentFile)); err != nil {
+	seq, err := r.publish(ctx, prev, cur)
+	if err != nil {
 		return fmt.Errorf("retrainer: rollback: %w", err)
 	}
+	if err := r.saveFiles(prev, cur); err != nil {
+		return fmt.Errorf("retrainer: rollback: %w", err)
+	}
+	r.use(prev, cur, seq)
 	r.mu.Lock()
-	r.current, r.previous = prev, cur
-	r.seen = stampOf(filepath.Join(r.opts.Dir, currentFile))
 	r.status.Rollbacks++
-	r.status.Current, r.status.Previous = idOf(prev), idOf(cur)
 	r.mu.Unlock()
 	r.opts.Log.Info("model rolled back", "brand", r.opts.Brand, "model", prev.ID(), "replaced", idOf(cur))
 	if r.opts.OnPromote != nil {

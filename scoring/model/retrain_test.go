@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -98,7 +99,7 @@ func TestRetrainerPromotesRefusesAndRollsBack(t *testing.T) {
 	// Roll back: the previous model is in use again, and the promoted one
 	// is kept as the previous.
 	promoted := st.Current
-	if err := r.Rollback(); err != nil {
+	if err := r.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if st := r.Status(); st.Current != start.ID() || st.Previous != promoted || inUse[len(inUse)-1] != start.ID() {
@@ -173,7 +174,7 @@ func TestRetrainerFollowsAnother(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := follower.Reload(); changed || err != nil {
+	if changed, err := follower.Reload(ctx); changed || err != nil {
 		t.Fatalf("nothing promoted yet: changed %v err %v", changed, err)
 	}
 	if changed, err := leader.Check(ctx); !changed || err != nil {
@@ -181,15 +182,15 @@ func TestRetrainerFollowsAnother(t *testing.T) {
 	}
 	promoted := leader.Current().ID()
 	for i, want := range []bool{true, false} {
-		changed, err := follower.Reload()
+		changed, err := follower.Reload(ctx)
 		if changed != want || err != nil || follower.Current().ID() != promoted {
 			t.Errorf("reload %d: changed %v (want %v) err %v, current %s want %s", i, changed, want, err, follower.Current().ID(), promoted)
 		}
 	}
-	if err := leader.Rollback(); err != nil {
+	if err := leader.Rollback(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := follower.Reload(); !changed || err != nil || follower.Current().ID() != start.ID() {
+	if changed, err := follower.Reload(ctx); !changed || err != nil || follower.Current().ID() != start.ID() {
 		t.Errorf("after the leader's rollback: changed %v err %v current %s", changed, err, follower.Current().ID())
 	}
 	if len(inUse) != 2 || inUse[0] != promoted || inUse[1] != start.ID() {
@@ -237,5 +238,148 @@ func TestFeedbackRefusesLostLanguage(t *testing.T) {
 				t.Errorf("promoted %v: %s", ff.Promoted, ff.Why)
 			}
 		})
+	}
+}
+
+// fakeShared is the models table in memory.
+type fakeShared struct {
+	recs  map[string][]Published
+	err   error
+	reads int // reads with the model bytes
+}
+
+func (f *fakeShared) PublishModels(_ context.Context, key string, p Published) error {
+	if f.err != nil {
+		return f.err
+	}
+	if f.recs == nil {
+		f.recs = map[string][]Published{}
+	}
+	f.recs[key] = append(f.recs[key], p)
+	return nil
+}
+
+func (f *fakeShared) LatestModels(_ context.Context, key string, withModels bool) (Published, bool, error) {
+	if f.err != nil {
+		return Published{}, false, f.err
+	}
+	var best Published
+	for _, p := range f.recs[key] {
+		if p.Seq > best.Seq {
+			best = p
+		}
+	}
+	if withModels {
+		f.reads++
+	} else {
+		best.Current, best.Previous = nil, nil
+	}
+	return best, best.Seq > 0, nil
+}
+
+// TestRetrainerSharedAcrossMachines: two processes with directories of
+// their own follow each other through Shared: a promotion, a rollback made
+// on the other machine, and, while Shared cannot be reached, each keeps
+// what it has; a promotion that cannot be published is not made.
+func TestRetrainerSharedAcrossMachines(t *testing.T) {
+	ctx := context.Background()
+	base := synth(150, 4)
+	start, err := Train(ctx, base, testConfig(), lexStub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	shared := &fakeShared{}
+	now := t0
+	clock := func() time.Time { now = now.Add(time.Second); return now }
+	leader, err := NewRetrainer(RetrainerOptions{Base: base, Labels: &fakeLabels{labels: good}, Evidence: lexStub, MinNew: 20, Dir: t.TempDir(),
+		Start: start, Config: testConfig(), Shared: shared, SharedKey: "default/x", Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inUse []string
+	otherDir := t.TempDir()
+	other, err := NewRetrainer(RetrainerOptions{Labels: &fakeLabels{}, Evidence: lexStub, Dir: otherDir, Start: start,
+		Shared: shared, SharedKey: "default/x", Now: clock, OnPromote: func(m *Model) { inUse = append(inUse, m.ID()) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := other.Reload(ctx); changed || err != nil {
+		t.Fatalf("nothing published yet: changed %v err %v", changed, err)
+	}
+
+	// Shared down: the leader trains but promotes nothing, and tries again.
+	shared.err = errors.New("clickhouse: connection refused")
+	if changed, err := leader.Check(ctx); changed || err == nil || leader.Current().ID() != start.ID() {
+		t.Fatalf("promoted without publishing: changed %v err %v", changed, err)
+	}
+	if changed, err := other.Reload(ctx); changed || err != nil {
+		t.Errorf("Shared down: the follower keeps its model: changed %v err %v", changed, err)
+	}
+	shared.err = nil
+	if changed, err := leader.Check(ctx); !changed || err != nil {
+		t.Fatalf("leader did not promote once Shared was back: %v %+v", err, leader.Status())
+	}
+	promoted := leader.Current().ID()
+
+	// The other machine follows, reading the bytes once.
+	for i, want := range []bool{true, false} {
+		changed, err := other.Reload(ctx)
+		if changed != want || err != nil || other.Current().ID() != promoted {
+			t.Errorf("reload %d: changed %v (want %v) err %v, current %s want %s", i, changed, want, err, other.Current().ID(), promoted)
+		}
+	}
+	if shared.reads != 1 {
+		t.Errorf("model bytes read %d times, want once", shared.reads)
+	}
+	if m, err := Load(filepath.Join(otherDir, "current.model")); err != nil || m.ID() != promoted {
+		t.Errorf("the follower's own copy: %v", err)
+	}
+
+	// Rolled back on the other machine: the leader follows.
+	if err := other.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := leader.Reload(ctx); !changed || err != nil || leader.Current().ID() != start.ID() || leader.Status().Previous != promoted {
+		t.Errorf("leader after the other's rollback: changed %v err %v current %s", changed, err, leader.Current().ID())
+	}
+	if len(inUse) != 2 || inUse[0] != promoted || inUse[1] != start.ID() {
+		t.Errorf("models put into use on the other machine: %v", inUse)
+	}
+	if n := len(shared.recs["default/x"]); n != 2 {
+		t.Errorf("%d publications, want 2 (promotion, rollback)", n)
+	}
+}
+
+// TestRetrainerSeedsShared: a model promoted in a directory before Shared
+// was set up is published by the leader's next round, so the others follow.
+func TestRetrainerSeedsShared(t *testing.T) {
+	ctx := context.Background()
+	base := synth(150, 4)
+	start, err := Train(ctx, base, testConfig(), lexStub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	dir := t.TempDir()
+	old, err := NewRetrainer(RetrainerOptions{Base: base, Labels: &fakeLabels{labels: good}, Evidence: lexStub, MinNew: 20, Dir: dir,
+		Start: start, Config: testConfig()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := old.Check(ctx); !changed || err != nil {
+		t.Fatal(err)
+	}
+	shared := &fakeShared{}
+	leader, err := NewRetrainer(RetrainerOptions{Base: base, Labels: &fakeLabels{labels: good}, Evidence: lexStub, MinNew: 20, Dir: dir,
+		Start: start, Config: testConfig(), Shared: shared, SharedKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := leader.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p, found, _ := shared.LatestModels(ctx, "k", false); !found || p.CurrentID != old.Current().ID() || p.PreviousID != start.ID() {
+		t.Errorf("directory's model not published: %+v found %v", p, found)
 	}
 }
