@@ -5,6 +5,7 @@ import (
 	"errors"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/earshot/earshot/storage"
@@ -33,9 +34,15 @@ func (s *Server) api(h func(http.ResponseWriter, *http.Request, User) (any, erro
 			writeError(w, status, msg)
 			return
 		}
+		if _, ok := v.(written); ok {
+			return
+		}
 		writeJSON(w, http.StatusOK, v)
 	}
 }
+
+// written: the handler wrote the response itself.
+type written struct{}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -74,7 +81,7 @@ type bulkInput struct {
 // apiBulk is POST /api/v1/cases: {"cases": [...], "action": "ack", ...}
 // applies the action to each case (at most MaxBulk) and says, case by
 // case, what it did.
-func (s *Server) apiBulk(_ http.ResponseWriter, r *http.Request, u User) (any, error) {
+func (s *Server) apiBulk(w http.ResponseWriter, r *http.Request, u User) (any, error) {
 	var in bulkInput
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
@@ -86,10 +93,20 @@ func (s *Server) apiBulk(_ http.ResponseWriter, r *http.Request, u User) (any, e
 		return nil, badf("body: want JSON {\"cases\": [...], \"action\": ...}: %v", err)
 	}
 	res, err := s.svc.ActMany(r.Context(), u, in.Cases, in.Action, in.ActInput)
-	if err != nil {
-		if res.Done > 0 {
-			s.log.Error("bulk action stopped", "action", in.Action, "user", u.Name, "done", res.Done, "err", err)
+	if err != nil && len(res.Cases) > 0 {
+		// Stopped midway (ClickHouse away): say what was done before.
+		status, msg := statusOf(err)
+		s.log.Error("bulk action stopped", "action", in.Action, "user", u.Name, "done", res.Done, "err", err)
+		if status == http.StatusInternalServerError {
+			msg = "stopped after " + strconv.Itoa(len(res.Cases)) + " cases (the server log has the details); running it again is safe"
 		}
+		writeJSON(w, status, struct {
+			Error string `json:"error"`
+			BulkResult
+		}{msg, res})
+		return written{}, nil
+	}
+	if err != nil {
 		return nil, err
 	}
 	s.log.Info("bulk case action", "action", in.Action, "user", u.Name, "done", res.Done, "unchanged", res.Unchanged, "failed", res.Failed, "via", "api")

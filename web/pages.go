@@ -195,7 +195,7 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, u User) {
 	pages := int(math.Ceil(float64(list.Total) / float64(list.PerPage)))
 	// The bulk action's result is shown once, not carried to other pages.
 	done := bulkDone(q)
-	for _, k := range []string{"done", "n", "unchanged", "failed"} {
+	for _, k := range []string{"done", "n", "unchanged", "failed", "stopped"} {
 		q.Del(k)
 	}
 	link := func(page int) string {
@@ -211,7 +211,8 @@ func (s *Server) inboxPage(w http.ResponseWriter, r *http.Request, u User) {
 		outcomes = append(outcomes, option{Value: "resolve:" + o, Label: "Resolve: " + strings.ReplaceAll(o, "_", " ")})
 	}
 	data := map[string]any{"List": list, "Q": q, "Choices": s.choices(u), "Pages": max(pages, 1), "Now": s.now(),
-		"CanAct": u.CanAct(), "Done": done, "Back": q.Encode(), "Outcomes": outcomes}
+		"CanAct": u.CanAct(), "Bulk": u.CanAct() && len(list.Cases) <= MaxBulk, "MaxBulk": MaxBulk, "Done": done,
+		"Back": q.Encode(), "Outcomes": outcomes}
 	if list.Page > 1 {
 		data["Prev"] = link(list.Page - 1)
 	}
@@ -259,9 +260,10 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, u User) {
 }
 
 // bulkAction is the inbox's "apply to selected" form: the checked cases
-// (id), what to do (do: ack, hold, resume, assign (to me), resolve:OUTCOME,
-// label:neutral for "not a complaint"), an optional note; then back to the
-// same list with what was done.
+// (id), what to do (do: ack, hold, resume, assign (to me) or
+// resolve:OUTCOME), an optional note; then back to the same list (its
+// first page: the action may have moved cases out of it) with what was
+// done.
 func (s *Server) bulkAction(w http.ResponseWriter, r *http.Request, u User) {
 	if err := r.ParseForm(); err != nil {
 		s.fail(w, r, u, badf("form: %v", err))
@@ -276,14 +278,17 @@ func (s *Server) bulkAction(w http.ResponseWriter, r *http.Request, u User) {
 		in.Label = arg
 	}
 	res, err := s.svc.ActMany(r.Context(), u, r.PostForm["id"], action, in)
-	if err != nil {
+	if err != nil && len(res.Cases) == 0 {
 		s.fail(w, r, u, err)
 		return
+	}
+	if err != nil {
+		s.log.Error("bulk action stopped", "action", action, "user", u.Name, "done", res.Done, "err", err)
 	}
 	s.log.Info("bulk case action", "action", action, "user", u.Name, "done", res.Done, "unchanged", res.Unchanged, "failed", res.Failed)
 	back, _ := url.ParseQuery(r.PostForm.Get("back"))
 	q := url.Values{}
-	for _, k := range []string{"q", "state", "severity", "brand", "location", "source", "lang", "aspect", "signal", "sort", "overdue", "mine", "page", "per_page"} {
+	for _, k := range []string{"q", "state", "severity", "brand", "location", "source", "lang", "aspect", "signal", "sort", "overdue", "mine", "per_page"} {
 		if v := back.Get(k); v != "" {
 			q.Set(k, v)
 		}
@@ -296,6 +301,9 @@ func (s *Server) bulkAction(w http.ResponseWriter, r *http.Request, u User) {
 	if res.Failed > 0 {
 		q.Set("failed", strconv.Itoa(res.Failed))
 	}
+	if err != nil {
+		q.Set("stopped", "1")
+	}
 	http.Redirect(w, r, "/cases?"+q.Encode(), http.StatusSeeOther)
 }
 
@@ -306,17 +314,20 @@ func bulkDone(q url.Values) string {
 		return ""
 	}
 	verb := map[string]string{"ack": "Acknowledged", "hold": "Put on hold", "resume": "Resumed", "assign": "Assigned",
-		"resolve": "Resolved", "label": "Marked as not a complaint", "note": "Noted"}[action]
+		"resolve": "Resolved"}[action]
 	if verb == "" {
 		return ""
 	}
 	num := func(k string) int { n, _ := strconv.Atoi(q.Get(k)); return max(n, 0) }
 	msg := fmt.Sprintf("%s %d case%s.", verb, num("n"), plural(num("n")))
 	if n := num("unchanged"); n > 0 {
-		msg += fmt.Sprintf(" %d unchanged (already so).", n)
+		msg += fmt.Sprintf(" %d unchanged (already so, or not possible from their state).", n)
 	}
 	if n := num("failed"); n > 0 {
-		msg += fmt.Sprintf(" %d could not be (gone, or no longer yours to see).", n)
+		msg += fmt.Sprintf(" %d could not be (gone, or not yours to see).", n)
+	}
+	if q.Get("stopped") != "" {
+		msg += " Stopped by an error before the rest (the server log has it); applying it again is safe."
 	}
 	return msg
 }

@@ -508,7 +508,7 @@ var Actions = []string{"ack", "assign", "note", "hold", "resume", "resolve", "la
 // Act applies an action to a case in u's scope, as u. Every action is a
 // case event with u's name as its actor.
 func (s *Service) Act(ctx context.Context, u User, ref, action string, in ActInput) (CaseSummary, error) {
-	if err := checkAct(u, action, &in); err != nil {
+	if err := s.checkAct(u, action, &in); err != nil {
 		return CaseSummary{}, err
 	}
 	id, _, err := s.act(ctx, u, ref, action, in)
@@ -530,9 +530,13 @@ func (s *Service) Act(ctx context.Context, u User, ref, action string, in ActInp
 	return sums[0], nil
 }
 
-// checkAct refuses, before any case is read, what no case could take: an
-// unknown action or outcome, a note too long, a user who may only look.
-func checkAct(u User, action string, in *ActInput) error {
+// checkAct refuses, before any case is read, what no case could take: a
+// user who may only look, an unknown action, outcome, label or assignee,
+// a note too long or missing.
+func (s *Service) checkAct(u User, action string, in *ActInput) error {
+	if !u.CanAct() {
+		return ErrForbidden
+	}
 	if !slices.Contains(Actions, action) {
 		return badf("unknown action %q (want %s)", action, strings.Join(Actions, ", "))
 	}
@@ -546,13 +550,39 @@ func checkAct(u User, action string, in *ActInput) error {
 	if action == "note" && in.Note == "" {
 		return badf("note: empty")
 	}
-	if !u.CanAct() {
-		return ErrForbidden
+	switch action {
+	case "label":
+		in.Label = strings.TrimSpace(in.Label)
+		var aspects []string
+		for _, a := range in.Aspects {
+			if a = strings.ToLower(strings.TrimSpace(a)); a != "" && !slices.Contains(aspects, a) {
+				aspects = append(aspects, a)
+			}
+		}
+		in.Aspects = aspects
+		if in.Label == "" && len(aspects) > 0 {
+			in.Label = "negative"
+		}
+		if !slices.Contains(storage.LabelValues, in.Label) {
+			return badf("label %q: want negative, neutral or positive", in.Label)
+		}
+		if in.Label == "negative" && len(aspects) == 0 {
+			return badf("label negative: give the right aspects (a wrong-aspect correction), or label neutral or positive")
+		}
+	case "assign":
+		in.Assignee = strings.TrimSpace(in.Assignee)
+		if in.Assignee == "" {
+			in.Assignee = u.Name
+		}
+		if len(s.Config.Users) > 0 && s.Config.UserByName(in.Assignee) == nil {
+			return badf("assignee %q: no such user", in.Assignee)
+		}
 	}
 	return nil
 }
 
-// MaxBulk is the most cases one bulk action takes (a page of the inbox).
+// MaxBulk is the most cases one bulk action takes (the inbox offers the
+// bulk form on pages of at most this many).
 const MaxBulk = 100
 
 // BulkItem is what a bulk action did to one case.
@@ -560,7 +590,8 @@ type BulkItem struct {
 	Case  string `json:"case"`            // as given
 	ID    string `json:"id,omitempty"`    // the case it named
 	State string `json:"state,omitempty"` // after the action
-	// Result: done, unchanged (already so: acknowledged twice) or failed.
+	// Result: done; unchanged (already so, not possible from its state,
+	// or named twice); or failed (not there, not in scope, refused).
 	Result string `json:"result"`
 	Error  string `json:"error,omitempty"`
 }
@@ -582,41 +613,55 @@ type BulkResult struct {
 // comes back unchanged (notes and assignments are recorded again).
 func (s *Service) ActMany(ctx context.Context, u User, refs []string, action string, in ActInput) (BulkResult, error) {
 	res := BulkResult{Action: action}
-	if err := checkAct(u, action, &in); err != nil {
+	if err := s.checkAct(u, action, &in); err != nil {
 		return res, err
 	}
 	var uniq []string
+	seenRef := map[string]bool{}
 	for _, r := range refs {
-		if r = strings.TrimSpace(r); r != "" && !slices.Contains(uniq, r) {
+		if r = strings.TrimSpace(r); r != "" && !seenRef[r] {
+			if len(uniq) == MaxBulk {
+				return res, badf("more than %d cases: at most %d at once", MaxBulk, MaxBulk)
+			}
+			seenRef[r] = true
 			uniq = append(uniq, r)
 		}
 	}
-	switch {
-	case len(uniq) == 0:
+	if len(uniq) == 0 {
 		return res, badf("which cases? select at least one")
-	case len(uniq) > MaxBulk:
-		return res, badf("%d cases: at most %d at once", len(uniq), MaxBulk)
 	}
+	done := map[string]string{} // case id -> the ref that named it first
 	for _, ref := range uniq {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
 		it := BulkItem{Case: ref}
-		id, state, err := s.act(ctx, u, ref, action, in)
-		it.ID, it.State = id, state
+		id, err := s.Resolve(ctx, u, ref)
+		var state string
+		switch {
+		case err == nil && done[id] != "":
+			it.ID, it.Result, it.Error = id, "unchanged", fmt.Sprintf("the same case as %q", done[id])
+			res.Unchanged++
+			res.Cases = append(res.Cases, it)
+			continue
+		case err == nil:
+			done[id] = ref
+			id, state, err = s.actOn(ctx, u, id, ref, action, in)
+			it.ID, it.State = id, state
+		}
 		var bad BadRequest
 		switch {
 		case err == nil:
 			it.Result = "done"
 			res.Done++
 		case errors.Is(err, ErrConflict):
-			it.Result, it.Error = "unchanged", err.Error()
+			it.Result, it.Error = "unchanged", strings.TrimPrefix(err.Error(), ErrConflict.Error()+": ")
 			res.Unchanged++
 		case errors.Is(err, ErrNotFound), errors.As(err, &bad):
 			it.Result, it.Error = "failed", err.Error()
 			res.Failed++
 		default:
-			return res, fmt.Errorf("bulk %s: case %s: %w", action, ref, err)
+			return res, fmt.Errorf("bulk %s stopped at case %s (%d done before it; running it again is safe): %w", action, ref, res.Done, err)
 		}
 		res.Cases = append(res.Cases, it)
 	}
@@ -629,6 +674,11 @@ func (s *Service) act(ctx context.Context, u User, ref, action string, in ActInp
 	if err != nil {
 		return "", "", err
 	}
+	return s.actOn(ctx, u, id, ref, action, in)
+}
+
+// actOn acts on the case id (named ref by the user).
+func (s *Service) actOn(ctx context.Context, u User, id, ref, action string, in ActInput) (string, string, error) {
 	c, found, err := s.Store.Case(ctx, id)
 	if err != nil {
 		return id, "", err
@@ -641,6 +691,7 @@ func (s *Service) act(ctx context.Context, u User, ref, action string, in ActInp
 		Brand: c.Brand, Location: c.Location, Severity: c.Severity}
 	stamp := now.UTC().Format(time.RFC3339Nano) + ":" + u.Name
 	state := c.State
+	var extra []storage.CaseEvent
 	switch action {
 	case "ack", "hold", "resume", "resolve":
 		st, err := alerts.Act(ctx, s.Store, id, action, u.Name, in.Outcome, in.Note, now)
@@ -656,18 +707,15 @@ func (s *Service) act(ctx context.Context, u User, ref, action string, in ActInp
 	case "note":
 		ev.EventID, ev.Event = id+":noted:"+stamp, "noted"
 	case "assign":
-		who := strings.TrimSpace(in.Assignee)
-		if who == "" {
-			who = u.Name
+		who := in.Assignee
+		if au := s.Config.UserByName(who); len(s.Config.Users) > 0 && au != nil && !(User{Scope: scopeOf(au)}).Scope.Allows(c.Brand, c.Location) {
+			return id, state, badf("assignee %q cannot see this case", who)
 		}
-		if len(s.Config.Users) > 0 {
-			au := s.Config.UserByName(who)
-			if au == nil {
-				return id, state, badf("assignee %q: no such user", who)
-			}
-			if !(User{Scope: scopeOf(au)}).Scope.Allows(c.Brand, c.Location) {
-				return id, state, badf("assignee %q cannot see this case", who)
-			}
+		// The assigned event's note names the assignee: a note given
+		// with it is an event of its own.
+		if in.Note != "" {
+			extra = append(extra, storage.CaseEvent{EventID: id + ":noted:" + stamp, CaseID: id, MentionID: c.MentionID, At: now,
+				Event: "noted", State: c.State, Actor: u.Name, Note: in.Note, Brand: c.Brand, Location: c.Location, Severity: c.Severity})
 		}
 		ev.EventID, ev.Event, ev.Note = id+":assigned:"+stamp, "assigned", who
 	case "label":
@@ -681,30 +729,16 @@ func (s *Service) act(ctx context.Context, u User, ref, action string, in ActInp
 		ev.EventID, ev.Event, ev.Note = id+":labelled:"+stamp, "labelled", strings.TrimSpace(desc+" "+in.Note)
 	}
 	if ev.Event != "" {
-		if err := s.Store.AppendCaseEvents(ctx, []storage.CaseEvent{ev}); err != nil {
+		if err := s.Store.AppendCaseEvents(ctx, append([]storage.CaseEvent{ev}, extra...)); err != nil {
 			return id, state, err
 		}
 	}
 	return id, state, nil
 }
 
+// label stores the label checkAct checked and normalised.
 func (s *Service) label(ctx context.Context, u User, c storage.CaseState, in ActInput, now time.Time) error {
-	in.Label = strings.TrimSpace(in.Label)
-	if in.Label == "" && len(in.Aspects) > 0 {
-		in.Label = "negative"
-	}
-	if !slices.Contains(storage.LabelValues, in.Label) {
-		return badf("label %q: want negative, neutral or positive", in.Label)
-	}
-	var aspects []string
-	for _, a := range in.Aspects {
-		if a = strings.ToLower(strings.TrimSpace(a)); a != "" && !slices.Contains(aspects, a) {
-			aspects = append(aspects, a)
-		}
-	}
-	if in.Label == "negative" && len(aspects) == 0 {
-		return badf("label negative: give the right aspects (a wrong-aspect correction), or label neutral or positive")
-	}
+	aspects := in.Aspects
 	m, ok, err := s.Store.Mention(ctx, c.MentionID)
 	if err != nil {
 		return err

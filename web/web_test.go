@@ -671,11 +671,30 @@ func TestBulkActions(t *testing.T) {
 	if r.Cases[0].ID != f.zagreb || r.Cases[0].State != "acknowledged" || r.Cases[1].Result != "failed" || strings.Contains(out, "Food poisoning") {
 		t.Errorf("bulk ack results:\n%s", out)
 	}
+	// Out of scope and not there look the same: no id, no state, one message.
+	if mn, nope := r.Cases[1], r.Cases[3]; mn.ID != "" || mn.State != "" || mn.Error != "case case:demo:mn1: no such case" || nope.Error != "case nope: no such case" {
+		t.Errorf("out of scope %+v, not there %+v", mn, nope)
+	}
 	if n := events(f.zagreb, f.evil, f.manila); n != 2 {
 		t.Errorf("%d acknowledged events, want 2 (Manila untouched)", n)
 	}
 	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'acknowledged' AND actor = 'zoran' AND note = 'on it'"); n != 2 {
 		t.Errorf("%d events in zoran's name with his note, want 2", n)
+	}
+	// One case named two ways is acted on once.
+	if code, r, out := api("admin", `{"cases": ["demo:hy1", "case:demo:hy1"], "action": "note", "note": "once"}`); code != 200 || r.Done != 1 ||
+		r.Unchanged != 1 || !strings.Contains(r.Cases[1].Error, "the same case") {
+		t.Errorf("a case named twice: %d\n%s", code, out)
+	}
+	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'noted' AND note = 'once'"); n != 1 {
+		t.Errorf("%d notes for a case named twice, want 1", n)
+	}
+	// A note given with an assignment is a note of its own.
+	if code, r, out := api("admin", `{"cases": ["demo:hy1"], "action": "assign", "assignee": "zoran", "note": "yours"}`); code != 200 || r.Done != 1 {
+		t.Errorf("assign with a note: %d\n%s", code, out)
+	}
+	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE case_id = 'case:demo:hy1' AND ((event = 'assigned' AND note = 'zoran') OR (event = 'noted' AND note = 'yours'))"); n != 2 {
+		t.Errorf("assign with a note: %d of the 2 events", n)
 	}
 	// Again: nothing to do, said so case by case.
 	if code, r, out := api("zoran", `{"cases": ["demo:zg1", "demo:evil"], "action": "ack"}`); code != 200 || r.Unchanged != 2 || r.Done != 0 {
@@ -696,6 +715,8 @@ func TestBulkActions(t *testing.T) {
 		{"no cases", "admin", `{"cases": [], "action": "ack"}`, 400, "at least one"},
 		{"too many", "admin", `{"cases": ["x"` + manyIDs(MaxBulk) + `], "action": "ack"}`, 400, "at most 100"},
 		{"unknown field", "admin", `{"cases": ["demo:hy1"], "action": "ack", "force": true}`, 400, "force"},
+		{"unknown label", "admin", `{"cases": ["demo:hy1", "demo:evil"], "action": "label", "label": "meh"}`, 400, "label"},
+		{"unknown assignee", "admin", `{"cases": ["demo:hy1", "demo:evil"], "action": "assign", "assignee": "nobody"}`, 400, "no such user"},
 		{"not JSON", "admin", `cases=demo:hy1`, 400, "want JSON"},
 	} {
 		if code, _, out := api(tc.user, tc.body); code != tc.code || !strings.Contains(out, tc.want) {
@@ -722,17 +743,53 @@ func TestBulkActions(t *testing.T) {
 			t.Errorf("inbox lacks %s", want)
 		}
 	}
-	if _, page := get(t, f.client(t, "vera"), f.ts.URL+"/cases"); strings.Contains(page, `id="bulk"`) || strings.Contains(page, `class="pick"`) {
+	vera := f.client(t, "vera")
+	if _, page := get(t, vera, f.ts.URL+"/cases"); strings.Contains(page, `id="bulk"`) || strings.Contains(page, `class="pick"`) {
 		t.Error("a viewer is offered the bulk form")
 	}
-	form := url.Values{"id": {f.manila, f.evil}, "do": {"hold"}, "note": {"waiting for the guest"}, "back": {"state=active&severity=critical&done=ack"}}
+	if code, _ := do(t, vera, "POST", f.ts.URL+"/cases", "", strings.NewReader(url.Values{"id": {f.evil}, "do": {"ack"}}.Encode()),
+		map[string]string{"Content-Type": "application/x-www-form-urlencoded"}); code != 403 {
+		t.Errorf("a viewer's bulk form: %d, want 403", code)
+	}
+	// More cases a page than one action takes: no form, a hint.
+	if _, page := get(t, admin, f.ts.URL+"/cases?state=all&per_page=1"); !strings.Contains(page, `id="bulk"`) {
+		t.Error("no bulk form on a page of one")
+	}
+	var more []mention.Mention
+	var opened []storage.CaseEvent
+	now := time.Now().UTC().Truncate(time.Second)
+	for i := range MaxBulk {
+		m := mention.Mention{ID: fmt.Sprintf("demo:bulk%d", i), Source: "demo-zagreb", Kind: "review", Brand: "Sunrise", Location: "Zagreb",
+			Text: "Hladna soba.", Lang: "hr", PublishedAt: now}
+		m.Negative, m.Severity, m.Sentiment, m.ScorerVersion = true, "low", -0.5, "test/1"
+		if err := m.Normalize(now); err != nil {
+			t.Fatal(err)
+		}
+		m.StoryID = ""
+		more = append(more, m)
+		opened = append(opened, storage.CaseEvent{EventID: "case:" + m.ID + ":opened", CaseID: "case:" + m.ID, MentionID: m.ID, At: now,
+			Event: "opened", State: "open", Brand: "Sunrise", Location: "Zagreb", Severity: "low"})
+	}
+	if err := f.st.InsertMentions(context.Background(), more); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.AppendCaseEvents(context.Background(), opened); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := get(t, admin, f.ts.URL+"/cases?state=all&per_page=200"); strings.Contains(page, `id="bulk"`) || !strings.Contains(page, "at most 100 cases a page") {
+		t.Error("a page of more than MaxBulk cases offers the bulk form")
+	}
+	if _, page := get(t, admin, f.ts.URL+"/cases?state=all&per_page=100"); !strings.Contains(page, `id="bulk"`) {
+		t.Error("a page of MaxBulk cases lacks the bulk form")
+	}
+	form := url.Values{"id": {f.manila, f.evil}, "do": {"hold"}, "note": {"waiting for the guest"}, "back": {"state=active&severity=critical&done=ack&page=3"}}
 	code, page = do(t, admin, "POST", f.ts.URL+"/cases", "", strings.NewReader(form.Encode()),
 		map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
 	if code != 200 || !strings.Contains(page, "Put on hold 2 cases.") || !strings.Contains(page, `<option value="critical" selected`) {
 		t.Errorf("form: %d, want the filtered list with what was done\n%s", code, page)
 	}
-	if strings.Contains(page, "done=hold") {
-		t.Error("the result travels on in the page's links and form")
+	if strings.Contains(page, "done=hold") || strings.Contains(page, "page=3") {
+		t.Error("the result or the old page number travels on in the page's links and form")
 	}
 	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'held' AND actor = 'admin'"); n != 2 {
 		t.Errorf("%d held events, want 2", n)
@@ -787,5 +844,37 @@ func TestResolveCase(t *testing.T) {
 		if got != tc.want || (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
 			t.Errorf("Resolve(%q) = %q, %v; want %q, %q", tc.ref, got, err, tc.want, tc.err)
 		}
+	}
+}
+
+// countdown is a context whose Err reports cancellation after n calls:
+// a store that goes away midway through a bulk action.
+type countdown struct {
+	context.Context
+	n int
+}
+
+func (c *countdown) Err() error {
+	if c.n--; c.n < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestBulkStopsMidway: a failure midway returns what was done before it
+// with the error, and the inbox says so.
+func TestBulkStopsMidway(t *testing.T) {
+	f := newFixture(t)
+	admin := User{Name: "admin", Role: "admin"}
+	res, err := f.srv.svc.ActMany(&countdown{Context: context.Background(), n: 1}, admin, []string{f.zagreb, f.evil, "demo:hy1"}, "ack", ActInput{})
+	if err == nil || res.Done != 1 || len(res.Cases) != 1 || res.Cases[0].ID != f.zagreb {
+		t.Fatalf("stopped after one: %+v, %v", res, err)
+	}
+	if got := bulkDone(url.Values{"done": {"ack"}, "n": {"1"}, "unchanged": {"2"}, "stopped": {"1"}}); got !=
+		"Acknowledged 1 case. 2 unchanged (already so, or not possible from their state). Stopped by an error before the rest (the server log has it); applying it again is safe." {
+		t.Errorf("result line: %q", got)
+	}
+	if got := bulkDone(url.Values{"done": {"fly"}, "n": {"999"}}); got != "" {
+		t.Errorf("an unknown action's result line: %q", got)
 	}
 }

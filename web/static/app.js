@@ -14,6 +14,13 @@ document.addEventListener("DOMContentLoaded", function () {
     all.addEventListener("change", function () {
       picks.forEach(function (p) { p.checked = all.checked; });
     });
+    var sync = function () {
+      var n = 0;
+      picks.forEach(function (p) { if (p.checked) { n++; } });
+      all.checked = n > 0 && n === picks.length;
+      all.indeterminate = n > 0 && n < picks.length;
+    };
+    picks.forEach(function (p) { p.addEventListener("change", sync); });
   }
   document.querySelectorAll("button[data-copy]").forEach(function (b) {
     b.addEventListener("click", function () {
