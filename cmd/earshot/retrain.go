@@ -25,7 +25,8 @@ import (
 // dispatches (the leader) retrains each model from the staff labels when
 // enough new ones arrived and promotes the candidate only when it is not
 // worse on held-back labels; every process picks up, every reloadEvery,
-// what was promoted or rolled back in the shared directory.
+// what was promoted or rolled back, from the models table (else from its
+// own directory while ClickHouse is away).
 const (
 	retrainEvery = time.Hour
 	reloadEvery  = time.Minute

@@ -61,7 +61,8 @@ worse on held-back labels, keeping the model it replaced beside it. Both are
 published in ClickHouse (table models) and every earshot run follows within a
 minute, on any machine (each keeps a copy under var/models, beside
 clickhouse.spool_dir). --rollback [--brand B] puts that previous model back,
-everywhere.`,
+everywhere (it needs ClickHouse: a rollback only one machine saw would be
+undone by the others).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if f.rollback {
 				if len(args) > 0 || f.feedback || f.out != "" {

@@ -186,7 +186,7 @@ func (r *Retrainer) Reload(ctx context.Context) (bool, error) {
 		if err != nil {
 			// This process keeps scoring with what it has; its own
 			// directory may still tell it of a rollback.
-			r.opts.Log.Warn("shared models unreachable: following the directory", "brand", r.opts.Brand, "err", err)
+			r.opts.Log.Warn("shared models not followed: following the directory", "brand", r.opts.Brand, "err", err)
 		}
 	}
 	return r.reloadDir()
@@ -200,12 +200,15 @@ func (r *Retrainer) reloadShared(ctx context.Context) (changed, found bool, err 
 		return false, found, err
 	}
 	r.mu.Lock()
+	// Older than what this process already followed (a replica that is
+	// behind): never go back to it.
+	stale := p.Seq < r.pubSeq
 	same := p.Seq == r.pubSeq || p.CurrentID == idOf(r.current) && p.PreviousID == idOf(r.previous)
-	if same {
+	if same && !stale {
 		r.pubSeq = p.Seq
 	}
 	r.mu.Unlock()
-	if same {
+	if stale || same {
 		return false, true, nil
 	}
 	if p, found, err = r.opts.Shared.LatestModels(ctx, r.opts.SharedKey, true); err != nil || !found {
@@ -224,9 +227,27 @@ func (r *Retrainer) reloadShared(ctx context.Context) (changed, found bool, err 
 	if cur.ID() != p.CurrentID || idOf(prev) != p.PreviousID {
 		return false, true, r.fail(fmt.Errorf("retrainer: shared models read as %s/%s, recorded as %s/%s", cur.ID(), idOf(prev), p.CurrentID, p.PreviousID))
 	}
+	// A model of this directory that is neither of the shared ones (a
+	// promotion made here before the models were shared) is kept aside,
+	// not lost.
+	r.mu.Lock()
+	local := r.current
+	r.mu.Unlock()
+	if local != nil && local.ID() != cur.ID() && local.ID() != idOf(prev) && (r.opts.Start == nil || local.ID() != r.opts.Start.ID()) {
+		aside := filepath.Join(r.opts.Dir, "replaced-"+local.ID()+".model")
+		if err := local.Save(aside); err != nil {
+			r.opts.Log.Warn("retrainer: keeping a replaced model aside", "file", aside, "err", err)
+		} else {
+			r.opts.Log.Warn("this directory's model is not the one in use elsewhere: kept aside", "brand", r.opts.Brand,
+				"model", local.ID(), "file", aside, "in_use", cur.ID())
+		}
+	}
 	// This process's copy, for a restart while ClickHouse is away.
 	if err := r.saveFiles(cur, prev); err != nil {
 		r.opts.Log.Warn("retrainer: keeping a copy of the shared models", "dir", r.opts.Dir, "err", err)
+	}
+	if p.Seq < r.pubSeq { // a newer one was followed meanwhile
+		return false, true, nil
 	}
 	changed = r.use(cur, prev, p.Seq)
 	if changed {
@@ -285,6 +306,10 @@ func (r *Retrainer) reloadDir() (bool, error) {
 	}
 	changed := r.use(cur, prev, 0)
 	if changed {
+		// No longer what Shared's record holds: compare ids there next.
+		r.mu.Lock()
+		r.pubSeq = 0
+		r.mu.Unlock()
 		r.opts.Log.Info("model changed on disk: now in use", "brand", r.opts.Brand, "model", cur.ID(), "dir", r.opts.Dir)
 		if r.opts.OnPromote != nil {
 			r.opts.OnPromote(cur)
@@ -293,25 +318,38 @@ func (r *Retrainer) reloadDir() (bool, error) {
 	return changed, nil
 }
 
-// publish records cur and prev in Shared (when set) as the models in use.
+// errSuperseded: another process published since this one last followed
+// Shared (a rollback while this one trained); its record stands.
+var errSuperseded = errors.New("another process changed the models meanwhile")
+
+// publish records cur and prev in Shared (when set) as the models in use,
+// unless another process published since this one last followed it.
 func (r *Retrainer) publish(ctx context.Context, cur, prev *Model) (uint64, error) {
 	if r.opts.Shared == nil {
 		return 0, nil
 	}
+	latest, found, err := r.opts.Shared.LatestModels(ctx, r.opts.SharedKey, false)
+	if err != nil {
+		return 0, fmt.Errorf("retrainer: publish %s: %w", cur.ID(), err)
+	}
+	r.mu.Lock()
+	base := r.pubSeq
+	r.mu.Unlock()
+	if found && latest.Seq != base {
+		return 0, errSuperseded
+	}
 	var cb, pb bytes.Buffer
 	if err := cur.Write(&cb); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("retrainer: publish: %w", err)
 	}
 	if prev != nil {
 		if err := prev.Write(&pb); err != nil {
-			return 0, err
+			return 0, fmt.Errorf("retrainer: publish: %w", err)
 		}
 	}
 	now := r.opts.Now()
 	seq := uint64(now.UnixNano())
-	r.mu.Lock()
-	seq = max(seq, r.pubSeq+1) // a clock set back still publishes something newer
-	r.mu.Unlock()
+	seq = max(seq, latest.Seq+1) // a clock behind another machine's still publishes something newer
 	p := Published{Seq: seq, At: now, CurrentID: cur.ID(), PreviousID: idOf(prev), Current: cb.Bytes(), Previous: pb.Bytes()}
 	if err := r.opts.Shared.PublishModels(ctx, r.opts.SharedKey, p); err != nil {
 		return 0, fmt.Errorf("retrainer: publish %s: %w", cur.ID(), err)
@@ -396,10 +434,16 @@ func (r *Retrainer) Check(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	if err := r.promote(ctx, md, prev); err != nil {
-		// Not in use anywhere: the next round trains again.
+		// Not in use anywhere: the next round trains again (on what is
+		// in use by then).
 		r.mu.Lock()
 		r.since = since
 		r.mu.Unlock()
+		if errors.Is(err, errSuperseded) {
+			r.opts.Log.Info("candidate dropped: another process changed the models while it trained; following it", "brand", r.opts.Brand, "candidate", md.ID())
+			changed, _, err := r.reloadShared(ctx)
+			return changed, err
+		}
 		return false, r.fail(err)
 	}
 	return true, nil
@@ -442,7 +486,11 @@ func (r *Retrainer) promote(ctx context.Context, md, prev *Model) error {
 		return err
 	}
 	if err := r.saveFiles(md, prev); err != nil {
-		return fmt.Errorf("retrainer: save: %w", err)
+		if r.opts.Shared == nil {
+			return fmt.Errorf("retrainer: save: %w", err)
+		}
+		// Published: in use everywhere; only this process's copy is missing.
+		r.opts.Log.Warn("retrainer: keeping a copy of the promoted model", "dir", r.opts.Dir, "err", err)
 	}
 	r.use(md, prev, seq)
 	r.mu.Lock()
@@ -477,7 +525,10 @@ func (r *Retrainer) Rollback(ctx context.Context) error {
 		return fmt.Errorf("retrainer: rollback: %w", err)
 	}
 	if err := r.saveFiles(prev, cur); err != nil {
-		return fmt.Errorf("retrainer: rollback: %w", err)
+		if r.opts.Shared == nil {
+			return fmt.Errorf("retrainer: rollback: %w", err)
+		}
+		r.opts.Log.Warn("retrainer: keeping a copy of the model rolled back to", "dir", r.opts.Dir, "err", err)
 	}
 	r.use(prev, cur, seq)
 	r.mu.Lock()

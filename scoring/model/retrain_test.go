@@ -383,3 +383,89 @@ func TestRetrainerSeedsShared(t *testing.T) {
 		t.Errorf("directory's model not published: %+v found %v", p, found)
 	}
 }
+
+// TestRetrainerSharedRaces: a record older than one already followed (a
+// replica that is behind) is not gone back to; a rollback published while
+// the leader trained stands, and the leader drops its candidate and
+// follows it; while Shared cannot be reached a process follows its
+// directory, and Shared again once it is back.
+func TestRetrainerSharedRaces(t *testing.T) {
+	ctx := context.Background()
+	base := synth(150, 4)
+	start, err := Train(ctx, base, testConfig(), lexStub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	shared := &fakeShared{}
+	labels := &fakeLabels{labels: good[:40]}
+	leader, err := NewRetrainer(RetrainerOptions{Base: base, Labels: labels, Evidence: lexStub, MinNew: 20, Dir: t.TempDir(),
+		Start: start, Config: testConfig(), Shared: shared, SharedKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := leader.Check(ctx); !changed || err != nil {
+		t.Fatalf("first promotion: %v %v", changed, err)
+	}
+	first := leader.Current().ID()
+	otherDir := t.TempDir()
+	other, err := NewRetrainer(RetrainerOptions{Labels: &fakeLabels{}, Evidence: lexStub, Dir: otherDir, Start: start, Shared: shared, SharedKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := other.Reload(ctx); !changed || err != nil || other.Current().ID() != first {
+		t.Fatalf("other did not follow: %v %v", changed, err)
+	}
+
+	// A replica behind serves an older record: not followed.
+	latest := shared.recs["k"][len(shared.recs["k"])-1]
+	shared.recs["k"] = []Published{{Seq: latest.Seq - 1, CurrentID: start.ID(), Current: latest.Previous}}
+	if changed, err := other.Reload(ctx); changed || err != nil || other.Current().ID() != first {
+		t.Errorf("went back to an older record: changed %v err %v current %s", changed, err, other.Current().ID())
+	}
+	shared.recs["k"] = []Published{latest}
+
+	// The other machine rolls back while the leader trains on new labels:
+	// the rollback stands, the candidate is dropped, the leader follows.
+	for _, l := range labelsLike(40, "q", "the sink %d was mouldy", "negative") {
+		l.At = l.At.Add(2 * time.Hour)
+		labels.labels = append(labels.labels, l)
+	}
+	if err := other.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	leader.mu.Lock() // the leader has not looked at Shared since its promotion
+	stalePub := leader.pubSeq
+	leader.mu.Unlock()
+	if stalePub == shared.recs["k"][len(shared.recs["k"])-1].Seq {
+		t.Fatal("test set-up: the leader already saw the rollback")
+	}
+	changed, err := leader.Check(ctx)
+	if err != nil || leader.Current().ID() != start.ID() || !changed {
+		t.Errorf("leader after training across a rollback: changed %v err %v, in use %s (want the rollback's %s)", changed, err, leader.Current().ID(), start.ID())
+	}
+	if p, _, _ := shared.LatestModels(ctx, "k", false); p.CurrentID != start.ID() {
+		t.Errorf("the rollback was overwritten by %s", p.CurrentID)
+	}
+	if s := leader.Status(); s.Promotions != 1 {
+		t.Errorf("dropped candidate counted as a promotion: %+v", s)
+	}
+
+	// Shared away: the other machine follows its directory (a rollback
+	// made there by hand), then Shared again once it is back.
+	shared.err = errors.New("clickhouse: connection refused")
+	byHand, err := NewRetrainer(RetrainerOptions{Labels: &fakeLabels{}, Evidence: lexStub, Dir: otherDir, Start: start})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := byHand.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := other.Reload(ctx); !changed || err != nil || other.Current().ID() != first {
+		t.Errorf("Shared away: directory not followed: changed %v err %v current %s", changed, err, other.Current().ID())
+	}
+	shared.err = nil
+	if changed, err := other.Reload(ctx); !changed || err != nil || other.Current().ID() != start.ID() {
+		t.Errorf("Shared back: not followed again: changed %v err %v current %s", changed, err, other.Current().ID())
+	}
+}
