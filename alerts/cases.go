@@ -30,6 +30,58 @@ type CaseLabeller interface {
 	LabelCaseMention(ctx context.Context, c caselog.State, label, who, note string, at time.Time) error
 }
 
+// CaseLabellerMany labels several cases' mentions at once; *storage.Store
+// is one.
+type CaseLabellerMany interface {
+	LabelCaseMentions(ctx context.Context, cs []caselog.State, label, who, note string, at time.Time) error
+}
+
+// ActMany applies one action to cases already read, as Act would to each
+// (the same refusals, the same label for not_a_complaint, written before
+// the events), in one insert for the labels and one for the events. moved
+// holds, per case, its event or why it was not moved (ErrAlready, "cannot
+// ..."); err is a failed write, after which none was moved.
+func ActMany(ctx context.Context, book CaseBook, cases []caselog.State, action, actor, outcome, note string, now time.Time) (moved []Moved, err error) {
+	if err := caselog.CheckAction(action, outcome); err != nil {
+		return nil, err
+	}
+	actor = oneLine(actor, 100)
+	if actor == "" {
+		return nil, errors.New("who acts? (--by)")
+	}
+	note = oneLine(note, 500)
+	moved = make([]Moved, len(cases))
+	var evs []caselog.Event
+	var toLabel []caselog.State
+	for i, c := range cases {
+		ev, err := caselog.Act(c, action, actor, outcome, note, now)
+		if moved[i] = (Moved{Event: ev, Err: err}); err != nil {
+			continue
+		}
+		evs = append(evs, ev)
+		if action == "resolve" && outcome == caselog.NotAComplaint {
+			toLabel = append(toLabel, c)
+		}
+	}
+	if lb, ok := book.(CaseLabellerMany); ok && len(toLabel) > 0 {
+		if err := lb.LabelCaseMentions(ctx, toLabel, NotAComplaintLabel, actor, note, now); err != nil {
+			return moved, fmt.Errorf("label the mentions: %w", err)
+		}
+	}
+	if len(evs) > 0 {
+		if err := book.AppendCaseEvents(ctx, evs); err != nil {
+			return moved, err
+		}
+	}
+	return moved, nil
+}
+
+// Moved is one case's part in ActMany: its event, or why there is none.
+type Moved struct {
+	Event caselog.Event
+	Err   error
+}
+
 // NotAComplaintLabel is the label a case resolved as not a complaint gives
 // its mention.
 const NotAComplaintLabel = "neutral"

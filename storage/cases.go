@@ -171,6 +171,24 @@ func (s *Store) queryCases(ctx context.Context, q string, args ...any) ([]CaseSt
 	return out, rows.Err()
 }
 
+// CasesByID returns the cases among ids that exist, by id: one query for a
+// bulk action's cases.
+func (s *Store) CasesByID(ctx context.Context, ids []string) (map[string]CaseState, error) {
+	out := map[string]CaseState{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in, args := inList(ids)
+	cs, err := s.queryCases(ctx, caseSelect+" WHERE case_id IN "+in+" GROUP BY case_id HAVING opened > toDateTime(0)", args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		out[c.CaseID] = c
+	}
+	return out, nil
+}
+
 // Cases lists cases, newest first; state "" means every state.
 func (s *Store) Cases(ctx context.Context, state string, limit int) ([]CaseState, error) {
 	q := caseSelect + " GROUP BY case_id"

@@ -46,6 +46,42 @@ func (s *Store) InsertLabel(ctx context.Context, l Label) error {
 	return nil
 }
 
+// LabelCaseMentions is LabelCaseMention for several cases: their mentions
+// read in one query, their labels written in one insert.
+func (s *Store) LabelCaseMentions(ctx context.Context, cs []caselog.State, label, who, note string, at time.Time) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if !allowed(LabelValues, label) || label == "" {
+		return fmt.Errorf("label %q: want negative, neutral or positive", label)
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.MentionID
+	}
+	ms, err := s.Mentions(ctx, ids)
+	if err != nil {
+		return err
+	}
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO labels (mention_id, who, at, label, aspects_corrected, aspects, case_id, brand, location,
+		lang, scorer_version, scored_negative, scored_aspects, note)`)
+	if err != nil {
+		return fmt.Errorf("labels: %w", err)
+	}
+	for _, c := range cs {
+		m := ms[c.MentionID]
+		if err := b.Append(c.MentionID, who, at.UTC(), label, uint8(0), []string{}, c.CaseID, c.Brand, c.Location, m.Lang,
+			m.ScorerVersion, boolU8(m.Negative), nonNil(m.Aspects), note); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("labels: %w", err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("labels: %w", err)
+	}
+	return nil
+}
+
 // Labels returns the labels given for mentions (each person's latest), by key.
 func (s *Store) Labels(ctx context.Context, mentionIDs []string) ([]Label, error) {
 	if len(mentionIDs) == 0 {

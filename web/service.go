@@ -630,6 +630,10 @@ func (s *Service) ActMany(ctx context.Context, u User, refs []string, action str
 	if len(uniq) == 0 {
 		return res, badf("which cases? select at least one")
 	}
+	switch action {
+	case "ack", "hold", "resume", "resolve":
+		return s.moveMany(ctx, u, uniq, action, in)
+	}
 	done := map[string]string{} // case id -> the ref that named it first
 	for _, ref := range uniq {
 		if err := ctx.Err(); err != nil {
@@ -664,6 +668,105 @@ func (s *Service) ActMany(ctx context.Context, u User, refs []string, action str
 			return res, fmt.Errorf("bulk %s stopped at case %s (%d done before it; running it again is safe): %w", action, ref, res.Done, err)
 		}
 		res.Cases = append(res.Cases, it)
+	}
+	return res, nil
+}
+
+// moveMany is ActMany for the workflow's moves (ack, hold, resume,
+// resolve): the cases read in one query and moved by alerts.ActMany (one
+// insert for the labels, one for the events), so a page of cases costs a
+// few round trips, not a few per case. Refs that are not whole ids are
+// resolved one by one, as for one case.
+func (s *Service) moveMany(ctx context.Context, u User, refs []string, action string, in ActInput) (BulkResult, error) {
+	res := BulkResult{Action: action}
+	var want []string
+	for _, ref := range refs {
+		if strings.HasPrefix(ref, "case:") {
+			want = append(want, ref)
+		} else {
+			want = append(want, "case:"+ref, "case:story:"+ref)
+		}
+	}
+	cases, err := s.Store.CasesByID(ctx, want)
+	if err != nil {
+		return res, err
+	}
+	failed := func(it BulkItem, ref string) {
+		it.Result, it.Error = "failed", fmt.Sprintf("case %s: %v", ref, ErrNotFound)
+		res.Failed++
+		res.Cases = append(res.Cases, it)
+	}
+	var toMove []storage.CaseState
+	var at []int // index in res.Cases of each case to move
+	done := map[string]string{}
+	for _, ref := range refs {
+		it := BulkItem{Case: ref}
+		var c storage.CaseState
+		var n int
+		for _, w := range []string{ref, "case:" + ref, "case:story:" + ref} {
+			if cc, ok := cases[w]; ok && (w == ref || !strings.HasPrefix(ref, "case:")) && cc.CaseID != c.CaseID {
+				c, n = cc, n+1
+			}
+		}
+		if n != 1 {
+			// A prefix, not there, or whole ids under both prefixes: as
+			// for one case.
+			id, err := s.Resolve(ctx, u, ref)
+			var bad BadRequest
+			switch {
+			case errors.Is(err, ErrNotFound):
+				failed(it, ref)
+				continue
+			case errors.As(err, &bad):
+				it.Result, it.Error = "failed", err.Error()
+				res.Failed++
+				res.Cases = append(res.Cases, it)
+				continue
+			case err != nil:
+				return res, err
+			}
+			var found bool
+			if c, found, err = s.Store.Case(ctx, id); err != nil {
+				return res, err
+			} else if !found {
+				failed(it, ref)
+				continue
+			}
+		}
+		if !u.Scope.Allows(c.Brand, c.Location) {
+			failed(it, ref)
+			continue
+		}
+		it.ID, it.State = c.CaseID, c.State
+		if first := done[c.CaseID]; first != "" {
+			it.Result, it.Error = "unchanged", fmt.Sprintf("the same case as %q", first)
+			res.Unchanged++
+			res.Cases = append(res.Cases, it)
+			continue
+		}
+		done[c.CaseID] = ref
+		toMove, at = append(toMove, c), append(at, len(res.Cases))
+		res.Cases = append(res.Cases, it)
+	}
+	moved, err := alerts.ActMany(ctx, s.Store, toMove, action, u.Name, in.Outcome, in.Note, s.now())
+	if err != nil {
+		// Nothing was moved: say which would have been, as not done.
+		for _, i := range at {
+			res.Cases[i].Result = "failed"
+			res.Cases[i].Error = "not done: " + err.Error()
+		}
+		res.Failed += len(at)
+		return res, fmt.Errorf("bulk %s: %w", action, err)
+	}
+	for k, i := range at {
+		it := &res.Cases[i]
+		if err := moved[k].Err; err != nil {
+			it.Result, it.Error = "unchanged", err.Error()
+			res.Unchanged++
+			continue
+		}
+		it.Result, it.State = "done", moved[k].Event.State
+		res.Done++
 	}
 	return res, nil
 }

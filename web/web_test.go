@@ -861,12 +861,14 @@ func (c *countdown) Err() error {
 	return nil
 }
 
-// TestBulkStopsMidway: a failure midway returns what was done before it
-// with the error, and the inbox says so.
+// TestBulkStopsMidway: a failure midway through the actions taken case by
+// case (notes, assignments, labels) returns what was done before it with
+// the error, and the inbox says so. (The workflow's moves are one write:
+// all or none.)
 func TestBulkStopsMidway(t *testing.T) {
 	f := newFixture(t)
 	admin := User{Name: "admin", Role: "admin"}
-	res, err := f.srv.svc.ActMany(&countdown{Context: context.Background(), n: 1}, admin, []string{f.zagreb, f.evil, "demo:hy1"}, "ack", ActInput{})
+	res, err := f.srv.svc.ActMany(&countdown{Context: context.Background(), n: 1}, admin, []string{f.zagreb, f.evil, "demo:hy1"}, "note", ActInput{Note: "called"})
 	if err == nil || res.Done != 1 || len(res.Cases) != 1 || res.Cases[0].ID != f.zagreb {
 		t.Fatalf("stopped after one: %+v, %v", res, err)
 	}
