@@ -16,7 +16,9 @@ type manyBook struct {
 	err      error
 }
 
-func (b *manyBook) Case(context.Context, string) (caselog.State, bool, error) { return caselog.State{}, false, nil }
+func (b *manyBook) Case(context.Context, string) (caselog.State, bool, error) {
+	return caselog.State{}, false, nil
+}
 func (b *manyBook) AppendCaseEvents(_ context.Context, evs []caselog.Event) error {
 	if b.err != nil {
 		return b.err
