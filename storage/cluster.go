@@ -35,6 +35,7 @@ var shardKeys = map[string]string{
 	"item_ratings":     "cityHash64(source, item)",
 	"storms":           "cityHash64(storm_id)",
 	"models":           "cityHash64(key)", // every publication of one model line
+	"sessions":         "cityHash64(token_hash)",
 	// Fed by views over mentions: the mention's shard.
 	"case_queue": "cityHash64(mention_id)",
 	"case_inbox": "cityHash64(mention_id)",

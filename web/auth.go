@@ -1,9 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -13,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/earshot/earshot/config"
+	"github.com/earshot/earshot/storage"
 )
 
 // SessionCookie names the browser session's cookie.
@@ -30,16 +35,38 @@ const (
 // an unknown name takes as long as one with a wrong password.
 const dummyHash = "$2a$10$7EqJtq98hPqEX7fNZaFWoOhi5BWX4Z1oiMQ7ZfO8NsuRvdHQqUQuy"
 
-// sessions is the in-memory session store: a restart signs everyone out.
+// SessionStore keeps sessions where every earshot process finds them
+// (ClickHouse's sessions table): a restart signs nobody out, and a
+// session started on one process works on the others.
+type SessionStore interface {
+	SaveSession(ctx context.Context, s storage.Session) error
+	LookupSession(ctx context.Context, tokenHash string) (storage.Session, bool, error)
+}
+
+// sessions are the browser sessions: a cache in memory in front of the
+// store (nil: memory only). A cached session is checked against the store
+// again after recheck, so that a sign-out on another process ends it here
+// within that time; a session the store cannot be asked about meanwhile
+// stays valid until its expiry.
 type sessions struct {
-	mu  sync.Mutex
-	m   map[string]session
-	ttl time.Duration
+	mu      sync.Mutex
+	m       map[string]session
+	ttl     time.Duration
+	recheck time.Duration
+	store   SessionStore
+	log     *slog.Logger
 }
 
 type session struct {
 	user    string
 	expires time.Time
+	checked time.Time
+}
+
+// tokenHash is what the store keeps of a token.
+func tokenHash(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(h[:])
 }
 
 func newToken() string {
@@ -48,7 +75,16 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *sessions) create(user string, now time.Time) string {
+func (s *sessions) create(ctx context.Context, user string, now time.Time) string {
+	t := newToken()
+	ss := session{user: user, expires: now.Add(s.ttl), checked: now}
+	if s.store != nil {
+		// Without the store the session still works on this process.
+		if err := s.store.SaveSession(ctx, storage.Session{TokenHash: tokenHash(t), User: user, Created: now, Expires: ss.expires,
+			Version: uint64(now.UnixNano())}); err != nil {
+			s.log.Warn("session kept in this process only", "user", user, "err", err)
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range s.m { // drop expired sessions as new ones come
@@ -56,29 +92,70 @@ func (s *sessions) create(user string, now time.Time) string {
 			delete(s.m, k)
 		}
 	}
-	t := newToken()
-	s.m[t] = session{user: user, expires: now.Add(s.ttl)}
+	s.m[t] = ss
 	return t
 }
 
-func (s *sessions) get(token string, now time.Time) (string, bool) {
+func (s *sessions) get(ctx context.Context, token string, now time.Time) (string, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	v, ok := s.m[token]
-	if !ok {
+	s.mu.Unlock()
+	if ok && now.After(v.expires) {
+		s.drop(token)
 		return "", false
 	}
-	if now.After(v.expires) {
-		delete(s.m, token)
+	if ok && (s.store == nil || now.Sub(v.checked) < s.recheck) {
+		return v.user, true
+	}
+	if s.store == nil {
 		return "", false
 	}
-	return v.user, true
+	st, found, err := s.store.LookupSession(ctx, tokenHash(token))
+	switch {
+	case err != nil && ok:
+		s.log.Warn("session not checked: kept until it is", "user", v.user, "err", err)
+		return v.user, true
+	case err != nil:
+		s.log.Warn("session not checked", "err", err)
+		return "", false
+	case !found || st.Ended || now.After(st.Expires):
+		s.drop(token)
+		return "", false
+	}
+	s.mu.Lock()
+	s.m[token] = session{user: st.User, expires: st.Expires, checked: now}
+	s.mu.Unlock()
+	return st.User, true
 }
 
-func (s *sessions) end(token string) {
+func (s *sessions) drop(token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, token)
+}
+
+// end signs a session out: here at once, on other processes at their next
+// check.
+func (s *sessions) end(ctx context.Context, token string, now time.Time) {
+	s.mu.Lock()
+	v, ok := s.m[token]
+	delete(s.m, token)
+	s.mu.Unlock()
+	if s.store == nil {
+		return
+	}
+	user := v.user
+	if !ok {
+		st, found, err := s.store.LookupSession(ctx, tokenHash(token))
+		if err != nil || !found {
+			return
+		}
+		user, v.expires = st.User, st.Expires
+	}
+	if err := s.store.SaveSession(ctx, storage.Session{TokenHash: tokenHash(token), User: user, Created: now, Expires: v.expires,
+		Ended: true, Version: uint64(now.UnixNano())}); err != nil {
+		s.log.Warn("sign-out recorded in this process only", "user", user, "err", err)
+	}
 }
 
 // limiter counts failed logins per key ("user:NAME", "addr:IP").
@@ -192,7 +269,7 @@ func (s *Server) sessionUser(r *http.Request) (User, bool) {
 	if err != nil {
 		return User{}, false
 	}
-	name, ok := s.sessions.get(c.Value, s.now())
+	name, ok := s.sessions.get(r.Context(), c.Value, s.now())
 	if !ok {
 		return User{}, false
 	}

@@ -33,7 +33,14 @@ type Options struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 	SessionTTL time.Duration
+	// SessionRecheck: how long a session this process has seen is trusted
+	// before the sessions table is asked again (default 30 s): the most a
+	// sign-out on another process takes to reach this one.
+	SessionRecheck time.Duration
 }
+
+// DefaultSessionRecheck is Options.SessionRecheck's default.
+const DefaultSessionRecheck = 30 * time.Second
 
 // Server is the web inbox and its API.
 type Server struct {
@@ -86,8 +93,16 @@ func New(o Options) (*Server, error) {
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
+	recheck := o.SessionRecheck
+	if recheck <= 0 {
+		recheck = DefaultSessionRecheck
+	}
+	ss := &sessions{m: map[string]session{}, ttl: ttl, recheck: recheck, log: o.Logger}
+	if o.Store != nil {
+		ss.store = o.Store
+	}
 	s := &Server{svc: svc, cfg: o.Config, store: o.Store, log: o.Logger, nowFn: o.Now, spool: o.SpoolDepth,
-		sessions: &sessions{m: map[string]session{}, ttl: ttl}, limit: &limiter{failures: map[string][]time.Time{}}}
+		sessions: ss, limit: &limiter{failures: map[string][]time.Time{}}}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -216,14 +231,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "login", User{}, map[string]any{"Next": next, "Error": err.Error(), "Name": r.FormValue("name")})
 		return
 	}
-	s.setSession(w, r, s.sessions.create(u.Name, s.now()), int(s.sessions.ttl.Seconds()))
+	s.setSession(w, r, s.sessions.create(r.Context(), u.Name, s.now()), int(s.sessions.ttl.Seconds()))
 	s.log.Info("signed in", "user", u.Name, "addr", clientAddr(r))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		s.sessions.end(c.Value)
+		s.sessions.end(r.Context(), c.Value, s.now())
 	}
 	s.setSession(w, r, "", -1)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -626,21 +626,89 @@ func TestAPIErrors(t *testing.T) {
 }
 
 func TestSessionsExpire(t *testing.T) {
+	ctx := context.Background()
 	s := &sessions{m: map[string]session{}, ttl: time.Hour}
 	t0 := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
-	tok := s.create("ana", t0)
+	tok := s.create(ctx, "ana", t0)
 	for _, tt := range []struct {
 		at   time.Duration
 		want bool
 	}{{0, true}, {59 * time.Minute, true}, {61 * time.Minute, false}, {30 * time.Minute, false}} { // gone once expired
-		if _, ok := s.get(tok, t0.Add(tt.at)); ok != tt.want {
+		if _, ok := s.get(ctx, tok, t0.Add(tt.at)); ok != tt.want {
 			t.Errorf("after %s: signed in %v, want %v", tt.at, ok, tt.want)
 		}
 	}
-	other := s.create("bo", t0)
-	s.end(other)
-	if _, ok := s.get(other, t0); ok {
+	other := s.create(ctx, "bo", t0)
+	s.end(ctx, other, t0)
+	if _, ok := s.get(ctx, other, t0); ok {
 		t.Error("an ended session still works")
+	}
+}
+
+// TestSessionsShared: sessions live in ClickHouse's sessions table: a
+// restarted server (a new Server on the same store) keeps everyone signed
+// in, a second process accepts a session another started, a sign-out
+// ends the session on this process at once and on the other at its next
+// check, and the table holds no token, only its hash.
+func TestSessionsShared(t *testing.T) {
+	f := newFixture(t)
+	second := func(recheck time.Duration) *httptest.Server {
+		srv, err := New(Options{Store: f.st, Config: f.cfg, Listen: "127.0.0.1:0", SessionRecheck: recheck})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		srv.Register(mux)
+		ts := httptest.NewServer(mux)
+		t.Cleanup(ts.Close)
+		return ts
+	}
+	c := f.client(t, "zoran")
+	base, _ := url.Parse(f.ts.URL)
+	cookie := c.Jar.Cookies(base)
+	if len(cookie) != 1 {
+		t.Fatalf("cookies: %v", cookie)
+	}
+	on := func(ts *httptest.Server) int {
+		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/cases", nil)
+		req.AddCookie(cookie[0])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	restarted, other := second(time.Hour), second(time.Millisecond)
+	if code := on(restarted); code != 200 {
+		t.Fatalf("after a restart: %d, want 200 (still signed in)", code)
+	}
+	if code := on(other); code != 200 {
+		t.Fatalf("on another process: %d, want 200", code)
+	}
+	if n := f.db.Count(t, "SELECT count() FROM sessions WHERE token_hash = ? AND user = 'zoran'", tokenHash(cookie[0].Value)); n != 1 {
+		t.Errorf("%d rows for the session's hash, want 1", n)
+	}
+	if n := f.db.Count(t, "SELECT count() FROM sessions WHERE token_hash = ?", cookie[0].Value); n != 0 {
+		t.Error("the token itself is stored")
+	}
+	// Sign out on the first process.
+	req, _ := http.NewRequest("POST", f.ts.URL+"/logout", nil)
+	req.AddCookie(cookie[0])
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noRedirect.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout: %v %v", resp, err)
+	}
+	if code := on(f.ts); code != 401 {
+		t.Errorf("after sign-out, the same process: %d, want 401", code)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if code := on(other); code != 401 {
+		t.Errorf("after sign-out, another process past its recheck: %d, want 401", code)
+	}
+	if code := on(second(time.Hour)); code != 401 {
+		t.Errorf("after sign-out, a restarted process: %d, want 401", code)
 	}
 }
 
