@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,7 +14,9 @@ import (
 type manyBook struct {
 	appends  [][]caselog.Event
 	labelled [][]caselog.State
+	order    []string
 	err      error
+	labelErr error
 }
 
 func (b *manyBook) Case(context.Context, string) (caselog.State, bool, error) {
@@ -24,13 +27,18 @@ func (b *manyBook) AppendCaseEvents(_ context.Context, evs []caselog.Event) erro
 		return b.err
 	}
 	b.appends = append(b.appends, evs)
+	b.order = append(b.order, "events")
 	return nil
 }
 func (b *manyBook) LabelCaseMentions(_ context.Context, cs []caselog.State, label, _, _ string, _ time.Time) error {
+	if b.labelErr != nil {
+		return b.labelErr
+	}
 	if label != NotAComplaintLabel {
 		return errors.New("label " + label)
 	}
 	b.labelled = append(b.labelled, cs)
+	b.order = append(b.order, "labels")
 	return nil
 }
 
@@ -55,6 +63,14 @@ func TestActMany(t *testing.T) {
 	}
 	if len(b.appends) != 1 || len(b.appends[0]) != 2 || len(b.labelled) != 1 || len(b.labelled[0]) != 2 || b.labelled[0][1].CaseID != "case:c" {
 		t.Errorf("writes: %d appends %v, labels %v", len(b.appends), b.appends, b.labelled)
+	}
+	if fmt.Sprint(b.order) != "[labels events]" {
+		t.Errorf("writes in the order %v, want the labels first", b.order)
+	}
+	// A failed label write records no event.
+	b = &manyBook{labelErr: errors.New("clickhouse away")}
+	if _, err := ActMany(ctx, b, cases, "resolve", "ana", caselog.NotAComplaint, "", now); err == nil || len(b.appends) != 0 {
+		t.Errorf("label write failed: err %v, %d event writes", err, len(b.appends))
 	}
 	// ack: a resolved case cannot be acknowledged; no labels.
 	b = &manyBook{}

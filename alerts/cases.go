@@ -63,9 +63,21 @@ func ActMany(ctx context.Context, book CaseBook, cases []caselog.State, action, 
 			toLabel = append(toLabel, c)
 		}
 	}
-	if lb, ok := book.(CaseLabellerMany); ok && len(toLabel) > 0 {
-		if err := lb.LabelCaseMentions(ctx, toLabel, NotAComplaintLabel, actor, note, now); err != nil {
-			return moved, fmt.Errorf("label the mentions: %w", err)
+	// Labels first, as Act: a resolve recorded means its label is. (A
+	// failed event write below leaves the labels: as a retried Act, the
+	// next attempt writes them again, one row per mention and person.)
+	if len(toLabel) > 0 {
+		switch lb := book.(type) {
+		case CaseLabellerMany:
+			if err := lb.LabelCaseMentions(ctx, toLabel, NotAComplaintLabel, actor, note, now); err != nil {
+				return moved, fmt.Errorf("label the mentions: %w", err)
+			}
+		case CaseLabeller:
+			for _, c := range toLabel {
+				if err := lb.LabelCaseMention(ctx, c, NotAComplaintLabel, actor, note, now); err != nil {
+					return moved, fmt.Errorf("case %s: label its mention: %w", c.CaseID, err)
+				}
+			}
 		}
 	}
 	if len(evs) > 0 {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -44,29 +45,57 @@ type SessionStore interface {
 }
 
 // sessions are the browser sessions: a cache in memory in front of the
-// store (nil: memory only). A cached session is checked against the store
-// again after recheck, so that a sign-out on another process ends it here
-// within that time; a session the store cannot be asked about meanwhile
-// stays valid until its expiry.
+// store (nil: memory only). A session this process has seen is trusted
+// for recheck before the store is asked again, so a sign-out on another
+// process ends it here within that time. While the store cannot be asked,
+// sessions this process has seen stay valid until their expiry, sessions
+// it started are written when it can, and others are refused.
 type sessions struct {
 	mu      sync.Mutex
 	m       map[string]session
+	ended   map[string]time.Time // signed out here: refused until expiry whatever the store says
+	misses  map[string]time.Time // unknown tokens, not asked about again until then
 	ttl     time.Duration
 	recheck time.Duration
 	store   SessionStore
+	key     []byte // keys the token's hash (server.link_key), else plain SHA-256
 	log     *slog.Logger
 }
 
 type session struct {
-	user    string
-	expires time.Time
-	checked time.Time
+	user       string
+	credential string
+	expires    time.Time
+	checked    time.Time
+	unsaved    bool // started while the store could not be written
 }
 
-// tokenHash is what the store keeps of a token.
-func tokenHash(token string) string {
+// maxMisses bounds the unknown tokens remembered (a flood of made-up
+// cookies must not grow memory).
+const maxMisses = 10000
+
+// tokenLen is newToken's length: other cookie values are refused unread.
+const tokenLen = 43
+
+// hash is what the store keeps of a token.
+func (s *sessions) hash(token string) string {
+	if len(s.key) > 0 {
+		m := hmac.New(sha256.New, s.key)
+		m.Write([]byte(token))
+		return hex.EncodeToString(m.Sum(nil))
+	}
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
+}
+
+// credentialOf digests a user's password hash: a session records the
+// credential it was started with, and a changed password ends it.
+func credentialOf(u *config.User) string {
+	if u == nil {
+		return ""
+	}
+	h := sha256.Sum256([]byte("earshot-session:" + u.PasswordHash))
+	return hex.EncodeToString(h[:8])
 }
 
 func newToken() string {
@@ -75,15 +104,24 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *sessions) create(ctx context.Context, user string, now time.Time) string {
-	t := newToken()
-	ss := session{user: user, expires: now.Add(s.ttl), checked: now}
-	if s.store != nil {
-		// Without the store the session still works on this process.
-		if err := s.store.SaveSession(ctx, storage.Session{TokenHash: tokenHash(t), User: user, Created: now, Expires: ss.expires,
-			Version: uint64(now.UnixNano())}); err != nil {
-			s.log.Warn("session kept in this process only", "user", user, "err", err)
+func wellFormed(token string) bool {
+	if len(token) != tokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		c := token[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
 		}
+	}
+	return true
+}
+
+func (s *sessions) create(ctx context.Context, user, credential string, now time.Time) string {
+	t := newToken()
+	ss := session{user: user, credential: credential, expires: now.Add(s.ttl), checked: now}
+	if s.store != nil {
+		ss.unsaved = !s.save(ctx, t, ss, now)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,40 +130,94 @@ func (s *sessions) create(ctx context.Context, user string, now time.Time) strin
 			delete(s.m, k)
 		}
 	}
+	for k, v := range s.ended {
+		if now.After(v) {
+			delete(s.ended, k)
+		}
+	}
 	s.m[t] = ss
 	return t
 }
 
-func (s *sessions) get(ctx context.Context, token string, now time.Time) (string, bool) {
+// save writes a session's start; false when the store could not be
+// written (the session then works on this process only, until it can).
+func (s *sessions) save(ctx context.Context, token string, ss session, now time.Time) bool {
+	err := s.store.SaveSession(ctx, storage.Session{TokenHash: s.hash(token), User: ss.user, Credential: ss.credential,
+		Created: now, Expires: ss.expires, Version: uint64(now.UnixNano())})
+	if err != nil {
+		s.log.Warn("session not stored yet: valid on this process only", "user", ss.user, "err", err)
+		return false
+	}
+	return true
+}
+
+// get returns the user and credential of a valid session.
+func (s *sessions) get(ctx context.Context, token string, now time.Time) (user, credential string, ok bool) {
+	if !wellFormed(token) {
+		return "", "", false
+	}
 	s.mu.Lock()
-	v, ok := s.m[token]
+	v, cached := s.m[token]
+	_, ended := s.ended[token]
+	missUntil, missed := s.misses[token]
 	s.mu.Unlock()
-	if ok && now.After(v.expires) {
-		s.drop(token)
-		return "", false
-	}
-	if ok && (s.store == nil || now.Sub(v.checked) < s.recheck) {
-		return v.user, true
-	}
-	if s.store == nil {
-		return "", false
-	}
-	st, found, err := s.store.LookupSession(ctx, tokenHash(token))
 	switch {
-	case err != nil && ok:
-		s.log.Warn("session not checked: kept until it is", "user", v.user, "err", err)
-		return v.user, true
+	case ended:
+		return "", "", false
+	case cached && now.After(v.expires):
+		s.drop(token)
+		return "", "", false
+	case cached && v.unsaved && s.store != nil:
+		// Started while the store was away: write it now, trust it meanwhile.
+		if s.save(ctx, token, v, now) {
+			s.update(token, func(x *session) { x.unsaved, x.checked = false, now })
+		}
+		return v.user, v.credential, true
+	case cached && (s.store == nil || now.Sub(v.checked) < s.recheck):
+		return v.user, v.credential, true
+	case !cached && (s.store == nil || missed && now.Before(missUntil)):
+		return "", "", false
+	}
+	st, found, err := s.store.LookupSession(ctx, s.hash(token))
+	switch {
+	case err != nil && cached:
+		s.log.Warn("session not checked: trusted until it can be", "user", v.user, "err", err)
+		s.update(token, func(x *session) { x.checked = now }) // ask again after recheck, not on every request
+		return v.user, v.credential, true
 	case err != nil:
 		s.log.Warn("session not checked", "err", err)
-		return "", false
+		s.miss(token, now.Add(s.recheck))
+		return "", "", false
 	case !found || st.Ended || now.After(st.Expires):
 		s.drop(token)
-		return "", false
+		s.miss(token, now.Add(s.recheck))
+		return "", "", false
 	}
 	s.mu.Lock()
-	s.m[token] = session{user: st.User, expires: st.Expires, checked: now}
-	s.mu.Unlock()
-	return st.User, true
+	defer s.mu.Unlock()
+	if _, ended := s.ended[token]; ended { // signed out while it was looked up
+		return "", "", false
+	}
+	s.m[token] = session{user: st.User, credential: st.Credential, expires: st.Expires, checked: now}
+	return st.User, st.Credential, true
+}
+
+func (s *sessions) update(token string, f func(*session)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.m[token]; ok {
+		f(&v)
+		s.m[token] = v
+	}
+}
+
+func (s *sessions) miss(token string, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.misses == nil || len(s.misses) >= maxMisses {
+		s.misses = map[string]time.Time{}
+	}
+	s.misses[token] = until
 }
 
 func (s *sessions) drop(token string) {
@@ -134,28 +226,38 @@ func (s *sessions) drop(token string) {
 	delete(s.m, token)
 }
 
-// end signs a session out: here at once, on other processes at their next
-// check.
-func (s *sessions) end(ctx context.Context, token string, now time.Time) {
+// end signs a session out: on this process at once and for good (until
+// it would have expired), on others at their next check. It reports
+// whether the end reached the store (false: other processes accept the
+// session until it expires).
+func (s *sessions) end(ctx context.Context, token string, now time.Time) bool {
+	if !wellFormed(token) {
+		return true
+	}
 	s.mu.Lock()
 	v, ok := s.m[token]
 	delete(s.m, token)
+	if s.ended == nil {
+		s.ended = map[string]time.Time{}
+	}
+	exp := v.expires
+	if !ok {
+		exp = now.Add(s.ttl)
+	}
+	s.ended[token] = exp
 	s.mu.Unlock()
 	if s.store == nil {
-		return
+		return true
 	}
-	user := v.user
-	if !ok {
-		st, found, err := s.store.LookupSession(ctx, tokenHash(token))
-		if err != nil || !found {
-			return
-		}
-		user, v.expires = st.User, st.Expires
+	// The end row outranks the start whatever the clocks (its version is
+	// the largest), and needs no lookup.
+	if err := s.store.SaveSession(ctx, storage.Session{TokenHash: s.hash(token), User: v.user, Created: now, Expires: exp,
+		Ended: true, Version: storage.SessionEndVersion}); err != nil {
+		s.log.Error("sign-out not recorded: other earshot processes accept this session until it expires", "user", v.user,
+			"expires", exp, "err", err)
+		return false
 	}
-	if err := s.store.SaveSession(ctx, storage.Session{TokenHash: tokenHash(token), User: user, Created: now, Expires: v.expires,
-		Ended: true, Version: uint64(now.UnixNano())}); err != nil {
-		s.log.Warn("sign-out recorded in this process only", "user", user, "err", err)
-	}
+	return true
 }
 
 // limiter counts failed logins per key ("user:NAME", "addr:IP").
@@ -269,12 +371,12 @@ func (s *Server) sessionUser(r *http.Request) (User, bool) {
 	if err != nil {
 		return User{}, false
 	}
-	name, ok := s.sessions.get(r.Context(), c.Value, s.now())
+	name, cred, ok := s.sessions.get(r.Context(), c.Value, s.now())
 	if !ok {
 		return User{}, false
 	}
 	u := s.cfg.UserByName(name)
-	if u == nil {
+	if u == nil || cred != credentialOf(u) { // removed, or a new password since
 		return User{}, false
 	}
 	return userOf(u), true

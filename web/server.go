@@ -101,6 +101,9 @@ func New(o Options) (*Server, error) {
 	if o.Store != nil {
 		ss.store = o.Store
 	}
+	if o.Config != nil && o.Config.Server.LinkKey != "" {
+		ss.key = []byte(o.Config.Server.LinkKey)
+	}
 	s := &Server{svc: svc, cfg: o.Config, store: o.Store, log: o.Logger, nowFn: o.Now, spool: o.SpoolDepth,
 		sessions: ss, limit: &limiter{failures: map[string][]time.Time{}}}
 	if s.pages, err = parsePages(); err != nil {
@@ -212,7 +215,11 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/cases", http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "login", User{}, map[string]any{"Next": safeNext(r.URL.Query().Get("next"))})
+	data := map[string]any{"Next": safeNext(r.URL.Query().Get("next"))}
+	if r.URL.Query().Get("signout") == "partial" {
+		data["Error"] = "Signed out here, but the sign-out could not be recorded for the other earshot servers: there, this session works until it expires (12 hours from sign-in)."
+	}
+	s.render(w, r, http.StatusOK, "login", User{}, data)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -231,17 +238,18 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, status, "login", User{}, map[string]any{"Next": next, "Error": err.Error(), "Name": r.FormValue("name")})
 		return
 	}
-	s.setSession(w, r, s.sessions.create(r.Context(), u.Name, s.now()), int(s.sessions.ttl.Seconds()))
+	s.setSession(w, r, s.sessions.create(r.Context(), u.Name, credentialOf(s.cfg.UserByName(u.Name)), s.now()), int(s.sessions.ttl.Seconds()))
 	s.log.Info("signed in", "user", u.Name, "addr", clientAddr(r))
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		s.sessions.end(r.Context(), c.Value, s.now())
+	to := "/login"
+	if c, err := r.Cookie(SessionCookie); err == nil && !s.sessions.end(r.Context(), c.Value, s.now()) {
+		to = "/login?signout=partial"
 	}
 	s.setSession(w, r, "", -1)
-	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 // render executes a page template with the common data.

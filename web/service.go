@@ -704,7 +704,9 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 		var c storage.CaseState
 		var n int
 		for _, w := range []string{ref, "case:" + ref, "case:story:" + ref} {
-			if cc, ok := cases[w]; ok && (w == ref || !strings.HasPrefix(ref, "case:")) && cc.CaseID != c.CaseID {
+			// Only cases the user may see: one out of scope must answer
+			// as Resolve does (as if it were not there).
+			if cc, ok := cases[w]; ok && (w == ref || !strings.HasPrefix(ref, "case:")) && cc.CaseID != c.CaseID && u.Scope.Allows(cc.Brand, cc.Location) {
 				c, n = cc, n+1
 			}
 		}
@@ -723,11 +725,11 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 				res.Cases = append(res.Cases, it)
 				continue
 			case err != nil:
-				return res, err
+				return notDone(res, at, err), fmt.Errorf("bulk %s: %w", action, err)
 			}
 			var found bool
 			if c, found, err = s.Store.Case(ctx, id); err != nil {
-				return res, err
+				return notDone(res, at, err), fmt.Errorf("bulk %s: %w", action, err)
 			} else if !found {
 				failed(it, ref)
 				continue
@@ -737,7 +739,7 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 			failed(it, ref)
 			continue
 		}
-		it.ID, it.State = c.CaseID, c.State
+		it.ID = c.CaseID
 		if first := done[c.CaseID]; first != "" {
 			it.Result, it.Error = "unchanged", fmt.Sprintf("the same case as %q", first)
 			res.Unchanged++
@@ -745,18 +747,13 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 			continue
 		}
 		done[c.CaseID] = ref
+		it.State = c.State
 		toMove, at = append(toMove, c), append(at, len(res.Cases))
 		res.Cases = append(res.Cases, it)
 	}
 	moved, err := alerts.ActMany(ctx, s.Store, toMove, action, u.Name, in.Outcome, in.Note, s.now())
 	if err != nil {
-		// Nothing was moved: say which would have been, as not done.
-		for _, i := range at {
-			res.Cases[i].Result = "failed"
-			res.Cases[i].Error = "not done: " + err.Error()
-		}
-		res.Failed += len(at)
-		return res, fmt.Errorf("bulk %s: %w", action, err)
+		return notDone(res, at, err), fmt.Errorf("bulk %s: %w", action, err)
 	}
 	for k, i := range at {
 		it := &res.Cases[i]
@@ -769,6 +766,16 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 		res.Done++
 	}
 	return res, nil
+}
+
+// notDone marks the cases at (queued to move) as failed: a write or read
+// failed before any was moved.
+func notDone(res BulkResult, at []int, err error) BulkResult {
+	for _, i := range at {
+		res.Cases[i].Result, res.Cases[i].Error = "failed", "not done: "+err.Error()
+	}
+	res.Failed += len(at)
+	return res
 }
 
 // act is Act without the summary: the case's id and its state after.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -629,27 +630,28 @@ func TestSessionsExpire(t *testing.T) {
 	ctx := context.Background()
 	s := &sessions{m: map[string]session{}, ttl: time.Hour}
 	t0 := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
-	tok := s.create(ctx, "ana", t0)
+	tok := s.create(ctx, "ana", "c1", t0)
 	for _, tt := range []struct {
 		at   time.Duration
 		want bool
 	}{{0, true}, {59 * time.Minute, true}, {61 * time.Minute, false}, {30 * time.Minute, false}} { // gone once expired
-		if _, ok := s.get(ctx, tok, t0.Add(tt.at)); ok != tt.want {
+		if _, _, ok := s.get(ctx, tok, t0.Add(tt.at)); ok != tt.want {
 			t.Errorf("after %s: signed in %v, want %v", tt.at, ok, tt.want)
 		}
 	}
-	other := s.create(ctx, "bo", t0)
+	other := s.create(ctx, "bo", "c2", t0)
 	s.end(ctx, other, t0)
-	if _, ok := s.get(ctx, other, t0); ok {
+	if _, _, ok := s.get(ctx, other, t0); ok {
 		t.Error("an ended session still works")
 	}
 }
 
 // TestSessionsShared: sessions live in ClickHouse's sessions table: a
 // restarted server (a new Server on the same store) keeps everyone signed
-// in, a second process accepts a session another started, a sign-out
-// ends the session on this process at once and on the other at its next
-// check, and the table holds no token, only its hash.
+// in, a second process accepts a session another started, a sign-out on
+// either ends the session there at once and on the other at its next
+// check (also for a server started later), a changed password ends it,
+// and the table holds no token.
 func TestSessionsShared(t *testing.T) {
 	f := newFixture(t)
 	second := func(recheck time.Duration) *httptest.Server {
@@ -663,15 +665,17 @@ func TestSessionsShared(t *testing.T) {
 		t.Cleanup(ts.Close)
 		return ts
 	}
-	c := f.client(t, "zoran")
 	base, _ := url.Parse(f.ts.URL)
-	cookie := c.Jar.Cookies(base)
-	if len(cookie) != 1 {
-		t.Fatalf("cookies: %v", cookie)
+	signIn := func(user string) *http.Cookie {
+		c := f.client(t, user).Jar.Cookies(base)
+		if len(c) != 1 {
+			t.Fatalf("cookies: %v", c)
+		}
+		return c[0]
 	}
-	on := func(ts *httptest.Server) int {
+	on := func(ts *httptest.Server, c *http.Cookie) int {
 		req, _ := http.NewRequest("GET", ts.URL+"/api/v1/cases", nil)
-		req.AddCookie(cookie[0])
+		req.AddCookie(c)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -679,36 +683,146 @@ func TestSessionsShared(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	signOut := func(ts *httptest.Server, c *http.Cookie) {
+		req, _ := http.NewRequest("POST", ts.URL+"/logout", nil)
+		req.AddCookie(c)
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := noRedirect.Do(req)
+		if err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login" {
+			t.Fatalf("logout: %v %v", resp, err)
+		}
+	}
+	zoran := signIn("zoran")
 	restarted, other := second(time.Hour), second(time.Millisecond)
-	if code := on(restarted); code != 200 {
+	if code := on(restarted, zoran); code != 200 {
 		t.Fatalf("after a restart: %d, want 200 (still signed in)", code)
 	}
-	if code := on(other); code != 200 {
+	if code := on(other, zoran); code != 200 {
 		t.Fatalf("on another process: %d, want 200", code)
 	}
-	if n := f.db.Count(t, "SELECT count() FROM sessions WHERE token_hash = ? AND user = 'zoran'", tokenHash(cookie[0].Value)); n != 1 {
+	if n := f.db.Count(t, "SELECT count() FROM sessions WHERE token_hash = ? AND user = 'zoran'", f.srv.sessions.hash(zoran.Value)); n != 1 {
 		t.Errorf("%d rows for the session's hash, want 1", n)
 	}
-	if n := f.db.Count(t, "SELECT count() FROM sessions WHERE token_hash = ?", cookie[0].Value); n != 0 {
+	if n := f.db.Count(t, "SELECT count() FROM sessions WHERE position(token_hash, ?) > 0 OR position(user, ?) > 0 OR position(credential, ?) > 0",
+		zoran.Value, zoran.Value, zoran.Value); n != 0 {
 		t.Error("the token itself is stored")
 	}
-	// Sign out on the first process.
-	req, _ := http.NewRequest("POST", f.ts.URL+"/logout", nil)
-	req.AddCookie(cookie[0])
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	if resp, err := noRedirect.Do(req); err != nil || resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("logout: %v %v", resp, err)
-	}
-	if code := on(f.ts); code != 401 {
+	// Sign out on the first process: there at once, elsewhere at the next check.
+	signOut(f.ts, zoran)
+	if code := on(f.ts, zoran); code != 401 {
 		t.Errorf("after sign-out, the same process: %d, want 401", code)
 	}
 	time.Sleep(5 * time.Millisecond)
-	if code := on(other); code != 401 {
+	if code := on(other, zoran); code != 401 {
 		t.Errorf("after sign-out, another process past its recheck: %d, want 401", code)
 	}
-	if code := on(second(time.Hour)); code != 401 {
-		t.Errorf("after sign-out, a restarted process: %d, want 401", code)
+	if code := on(second(time.Hour), zoran); code != 401 {
+		t.Errorf("after sign-out, a process started later: %d, want 401", code)
+	}
+	// Sign out on the other process: the first follows at its next check.
+	admin := signIn("admin")
+	if code := on(other, admin); code != 200 {
+		t.Fatalf("admin on the other process: %d", code)
+	}
+	signOut(other, admin)
+	if code := on(second(time.Millisecond), admin); code != 401 {
+		t.Errorf("a sign-out on the other process: %d on a fresh one, want 401", code)
+	}
+	// A new password ends the sessions started with the old one.
+	vera := signIn("vera")
+	if code := on(f.ts, vera); code != 200 {
+		t.Fatalf("vera: %d", code)
+	}
+	for i := range f.cfg.Users {
+		if f.cfg.Users[i].Name == "vera" {
+			f.cfg.Users[i].PasswordHash = strings.Replace(f.cfg.Users[i].PasswordHash, "$2a$04$", "$2a$04$x", 1)
+		}
+	}
+	if code := on(f.ts, vera); code != 401 {
+		t.Errorf("after a new password: %d, want 401", code)
+	}
+}
+
+// fakeSessions is a session store that can fail.
+type fakeSessions struct {
+	rows []storage.Session
+	err  error
+}
+
+func (f *fakeSessions) SaveSession(_ context.Context, s storage.Session) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.rows = append(f.rows, s)
+	return nil
+}
+
+func (f *fakeSessions) LookupSession(_ context.Context, h string) (storage.Session, bool, error) {
+	if f.err != nil {
+		return storage.Session{}, false, f.err
+	}
+	var out storage.Session
+	found := false
+	for _, r := range f.rows {
+		if r.TokenHash != h {
+			continue
+		}
+		found = true
+		if r.Ended {
+			out.Ended = true
+		} else {
+			ended := out.Ended
+			out = r
+			out.Ended = ended
+		}
+	}
+	return out, found, nil
+}
+
+// TestSessionsStoreAway: with the store away, a sign-in works on its
+// process and is written once the store is back; a sign-out still ends
+// the session on its process for good and says it was not recorded;
+// cookies that are not tokens are refused without asking the store; an
+// end outranks its start whatever the clocks.
+func TestSessionsStoreAway(t *testing.T) {
+	ctx := context.Background()
+	st := &fakeSessions{err: errors.New("clickhouse away")}
+	s := &sessions{m: map[string]session{}, ttl: time.Hour, recheck: time.Minute, store: st, log: slog.New(slog.DiscardHandler)}
+	t0 := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	tok := s.create(ctx, "ana", "c", t0)
+	if _, _, ok := s.get(ctx, tok, t0.Add(2*time.Minute)); !ok {
+		t.Fatal("a sign-in made while the store is away does not work on its process")
+	}
+	st.err = nil
+	if _, _, ok := s.get(ctx, tok, t0.Add(3*time.Minute)); !ok || len(st.rows) != 1 {
+		t.Fatalf("store back: session kept %v, %d rows written (want 1)", ok, len(st.rows))
+	}
+	st.err = errors.New("clickhouse away")
+	if s.end(ctx, tok, t0.Add(4*time.Minute)) {
+		t.Error("a sign-out that reached no store reported as recorded")
+	}
+	st.err = nil
+	for _, at := range []time.Duration{5 * time.Minute, 30 * time.Minute} {
+		if _, _, ok := s.get(ctx, tok, t0.Add(at)); ok {
+			t.Errorf("signed out here, yet valid after %s (the store still says it is open)", at)
+		}
+	}
+	// Not a token: refused, the store not asked.
+	st.err = errors.New("must not be asked")
+	if _, _, ok := s.get(ctx, "x'; DROP TABLE sessions", t0); ok {
+		t.Error("a made-up cookie accepted")
+	}
+	// Clocks: the start written by a process whose clock is ahead.
+	st.err = nil
+	tok2 := newToken()
+	st.rows = append(st.rows, storage.Session{TokenHash: s.hash(tok2), User: "bo", Expires: t0.Add(time.Hour), Version: uint64(t0.Add(time.Hour).UnixNano())})
+	other := &sessions{m: map[string]session{}, ttl: time.Hour, recheck: time.Minute, store: st, log: slog.New(slog.DiscardHandler)}
+	if !other.end(ctx, tok2, t0) {
+		t.Fatal("end not recorded")
+	}
+	if r := st.rows[len(st.rows)-1]; r.Version != storage.SessionEndVersion {
+		t.Errorf("end row version %d", r.Version)
 	}
 }
 
@@ -764,6 +878,11 @@ func TestBulkActions(t *testing.T) {
 	if n := f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE case_id = 'case:demo:hy1' AND ((event = 'assigned' AND note = 'zoran') OR (event = 'noted' AND note = 'yours'))"); n != 2 {
 		t.Errorf("assign with a note: %d of the 2 events", n)
 	}
+	// A move names one case twice, by its id and without "case:": moved once.
+	if code, r, out := api("admin", `{"cases": ["case:demo:hy1", "demo:hy1"], "action": "ack"}`); code != 200 || r.Done != 1 ||
+		r.Unchanged != 1 || r.Cases[1].State != "" || !strings.Contains(r.Cases[1].Error, "the same case") {
+		t.Errorf("a move naming one case twice: %d\n%s", code, out)
+	}
 	// Again: nothing to do, said so case by case.
 	if code, r, out := api("zoran", `{"cases": ["demo:zg1", "demo:evil"], "action": "ack"}`); code != 200 || r.Unchanged != 2 || r.Done != 0 {
 		t.Errorf("repeat: %d\n%s", code, out)
@@ -791,7 +910,7 @@ func TestBulkActions(t *testing.T) {
 			t.Errorf("%s: %d, want %d and %q\n%s", tc.name, code, tc.code, tc.want, out)
 		}
 	}
-	if n := events(f.zagreb, f.manila, f.evil, "case:demo:hy1"); n != 2 {
+	if n := events(f.zagreb, f.manila, f.evil); n != 2 {
 		t.Errorf("refused requests acted: %d acknowledged events", n)
 	}
 
