@@ -631,7 +631,7 @@ func (s *Service) ActMany(ctx context.Context, u User, refs []string, action str
 		return res, badf("which cases? select at least one")
 	}
 	switch action {
-	case "ack", "hold", "resume", "resolve":
+	case "ack", "hold", "resume", "resolve", "note", "assign":
 		return s.moveMany(ctx, u, uniq, action, in)
 	}
 	done := map[string]string{} // case id -> the ref that named it first
@@ -673,9 +673,10 @@ func (s *Service) ActMany(ctx context.Context, u User, refs []string, action str
 }
 
 // moveMany is ActMany for the workflow's moves (ack, hold, resume,
-// resolve): the cases read in one query and moved by alerts.ActMany (one
-// insert for the labels, one for the events), so a page of cases costs a
-// few round trips, not a few per case. Refs that are not whole ids are
+// resolve), notes and assignments: the cases read in one query, then
+// moved by alerts.ActMany (one insert for the labels, one for the events)
+// or noted or assigned in one insert, so a page of cases costs a few
+// round trips, not a few per case. Refs that are not whole ids are
 // resolved one by one, as for one case.
 func (s *Service) moveMany(ctx context.Context, u User, refs []string, action string, in ActInput) (BulkResult, error) {
 	res := BulkResult{Action: action}
@@ -751,6 +752,9 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 		toMove, at = append(toMove, c), append(at, len(res.Cases))
 		res.Cases = append(res.Cases, it)
 	}
+	if action == "note" || action == "assign" {
+		return s.recordMany(ctx, u, res, toMove, at, action, in)
+	}
 	moved, err := alerts.ActMany(ctx, s.Store, toMove, action, u.Name, in.Outcome, in.Note, s.now())
 	if err != nil {
 		return notDone(res, at, err), fmt.Errorf("bulk %s: %w", action, err)
@@ -763,6 +767,51 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 			continue
 		}
 		it.Result, it.State = "done", moved[k].Event.State
+		res.Done++
+	}
+	return res, nil
+}
+
+// recordMany notes or assigns the cases (res.Cases[at[k]] is toAct[k])
+// as actOn does each, in one insert.
+func (s *Service) recordMany(ctx context.Context, u User, res BulkResult, toAct []storage.CaseState, at []int, action string, in ActInput) (BulkResult, error) {
+	now := s.now()
+	stamp := now.UTC().Format(time.RFC3339Nano) + ":" + u.Name
+	var assignee *config.User
+	if action == "assign" && len(s.Config.Users) > 0 {
+		assignee = s.Config.UserByName(in.Assignee)
+	}
+	var evs []storage.CaseEvent
+	var written []int
+	for k, c := range toAct {
+		it := &res.Cases[at[k]]
+		ev := storage.CaseEvent{CaseID: c.CaseID, MentionID: c.MentionID, At: now, State: c.State, Actor: u.Name, Note: in.Note,
+			Brand: c.Brand, Location: c.Location, Severity: c.Severity}
+		switch action {
+		case "note":
+			ev.EventID, ev.Event = c.CaseID+":noted:"+stamp, "noted"
+		case "assign":
+			if assignee != nil && !(User{Scope: scopeOf(assignee)}).Scope.Allows(c.Brand, c.Location) {
+				it.Result, it.Error = "failed", fmt.Sprintf("assignee %q cannot see this case", in.Assignee)
+				res.Failed++
+				continue
+			}
+			ev.EventID, ev.Event, ev.Note = c.CaseID+":assigned:"+stamp, "assigned", in.Assignee
+			if in.Note != "" {
+				evs = append(evs, storage.CaseEvent{EventID: c.CaseID + ":noted:" + stamp, CaseID: c.CaseID, MentionID: c.MentionID, At: now,
+					Event: "noted", State: c.State, Actor: u.Name, Note: in.Note, Brand: c.Brand, Location: c.Location, Severity: c.Severity})
+			}
+		}
+		evs = append(evs, ev)
+		written = append(written, at[k])
+	}
+	if len(evs) > 0 {
+		if err := s.Store.AppendCaseEvents(ctx, evs); err != nil {
+			return notDone(res, written, err), fmt.Errorf("bulk %s: %w", action, err)
+		}
+	}
+	for _, i := range written {
+		res.Cases[i].Result = "done"
 		res.Done++
 	}
 	return res, nil

@@ -883,6 +883,11 @@ func TestBulkActions(t *testing.T) {
 		r.Unchanged != 1 || r.Cases[1].State != "" || !strings.Contains(r.Cases[1].Error, "the same case") {
 		t.Errorf("a move naming one case twice: %d\n%s", code, out)
 	}
+	// Assigned to someone who cannot see one of them: that one fails.
+	if code, r, out := api("admin", `{"cases": ["demo:hy1", "demo:mn1"], "action": "assign", "assignee": "zoran"}`); code != 200 || r.Done != 1 ||
+		r.Failed != 1 || !strings.Contains(r.Cases[1].Error, "cannot see") {
+		t.Errorf("assign across scopes: %d\n%s", code, out)
+	}
 	// Again: nothing to do, said so case by case.
 	if code, r, out := api("zoran", `{"cases": ["demo:zg1", "demo:evil"], "action": "ack"}`); code != 200 || r.Unchanged != 2 || r.Done != 0 {
 		t.Errorf("repeat: %d\n%s", code, out)
@@ -1049,13 +1054,13 @@ func (c *countdown) Err() error {
 }
 
 // TestBulkStopsMidway: a failure midway through the actions taken case by
-// case (notes, assignments, labels) returns what was done before it with
-// the error, and the inbox says so. (The workflow's moves are one write:
-// all or none.)
+// case (labels) returns what was done before it with the error, and the
+// inbox says so. (Moves, notes and assignments are one write: all or
+// none.)
 func TestBulkStopsMidway(t *testing.T) {
 	f := newFixture(t)
 	admin := User{Name: "admin", Role: "admin"}
-	res, err := f.srv.svc.ActMany(&countdown{Context: context.Background(), n: 1}, admin, []string{f.zagreb, f.evil, "demo:hy1"}, "note", ActInput{Note: "called"})
+	res, err := f.srv.svc.ActMany(&countdown{Context: context.Background(), n: 1}, admin, []string{f.zagreb, f.evil, "demo:hy1"}, "label", ActInput{Label: "neutral"})
 	if err == nil || res.Done != 1 || len(res.Cases) != 1 || res.Cases[0].ID != f.zagreb {
 		t.Fatalf("stopped after one: %+v, %v", res, err)
 	}
