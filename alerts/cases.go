@@ -106,11 +106,11 @@ const NotAComplaintLabel = "neutral"
 // when book is a CaseLabeller: every way to resolve (CLI, inbox, API, the
 // mail link) comes through here.
 func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, note string, now time.Time) (caselog.State, error) {
+	// Refused before the case is read, as ActMany refuses them.
 	if err := caselog.CheckAction(action, outcome); err != nil {
 		return caselog.State{}, err
 	}
-	actor = oneLine(actor, 100)
-	if actor == "" {
+	if oneLine(actor, 100) == "" {
 		return caselog.State{}, errors.New("who acts? (--by)")
 	}
 	c, found, err := book.Case(ctx, caseID)
@@ -120,21 +120,14 @@ func Act(ctx context.Context, book CaseBook, caseID, action, actor, outcome, not
 	if !found {
 		return c, fmt.Errorf("case %s: %w", caseID, ErrNoCase)
 	}
-	ev, err := caselog.Act(c, action, actor, outcome, oneLine(note, 500), now)
+	moved, err := ActMany(ctx, book, []caselog.State{c}, action, actor, outcome, note, now)
 	if err != nil {
 		return c, err
 	}
-	// The label goes first: a resolve recorded means its label is too. A
-	// retry after a failure between the two replaces the label (one row
-	// per mention and person); a second resolve stops above (ErrAlready).
-	if lb, ok := book.(CaseLabeller); ok && action == "resolve" && outcome == caselog.NotAComplaint {
-		if err := lb.LabelCaseMention(ctx, c, NotAComplaintLabel, actor, ev.Note, now); err != nil {
-			return c, fmt.Errorf("case %s: label its mention: %w", caseID, err)
-		}
-	}
-	if err := book.AppendCaseEvents(ctx, []caselog.Event{ev}); err != nil {
+	if err := moved[0].Err; err != nil {
 		return c, err
 	}
-	c.State, c.Actor, c.Outcome, c.UpdatedAt = ev.State, actor, outcome, now
+	ev := moved[0].Event
+	c.State, c.Actor, c.Outcome, c.UpdatedAt = ev.State, ev.Actor, outcome, now
 	return c, nil
 }

@@ -113,13 +113,5 @@ func (s *Store) Labels(ctx context.Context, mentionIDs []string) ([]Label, error
 // the mention is stored; a label for a mention not stored (yet) is kept
 // too and left out of training until it is.
 func (s *Store) LabelCaseMention(ctx context.Context, c caselog.State, label, who, note string, at time.Time) error {
-	l := Label{MentionID: c.MentionID, Who: who, At: at, Label: label, CaseID: c.CaseID, Brand: c.Brand, Location: c.Location, Note: note}
-	m, ok, err := s.Mention(ctx, c.MentionID)
-	if err != nil {
-		return err
-	}
-	if ok {
-		l.Lang, l.ScorerVersion, l.ScoredNegative, l.ScoredAspects = m.Lang, m.ScorerVersion, m.Negative, m.Aspects
-	}
-	return s.InsertLabel(ctx, l)
+	return s.LabelCaseMentions(ctx, []caselog.State{c}, label, who, note, at)
 }

@@ -71,6 +71,21 @@ func (s *Server) apiCase(_ http.ResponseWriter, r *http.Request, u User) (any, e
 	return s.svc.Get(r.Context(), u, r.PathValue("id"))
 }
 
+// decodeBody reads a JSON body into v, refusing unknown fields; what
+// says what was wanted in the error.
+func decodeBody(r *http.Request, v any, what string) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return badf("body too large")
+		}
+		return badf("body: %s%v", what, err)
+	}
+	return nil
+}
+
 // bulkInput is POST /api/v1/cases: one action for many cases.
 type bulkInput struct {
 	Cases  []string `json:"cases"`
@@ -83,14 +98,8 @@ type bulkInput struct {
 // case, what it did.
 func (s *Server) apiBulk(w http.ResponseWriter, r *http.Request, u User) (any, error) {
 	var in bulkInput
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, badf("body too large")
-		}
-		return nil, badf("body: want JSON {\"cases\": [...], \"action\": ...}: %v", err)
+	if err := decodeBody(r, &in, `want JSON {"cases": [...], "action": ...}: `); err != nil {
+		return nil, err
 	}
 	res, err := s.svc.ActMany(r.Context(), u, in.Cases, in.Action, in.ActInput)
 	if err != nil && len(res.Cases) > 0 {
@@ -126,14 +135,8 @@ func (s *Server) apiAct(_ http.ResponseWriter, r *http.Request, u User) (any, er
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
-		dec := json.NewDecoder(r.Body)
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, badf("body too large")
-			}
-			return nil, badf("body: %v", err)
+		if err := decodeBody(r, &in, ""); err != nil {
+			return nil, err
 		}
 	default:
 		in = ActInput{Outcome: r.FormValue("outcome"), Note: r.FormValue("note"), Assignee: r.FormValue("assignee"), Label: r.FormValue("label")}

@@ -246,12 +246,8 @@ func (s *Service) Resolve(ctx context.Context, u User, ref string) (string, erro
 	// Every case id starts with "case:"; the hash `cases list` shows
 	// follows "case:story:". Matches under both count together, so a
 	// short ref that fits one case of each is ambiguous, not the first.
-	tries := []string{ref}
-	if !strings.HasPrefix(ref, "case:") {
-		tries = []string{"case:" + ref, "case:story:" + ref}
-	}
 	var found []string
-	for _, p := range tries {
+	for _, p := range caseRefs(ref) {
 		ids, err := s.Store.ResolveCase(ctx, u.Scope, p)
 		if err != nil {
 			return "", err
@@ -272,6 +268,15 @@ func (s *Service) Resolve(ctx context.Context, u User, ref string) (string, erro
 		return "", badf("case %q is ambiguous (%s, %s, ...): give more of its id", ref, found[0], found[1])
 	}
 	return "", fmt.Errorf("case %s: %w", ref, ErrNotFound)
+}
+
+// caseRefs are the ids, or id prefixes, that ref may name: itself when it
+// starts with "case:", else under "case:" and under "case:story:".
+func caseRefs(ref string) []string {
+	if strings.HasPrefix(ref, "case:") {
+		return []string{ref}
+	}
+	return []string{"case:" + ref, "case:story:" + ref}
 }
 
 // RelatedMention is a mention shown beside a case.
@@ -682,11 +687,7 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 	res := BulkResult{Action: action}
 	var want []string
 	for _, ref := range refs {
-		if strings.HasPrefix(ref, "case:") {
-			want = append(want, ref)
-		} else {
-			want = append(want, "case:"+ref, "case:story:"+ref)
-		}
+		want = append(want, caseRefs(ref)...)
 	}
 	cases, err := s.Store.CasesByID(ctx, want)
 	if err != nil {
@@ -704,10 +705,10 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 		it := BulkItem{Case: ref}
 		var c storage.CaseState
 		var n int
-		for _, w := range []string{ref, "case:" + ref, "case:story:" + ref} {
+		for _, w := range caseRefs(ref) {
 			// Only cases the user may see: one out of scope must answer
 			// as Resolve does (as if it were not there).
-			if cc, ok := cases[w]; ok && (w == ref || !strings.HasPrefix(ref, "case:")) && cc.CaseID != c.CaseID && u.Scope.Allows(cc.Brand, cc.Location) {
+			if cc, ok := cases[w]; ok && cc.CaseID != c.CaseID && u.Scope.Allows(cc.Brand, cc.Location) {
 				c, n = cc, n+1
 			}
 		}
@@ -776,33 +777,17 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 // as actOn does each, in one insert.
 func (s *Service) recordMany(ctx context.Context, u User, res BulkResult, toAct []storage.CaseState, at []int, action string, in ActInput) (BulkResult, error) {
 	now := s.now()
-	stamp := now.UTC().Format(time.RFC3339Nano) + ":" + u.Name
-	var assignee *config.User
-	if action == "assign" && len(s.Config.Users) > 0 {
-		assignee = s.Config.UserByName(in.Assignee)
-	}
 	var evs []storage.CaseEvent
 	var written []int
 	for k, c := range toAct {
-		it := &res.Cases[at[k]]
-		ev := storage.CaseEvent{CaseID: c.CaseID, MentionID: c.MentionID, At: now, State: c.State, Actor: u.Name, Note: in.Note,
-			Brand: c.Brand, Location: c.Location, Severity: c.Severity}
-		switch action {
-		case "note":
-			ev.EventID, ev.Event = c.CaseID+":noted:"+stamp, "noted"
-		case "assign":
-			if assignee != nil && !(User{Scope: scopeOf(assignee)}).Scope.Allows(c.Brand, c.Location) {
-				it.Result, it.Error = "failed", fmt.Sprintf("assignee %q cannot see this case", in.Assignee)
-				res.Failed++
-				continue
-			}
-			ev.EventID, ev.Event, ev.Note = c.CaseID+":assigned:"+stamp, "assigned", in.Assignee
-			if in.Note != "" {
-				evs = append(evs, storage.CaseEvent{EventID: c.CaseID + ":noted:" + stamp, CaseID: c.CaseID, MentionID: c.MentionID, At: now,
-					Event: "noted", State: c.State, Actor: u.Name, Note: in.Note, Brand: c.Brand, Location: c.Location, Severity: c.Severity})
-			}
+		more, err := s.recordEvents(u, c, action, in, now)
+		if err != nil {
+			it := &res.Cases[at[k]]
+			it.Result, it.Error = "failed", err.Error()
+			res.Failed++
+			continue
 		}
-		evs = append(evs, ev)
+		evs = append(evs, more...)
 		written = append(written, at[k])
 	}
 	if len(evs) > 0 {
@@ -815,6 +800,31 @@ func (s *Service) recordMany(ctx context.Context, u User, res BulkResult, toAct 
 		res.Done++
 	}
 	return res, nil
+}
+
+// recordEvents are a note's or an assignment's events on c, as u. The
+// assigned event's note names the assignee: a note given with it is an
+// event of its own.
+func (s *Service) recordEvents(u User, c storage.CaseState, action string, in ActInput, now time.Time) ([]storage.CaseEvent, error) {
+	if action == "note" {
+		return []storage.CaseEvent{caseEvent(u, c, "noted", in.Note, now)}, nil
+	}
+	if au := s.Config.UserByName(in.Assignee); len(s.Config.Users) > 0 && au != nil && !(User{Scope: scopeOf(au)}).Scope.Allows(c.Brand, c.Location) {
+		return nil, badf("assignee %q cannot see this case", in.Assignee)
+	}
+	evs := []storage.CaseEvent{caseEvent(u, c, "assigned", in.Assignee, now)}
+	if in.Note != "" {
+		evs = append(evs, caseEvent(u, c, "noted", in.Note, now))
+	}
+	return evs, nil
+}
+
+// caseEvent is u's event of kind on c that changes no state (a note, an
+// assignment, a label); its id holds the time and u, so it may repeat.
+func caseEvent(u User, c storage.CaseState, kind, note string, now time.Time) storage.CaseEvent {
+	return storage.CaseEvent{EventID: c.CaseID + ":" + kind + ":" + now.UTC().Format(time.RFC3339Nano) + ":" + u.Name, CaseID: c.CaseID,
+		MentionID: c.MentionID, At: now, Event: kind, State: c.State, Actor: u.Name, Note: note, Brand: c.Brand, Location: c.Location,
+		Severity: c.Severity}
 }
 
 // notDone marks the cases at (queued to move) as failed: a write or read
@@ -846,53 +856,39 @@ func (s *Service) actOn(ctx context.Context, u User, id, ref, action string, in 
 		return "", "", fmt.Errorf("case %s: %w", ref, ErrNotFound)
 	}
 	now := s.now()
-	ev := storage.CaseEvent{CaseID: id, MentionID: c.MentionID, At: now, State: c.State, Actor: u.Name, Note: in.Note,
-		Brand: c.Brand, Location: c.Location, Severity: c.Severity}
-	stamp := now.UTC().Format(time.RFC3339Nano) + ":" + u.Name
-	state := c.State
-	var extra []storage.CaseEvent
+	var evs []storage.CaseEvent
 	switch action {
 	case "ack", "hold", "resume", "resolve":
-		st, err := alerts.Act(ctx, s.Store, id, action, u.Name, in.Outcome, in.Note, now)
+		// The case just read, moved as a bulk action moves each.
+		moved, err := alerts.ActMany(ctx, s.Store, []storage.CaseState{c}, action, u.Name, in.Outcome, in.Note, now)
+		if err == nil {
+			err = moved[0].Err
+		}
 		switch {
-		case errors.Is(err, alerts.ErrAlready):
-			return id, c.State, fmt.Errorf("%w: %s", ErrConflict, err.Error())
-		case err != nil && strings.Contains(err.Error(), "cannot "+action):
+		case errors.Is(err, alerts.ErrAlready), err != nil && strings.Contains(err.Error(), "cannot "+action):
 			return id, c.State, fmt.Errorf("%w: %s", ErrConflict, err.Error())
 		case err != nil:
 			return id, c.State, err
 		}
-		state = st.State
-	case "note":
-		ev.EventID, ev.Event = id+":noted:"+stamp, "noted"
-	case "assign":
-		who := in.Assignee
-		if au := s.Config.UserByName(who); len(s.Config.Users) > 0 && au != nil && !(User{Scope: scopeOf(au)}).Scope.Allows(c.Brand, c.Location) {
-			return id, state, badf("assignee %q cannot see this case", who)
+		return id, moved[0].Event.State, nil
+	case "note", "assign":
+		if evs, err = s.recordEvents(u, c, action, in, now); err != nil {
+			return id, c.State, err
 		}
-		// The assigned event's note names the assignee: a note given
-		// with it is an event of its own.
-		if in.Note != "" {
-			extra = append(extra, storage.CaseEvent{EventID: id + ":noted:" + stamp, CaseID: id, MentionID: c.MentionID, At: now,
-				Event: "noted", State: c.State, Actor: u.Name, Note: in.Note, Brand: c.Brand, Location: c.Location, Severity: c.Severity})
-		}
-		ev.EventID, ev.Event, ev.Note = id+":assigned:"+stamp, "assigned", who
 	case "label":
 		if err := s.label(ctx, u, c, in, now); err != nil {
-			return id, state, err
+			return id, c.State, err
 		}
 		desc := "not a complaint (" + in.Label + ")"
 		if in.Label == "negative" {
 			desc = "right aspects: " + strings.Join(in.Aspects, ", ")
 		}
-		ev.EventID, ev.Event, ev.Note = id+":labelled:"+stamp, "labelled", strings.TrimSpace(desc+" "+in.Note)
+		evs = []storage.CaseEvent{caseEvent(u, c, "labelled", strings.TrimSpace(desc+" "+in.Note), now)}
 	}
-	if ev.Event != "" {
-		if err := s.Store.AppendCaseEvents(ctx, append([]storage.CaseEvent{ev}, extra...)); err != nil {
-			return id, state, err
-		}
+	if err := s.Store.AppendCaseEvents(ctx, evs); err != nil {
+		return id, c.State, err
 	}
-	return id, state, nil
+	return id, c.State, nil
 }
 
 // label stores the label checkAct checked and normalised.
