@@ -98,19 +98,26 @@ func TestCombineWithModel(t *testing.T) {
 	}
 }
 
-func TestCompareModel(t *testing.T) {
-	lex, err := New(Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+// separable is n English items, half negative and half positive, a word
+// apart, from two sources (s0, s1).
+func separable(n int) []model.Item {
 	var items []model.Item
-	for i := range 200 {
+	for i := range n {
 		label, text := "positive", fmt.Sprintf("great friendly stay number %d", i)
 		if i%2 == 0 {
 			label, text = "negative", fmt.Sprintf("awful rude stay number %d", i)
 		}
 		items = append(items, model.Item{ID: fmt.Sprintf("s%d:%d", i%2, i), Text: text, Label: label, Lang: "en"})
 	}
+	return items
+}
+
+func TestCompareModel(t *testing.T) {
+	lex, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := separable(200)
 	c, err := CompareModel(context.Background(), lex, items, 0.3, model.Config{Folds: 3, Epochs: 3, MinLangItems: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -137,14 +144,7 @@ func TestCrossCompare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var items []model.Item
-	for i := range 200 {
-		label, text := "positive", fmt.Sprintf("great friendly stay number %d", i)
-		if i%2 == 0 {
-			label, text = "negative", fmt.Sprintf("awful rude stay number %d", i)
-		}
-		items = append(items, model.Item{ID: fmt.Sprintf("s%d:%d", i%2, i), Text: text, Label: label, Lang: "en"})
-	}
+	items := separable(200)
 	cfg := model.Config{Folds: 3, Epochs: 3, MinLangItems: 10}
 	c, err := CrossCompare(context.Background(), lex, items, 4, cfg)
 	if err != nil {

@@ -4,10 +4,6 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
-
-	"github.com/earshot/earshot/mention"
-	"github.com/earshot/earshot/storage"
 )
 
 // BenchmarkBulk measures one bulk action on a page of MaxBulk cases, as
@@ -23,30 +19,7 @@ func BenchmarkBulk(b *testing.B) {
 	page := func(b *testing.B) []string {
 		b.Helper()
 		batch++
-		now := time.Now().UTC().Truncate(time.Second)
-		var ms []mention.Mention
-		var evs []storage.CaseEvent
-		var ids []string
-		for i := range MaxBulk {
-			m := mention.Mention{ID: fmt.Sprintf("bench:%d:%d", batch, i), Source: "demo-zagreb", Kind: "review", Brand: "Sunrise",
-				Location: "Zagreb", Text: "Soba je bila prljava.", Lang: "hr", PublishedAt: now}
-			m.Negative, m.Severity, m.ScorerVersion = true, "low", "bench"
-			if err := m.Normalize(now); err != nil {
-				b.Fatal(err)
-			}
-			m.StoryID = ""
-			ms = append(ms, m)
-			evs = append(evs, storage.CaseEvent{EventID: "case:" + m.ID + ":opened", CaseID: "case:" + m.ID, MentionID: m.ID, At: now,
-				Event: "opened", State: "open", Brand: "Sunrise", Location: "Zagreb", Severity: "low"})
-			ids = append(ids, "case:"+m.ID)
-		}
-		if err := f.st.InsertMentions(ctx, ms); err != nil {
-			b.Fatal(err)
-		}
-		if err := f.st.AppendCaseEvents(ctx, evs); err != nil {
-			b.Fatal(err)
-		}
-		return ids
+		return f.openCases(b, fmt.Sprintf("bench:%d:", batch), MaxBulk)
 	}
 	for _, tc := range []struct {
 		action string

@@ -120,7 +120,14 @@ users:
 	if err := st.AppendCaseEvents(ctx, evs); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Options{Store: st, Config: cfg, Listen: "127.0.0.1:0", SpoolDepth: func() int { return 3 }})
+	srv, ts := serve(t, Options{Store: st, Config: cfg, Listen: "127.0.0.1:0", SpoolDepth: func() int { return 3 }})
+	return &fixture{db: db, st: st, cfg: cfg, srv: srv, ts: ts, zagreb: "case:demo:zg1", manila: "case:demo:mn1", evil: "case:demo:evil"}
+}
+
+// serve starts a Server with o on a test listener (closed at the end).
+func serve(t testing.TB, o Options) (*Server, *httptest.Server) {
+	t.Helper()
+	srv, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +135,37 @@ users:
 	srv.Register(mux)
 	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
-	return &fixture{db: db, st: st, cfg: cfg, srv: srv, ts: ts, zagreb: "case:demo:zg1", manila: "case:demo:mn1", evil: "case:demo:evil"}
+	return srv, ts
+}
+
+// openCases stores n negative Zagreb mentions (ids prefix0 .. prefixN-1)
+// and opens a case for each; it returns the case ids.
+func (f *fixture) openCases(t testing.TB, prefix string, n int) []string {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	var ms []mention.Mention
+	var evs []storage.CaseEvent
+	var ids []string
+	for i := range n {
+		m := mention.Mention{ID: fmt.Sprintf("%s%d", prefix, i), Source: "demo-zagreb", Kind: "review", Brand: "Sunrise", Location: "Zagreb",
+			Text: "Hladna soba.", Lang: "hr", PublishedAt: now}
+		m.Negative, m.Severity, m.Sentiment, m.ScorerVersion = true, "low", -0.5, "test/1"
+		if err := m.Normalize(now); err != nil {
+			t.Fatal(err)
+		}
+		m.StoryID = ""
+		ms = append(ms, m)
+		evs = append(evs, storage.CaseEvent{EventID: "case:" + m.ID + ":opened", CaseID: "case:" + m.ID, MentionID: m.ID, At: now,
+			Event: "opened", State: "open", Brand: "Sunrise", Location: "Zagreb", Severity: "low"})
+		ids = append(ids, "case:"+m.ID)
+	}
+	if err := f.st.InsertMentions(context.Background(), ms); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.AppendCaseEvents(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }
 
 // client is a browser-like client signed in as user ("" not signed in).
@@ -655,14 +692,7 @@ func TestSessionsExpire(t *testing.T) {
 func TestSessionsShared(t *testing.T) {
 	f := newFixture(t)
 	second := func(recheck time.Duration) *httptest.Server {
-		srv, err := New(Options{Store: f.st, Config: f.cfg, Listen: "127.0.0.1:0", SessionRecheck: recheck})
-		if err != nil {
-			t.Fatal(err)
-		}
-		mux := http.NewServeMux()
-		srv.Register(mux)
-		ts := httptest.NewServer(mux)
-		t.Cleanup(ts.Close)
+		_, ts := serve(t, Options{Store: f.st, Config: f.cfg, Listen: "127.0.0.1:0", SessionRecheck: recheck})
 		return ts
 	}
 	base, _ := url.Parse(f.ts.URL)
@@ -947,27 +977,7 @@ func TestBulkActions(t *testing.T) {
 	if _, page := get(t, admin, f.ts.URL+"/cases?state=all&per_page=1"); !strings.Contains(page, `id="bulk"`) {
 		t.Error("no bulk form on a page of one")
 	}
-	var more []mention.Mention
-	var opened []storage.CaseEvent
-	now := time.Now().UTC().Truncate(time.Second)
-	for i := range MaxBulk {
-		m := mention.Mention{ID: fmt.Sprintf("demo:bulk%d", i), Source: "demo-zagreb", Kind: "review", Brand: "Sunrise", Location: "Zagreb",
-			Text: "Hladna soba.", Lang: "hr", PublishedAt: now}
-		m.Negative, m.Severity, m.Sentiment, m.ScorerVersion = true, "low", -0.5, "test/1"
-		if err := m.Normalize(now); err != nil {
-			t.Fatal(err)
-		}
-		m.StoryID = ""
-		more = append(more, m)
-		opened = append(opened, storage.CaseEvent{EventID: "case:" + m.ID + ":opened", CaseID: "case:" + m.ID, MentionID: m.ID, At: now,
-			Event: "opened", State: "open", Brand: "Sunrise", Location: "Zagreb", Severity: "low"})
-	}
-	if err := f.st.InsertMentions(context.Background(), more); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.st.AppendCaseEvents(context.Background(), opened); err != nil {
-		t.Fatal(err)
-	}
+	f.openCases(t, "demo:bulk", MaxBulk)
 	if _, page := get(t, admin, f.ts.URL+"/cases?state=all&per_page=200"); strings.Contains(page, `id="bulk"`) || !strings.Contains(page, "at most 100 cases a page") {
 		t.Error("a page of more than MaxBulk cases offers the bulk form")
 	}

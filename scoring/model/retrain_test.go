@@ -40,15 +40,24 @@ func labelsLike(n int, prefix, text, label string) []Label {
 	return out
 }
 
-func TestRetrainerPromotesRefusesAndRollsBack(t *testing.T) {
-	ctx := context.Background()
+// mouldy is the retraining tests' start: shipped-like data, the model
+// trained on it, and 80 staff labels teaching a complaint that data lacks
+// ("mouldy"; 40 negative, then 40 positive).
+func mouldy(t *testing.T) ([]Item, *Model, []Label) {
+	t.Helper()
 	base := synth(150, 4)
-	start, err := Train(ctx, base, testConfig(), lexStub)
+	start, err := Train(context.Background(), base, testConfig(), lexStub)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Staff teach a complaint the shipped data lacks ("mouldy").
 	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	return base, start, good
+}
+
+func TestRetrainerPromotesRefusesAndRollsBack(t *testing.T) {
+	ctx := context.Background()
+	// Staff teach a complaint the shipped data lacks ("mouldy").
+	base, start, good := mouldy(t)
 	src := &fakeLabels{labels: good[:10]}
 	var inUse []string
 	dir := t.TempDir()
@@ -156,12 +165,7 @@ func TestFeedbackRefusesWorseModel(t *testing.T) {
 // into use what the first promoted or rolled back, once per change.
 func TestRetrainerFollowsAnother(t *testing.T) {
 	ctx := context.Background()
-	base := synth(150, 4)
-	start, err := Train(ctx, base, testConfig(), lexStub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	base, start, good := mouldy(t)
 	dir := t.TempDir()
 	leader, err := NewRetrainer(RetrainerOptions{Base: base, Labels: &fakeLabels{labels: good}, Evidence: lexStub, MinNew: 20, Dir: dir,
 		Start: start, Config: testConfig()})
@@ -283,12 +287,7 @@ func (f *fakeShared) LatestModels(_ context.Context, key string, withModels bool
 // what it has; a promotion that cannot be published is not made.
 func TestRetrainerSharedAcrossMachines(t *testing.T) {
 	ctx := context.Background()
-	base := synth(150, 4)
-	start, err := Train(ctx, base, testConfig(), lexStub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	base, start, good := mouldy(t)
 	shared := &fakeShared{}
 	now := t0
 	clock := func() time.Time { now = now.Add(time.Second); return now }
@@ -355,12 +354,7 @@ func TestRetrainerSharedAcrossMachines(t *testing.T) {
 // was set up is published by the leader's next round, so the others follow.
 func TestRetrainerSeedsShared(t *testing.T) {
 	ctx := context.Background()
-	base := synth(150, 4)
-	start, err := Train(ctx, base, testConfig(), lexStub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	base, start, good := mouldy(t)
 	dir := t.TempDir()
 	old, err := NewRetrainer(RetrainerOptions{Base: base, Labels: &fakeLabels{labels: good}, Evidence: lexStub, MinNew: 20, Dir: dir,
 		Start: start, Config: testConfig()})
@@ -391,12 +385,7 @@ func TestRetrainerSeedsShared(t *testing.T) {
 // directory, and Shared again once it is back.
 func TestRetrainerSharedRaces(t *testing.T) {
 	ctx := context.Background()
-	base := synth(150, 4)
-	start, err := Train(ctx, base, testConfig(), lexStub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := append(labelsLike(40, "m", "the shower %d was mouldy", "negative"), labelsLike(40, "p", "the shower %d was superb", "positive")...)
+	base, start, good := mouldy(t)
 	shared := &fakeShared{}
 	labels := &fakeLabels{labels: good[:40]}
 	leader, err := NewRetrainer(RetrainerOptions{Base: base, Labels: labels, Evidence: lexStub, MinNew: 20, Dir: t.TempDir(),
