@@ -214,6 +214,14 @@ func (r *Retrainer) reloadShared(ctx context.Context) (changed, found bool, err 
 	if p, found, err = r.opts.Shared.LatestModels(ctx, r.opts.SharedKey, true); err != nil || !found {
 		return false, found, err
 	}
+	// Read again: it may come from a replica further behind. Checked
+	// before anything is written to the directory.
+	r.mu.Lock()
+	stale = p.Seq < r.pubSeq
+	r.mu.Unlock()
+	if stale {
+		return false, true, nil
+	}
 	cur, err := Read(bytes.NewReader(p.Current))
 	if err != nil {
 		return false, true, r.fail(fmt.Errorf("retrainer: shared model %s: %w", p.CurrentID, err))
@@ -245,9 +253,6 @@ func (r *Retrainer) reloadShared(ctx context.Context) (changed, found bool, err 
 	// This process's copy, for a restart while ClickHouse is away.
 	if err := r.saveFiles(cur, prev); err != nil {
 		r.opts.Log.Warn("retrainer: keeping a copy of the shared models", "dir", r.opts.Dir, "err", err)
-	}
-	if p.Seq < r.pubSeq { // a newer one was followed meanwhile
-		return false, true, nil
 	}
 	changed = r.use(cur, prev, p.Seq)
 	if changed {
