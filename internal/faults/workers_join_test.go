@@ -3,6 +3,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -489,8 +490,22 @@ func joinWorkerID(t *testing.T, addr string) string {
 func joinNewcomerAddr(t *testing.T, a, b string, names []string) string {
 	t.Helper()
 	ida, idb := joinWorkerID(t, a), joinWorkerID(t, b)
+	// Each port tried stays bound until the search ends, so the system
+	// hands out a new one every time (a port closed at once may come back
+	// on the next try, and the search would see the same few ports).
+	var held []net.Listener
+	defer func() {
+		for _, l := range held {
+			l.Close()
+		}
+	}()
 	for range 500 {
-		addr := freeAddr(t)
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, l)
+		addr := l.Addr().String()
 		if addr == a || addr == b {
 			continue
 		}
