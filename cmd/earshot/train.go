@@ -27,6 +27,7 @@ type trainFlags struct {
 	prev     string
 	only     []string
 	rollback bool
+	bits     int
 	cfg      model.Config
 }
 
@@ -64,6 +65,12 @@ clickhouse.spool_dir). --rollback [--brand B] puts that previous model back,
 everywhere (it needs ClickHouse: a rollback only one machine saw would be
 undone by the others).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.bits != 0 {
+				// Only the hash size: the other settings stay the defaults
+				// (a zero Features would mean no n-grams at all).
+				f.cfg.Features = model.DefaultFeatures
+				f.cfg.Features.Bits = f.bits
+			}
 			if f.rollback {
 				if len(args) > 0 || f.feedback || f.out != "" {
 					return usagef("train --rollback takes no FILE, --feedback or --out")
@@ -143,7 +150,7 @@ undone by the others).`,
 	fl.StringSliceVar(&f.only, "only", nil, "train only on items whose id prefix (before ':') is one of these")
 	fl.Uint64Var(&f.cfg.Seed, "seed", 13, "random seed (the same data and seed give the same model)")
 	fl.IntVar(&f.cfg.Epochs, "epochs", 0, "passes over the data (default 8)")
-	fl.IntVar(&f.cfg.Features.Bits, "bits", 0, "feature hash size as a power of two (default 19)")
+	fl.IntVar(&f.bits, "bits", 0, "feature hash size as a power of two (default 19)")
 	fl.Float64Var(&f.cfg.L2, "l2", 0, "L2 regularisation (default 3e-4)")
 	fl.Float64Var(&f.cfg.LR, "lr", 0, "AdaGrad learning rate (default 0.05)")
 	return cmd

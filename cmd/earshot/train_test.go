@@ -80,6 +80,15 @@ func TestTrainThenScoreWithModel(t *testing.T) {
 			t.Errorf("lexicons only: negative %v: %v", m["negative"], m["reasons"])
 		}
 	}
+	// --bits changes the hash size alone: the model still has its n-grams
+	// (it once zeroed every other feature setting, and learned nothing).
+	small := filepath.Join(t.TempDir(), "s.model")
+	if code, stdout, errOut := earshot(t, "train", data, "--out", small, "--bits", "16", "--epochs", "4"); code != 0 {
+		t.Fatalf("train --bits 16: exit %d\n%s\n%s", code, stdout, errOut)
+	}
+	if m := scoreOne(t, "The suite 900 was grotty.", "--model", small); m["negative"] != true {
+		t.Errorf("--bits 16 model: negative %v: %v", m["negative"], m["reasons"])
+	}
 	// --cross: every item held out once.
 	code, stdout, errOut = earshot(t, "train", data, "--cross", "3", "--epochs", "3")
 	if code != 0 || !strings.Contains(stdout, "150 items, each held out once") || !strings.Contains(stdout, "fold 3 operating point") {
@@ -100,6 +109,7 @@ func TestTrainThenScoreWithModel(t *testing.T) {
 		{[]string{"train", data, "--cross", "1"}, 2, "want 2 to 20 folds"},
 		{[]string{"train", data, "--cross", "5", "--compare", "0.3"}, 2, "choose one"},
 		{[]string{"score", "--model", bad, "x"}, 1, "not a model file"},
+		{[]string{"train", data, "--out", out, "--bits", "30"}, 1, "bad feature settings"},
 	} {
 		code, _, errOut := earshot(t, append([]string{"--config", filepath.Join(t.TempDir(), "none.yaml")}, tc.args...)...)
 		if code != tc.code || !strings.Contains(errOut, tc.want) {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"unicode"
@@ -30,6 +31,14 @@ type Features struct {
 
 // DefaultFeatures: tuned on the dev split (make eval).
 var DefaultFeatures = Features{Bits: 19, WordMax: 2, CharMin: 2, CharMax: 5, CharWeight: 1, MaxBytes: 4096, LangWords: true}
+
+// validate refuses settings no model can be trained or read with.
+func (f Features) validate() error {
+	if f.Bits < 10 || f.Bits > 24 || f.WordMax < 1 || f.CharMin < 1 || f.CharMax > 8 || f.CharMax > 0 && f.CharMax < f.CharMin || f.MaxBytes <= 0 {
+		return fmt.Errorf("bad feature settings %+v (bits 10-24, word n-grams from 1, character n-grams 1-8)", f)
+	}
+	return nil
+}
 
 // feat is one hashed feature occurrence; unit says which displayed word or
 // word pair it belongs to (index into the words, -1-i for the pair i,i+1,

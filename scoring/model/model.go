@@ -384,8 +384,8 @@ func Read(r io.Reader) (*Model, error) {
 	if err := json.Unmarshal(line, &meta); err != nil {
 		return nil, fmt.Errorf("model: metadata: %w", err)
 	}
-	if f := meta.Features; f.Bits < 10 || f.Bits > 24 || f.WordMax < 1 || f.CharMin < 1 || f.CharMax > 8 || f.MaxBytes <= 0 {
-		return nil, fmt.Errorf("model: bad feature settings %+v", f)
+	if err := meta.Features.validate(); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
 	}
 	if len(meta.Classes) != nClasses || strings.Join(meta.Classes, ",") != strings.Join(Classes, ",") {
 		return nil, fmt.Errorf("model: classes %v, want %v", meta.Classes, Classes)

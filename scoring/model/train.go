@@ -207,6 +207,9 @@ func toFeat(fs []fv) []feat {
 }
 
 func prepare(ctx context.Context, items []Item, cfg Config, evid EvidenceFunc) (*prepared, error) {
+	if err := cfg.Features.validate(); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
 	pr := &prepared{}
 	for _, it := range items {
 		it.Text = strings.TrimSpace(it.Text)
