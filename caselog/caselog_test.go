@@ -82,7 +82,9 @@ func TestCurrent(t *testing.T) {
 		{"acknowledged", []Event{ev("opened", Open, 0), ev("acknowledged", Acknowledged, time.Minute)}, Acknowledged, true},
 		{"a late re-opening does not reopen", []Event{ev("opened", Open, 0), ev("acknowledged", Acknowledged, time.Minute), ev("opened", Open, time.Hour)}, Acknowledged, true},
 		{"delivery events change nothing", []Event{ev("opened", Open, 0), ev("resolved", Resolved, time.Minute), ev("notified", Open, time.Hour)}, Resolved, true},
-		{"same second: further along wins", []Event{ev("opened", Open, 0), ev("resolved", Resolved, time.Minute), ev("acknowledged", Acknowledged, time.Minute+time.Millisecond)}, Resolved, true},
+		{"same instant: further along wins", []Event{ev("opened", Open, 0), ev("resolved", Resolved, time.Minute), ev("acknowledged", Acknowledged, time.Minute)}, Resolved, true},
+		{"same second: the later one wins", []Event{ev("opened", Open, 0), ev("held", OnHold, time.Minute), ev("resumed", Open, time.Minute+time.Millisecond)}, Open, true},
+		{"under a microsecond apart: one instant", []Event{ev("opened", Open, 0), ev("resolved", Resolved, time.Minute), ev("acknowledged", Acknowledged, time.Minute+time.Nanosecond)}, Resolved, true},
 		{"held then resumed", []Event{ev("opened", Open, 0), ev("held", OnHold, time.Minute), ev("resumed", Acknowledged, time.Hour)}, Acknowledged, true},
 	} {
 		s, found := Current(tc.evs)

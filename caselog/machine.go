@@ -107,7 +107,7 @@ func Act(c State, action, actor, outcome, note string, now time.Time) (Event, er
 // Current is the state a case's events lead to, as storage computes it in
 // SQL (case_state): the latest state event wins, "opened" ranks below every
 // other (a routing retried later must not reopen a case someone
-// acknowledged), and events in the same second order by how far along the
+// acknowledged), and events in the same microsecond order by how far along the
 // workflow their state is. Severity is the highest any event carries and
 // UpdatedAt the latest event. found is false without an "opened" event.
 func Current(evs []Event) (s State, found bool) {
@@ -149,13 +149,13 @@ func Current(evs []Event) (s State, found bool) {
 }
 
 // stateLess orders state events as storage's stateKey does:
-// (event != 'opened', at truncated to the second, state rank).
+// (event != 'opened', at truncated to the microsecond, state rank).
 func stateLess(a, b Event) bool {
 	ao, bo := a.Event != "opened", b.Event != "opened"
 	if ao != bo {
 		return !ao
 	}
-	at, bt := a.At.Truncate(time.Second), b.At.Truncate(time.Second)
+	at, bt := a.At.Truncate(time.Microsecond), b.At.Truncate(time.Microsecond)
 	if !at.Equal(bt) {
 		return at.Before(bt)
 	}

@@ -29,18 +29,20 @@ func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]
 		chunk := caseIDs[:min(len(caseIDs), 500)]
 		caseIDs = caseIDs[len(chunk):]
 		in, args := inList(chunk)
-		rows, err := s.conn.Query(ctx, `SELECT event_id, case_id, mention_id, at, event, toString(state), actor, receiver, step, outcome,
+		rows, err := s.conn.Query(ctx, `SELECT event_id, case_id, mention_id, at, at_us, event, toString(state), actor, receiver, step, outcome,
 			note, brand, location, toString(severity) FROM case_events PREWHERE case_id IN `+in, args...)
 		if err != nil {
 			return nil, fmt.Errorf("case events: %w", err)
 		}
 		for rows.Next() {
 			var e CaseEvent
-			if err := rows.Scan(&e.EventID, &e.CaseID, &e.MentionID, &e.At, &e.Event, &e.State, &e.Actor, &e.Receiver, &e.Step,
+			var us uint32
+			if err := rows.Scan(&e.EventID, &e.CaseID, &e.MentionID, &e.At, &us, &e.Event, &e.State, &e.Actor, &e.Receiver, &e.Step,
 				&e.Outcome, &e.Note, &e.Brand, &e.Location, &e.Severity); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("case events: %w", err)
 			}
+			e.At = e.At.Add(time.Duration(us) * time.Microsecond)
 			if old, ok := byID[e.EventID]; !ok || replaces(e, old) {
 				byID[e.EventID] = e
 			}
@@ -63,10 +65,10 @@ func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]
 }
 
 // replaces reports whether e, a row of the same event id as old, is the
-// later write. `at` has one-second resolution: a send refused at once is
-// rewritten "unsent" within the second of its "sending" intent, while the
-// intent of a retry comes from a later flush; so at the same second an
-// "unsent" row is the later one.
+// later write: the later time (to the microsecond; rows written before
+// at_us existed have whole seconds), and at a tie the "unsent" rewrite of
+// a refused send over its "sending" intent (the intent of a retry comes
+// from a later flush).
 // PendingNotifications applies the same rule in SQL (its argMax key
 // `at`*2 + unsent): change both together.
 func replaces(e, old CaseEvent) bool {
@@ -81,13 +83,14 @@ func (s *Store) AppendCaseEvents(ctx context.Context, evs []CaseEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO case_events (event_id, case_id, mention_id, at, event, state, actor,
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO case_events (event_id, case_id, mention_id, at, at_us, event, state, actor,
 		receiver, step, outcome, note, brand, location, severity)`)
 	if err != nil {
 		return fmt.Errorf("case events: %w", err)
 	}
 	for _, e := range evs {
-		if err := b.Append(e.EventID, e.CaseID, e.MentionID, e.At.UTC(), e.Event, e.State, e.Actor, e.Receiver, e.Step,
+		at := e.At.UTC()
+		if err := b.Append(e.EventID, e.CaseID, e.MentionID, at, uint32(at.Nanosecond()/1000), e.Event, e.State, e.Actor, e.Receiver, e.Step,
 			e.Outcome, e.Note, e.Brand, e.Location, severityOr(e.Severity)); err != nil {
 			_ = b.Abort()
 			return fmt.Errorf("case events: %w", err)
@@ -133,13 +136,14 @@ type CaseState = caselog.State
 // reopen a case that someone acknowledged meanwhile.
 const StateEvents = `event IN ('opened', 'acknowledged', 'held', 'resumed', 'resolved')`
 
-// stateKey orders state events: "opened" below every other (a case is
-// opened once, but its row may be written again later by a retried
-// routing, and must never reopen a case someone acknowledged); then by
-// time; then (events in the same second, as at is a DateTime) by how far
-// along the workflow the state is, so an acknowledge and a resolve in one
-// second end resolved.
-const stateKey = `(event != 'opened', at, toUInt8(state))`
+// stateKey orders state events, as case_state's view does
+// (0020_case_event_order.sql) and caselog.stateLess: "opened" below every
+// other (a case is opened once, but its row may be written again later by
+// a retried routing, and must never reopen a case someone acknowledged);
+// then by time, to the microsecond (at, at_us); then, for events of the
+// same microsecond, by how far along the workflow the state is. Packed
+// into one UInt64: 18.16 keeps tuple-valued argMax states unreliably.
+const stateKey = `toUInt64(event != 'opened') * 1152921504606846976 + toUInt64(toUInt32(at)) * 268435456 + toUInt64(at_us) * 256 + toUInt8(state)`
 
 // caseSelect reads cases' current state from case_state (one pre-aggregated
 // row per case and part, fed by case_events), so a list costs one row per

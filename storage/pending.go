@@ -17,9 +17,9 @@ const PendingLookback = caselog.PendingLookback
 const eventSlack = time.Hour
 
 // currentState is case_state's cur_state computed from case_events rows:
-// the state of the latest state-changing event, "opened" ranking below any
-// other event at the same second (0012_bounded_reads.sql).
-const currentState = `argMaxIf(toUInt8(state), toUInt64(event != 'opened') * 1099511627776 + toUInt64(toUInt32(at)) * 256 + toUInt8(state),
+// the state of the latest state-changing event (to the microsecond),
+// "opened" ranking below any other event (0020_case_event_order.sql).
+const currentState = `argMaxIf(toUInt8(state), ` + stateKey + `,
     event IN ('opened', 'acknowledged', 'held', 'resumed', 'resolved'))`
 
 // Pending is a case queued for a receiver and not yet notified there.

@@ -208,6 +208,13 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	if err := s.createLedger(ctx, ledger); err != nil {
 		return nil, err
 	}
+	if s.cluster != "" {
+		// The ledger is replicated: a migration recorded on another node a
+		// moment ago may not have reached this one, and would run twice.
+		if err := s.conn.Exec(ctx, "SYSTEM SYNC REPLICA "+s.database+".schema_migrations"); err != nil {
+			s.log.Warn("migrate: could not wait for the ledger's replica; a migration just applied elsewhere may run again", "err", err)
+		}
+	}
 	applied := map[uint32]string{}
 	rows, err := s.conn.Query(ctx, "SELECT version, checksum FROM schema_migrations")
 	if err != nil {
