@@ -34,14 +34,33 @@ var LabelValues = []string{"negative", "neutral", "positive"}
 // InsertLabel records l; a later label by the same person for the same
 // mention replaces it (labels is a ReplacingMergeTree(at)).
 func (s *Store) InsertLabel(ctx context.Context, l Label) error {
-	if !allowed(LabelValues, l.Label) || l.Label == "" {
-		return fmt.Errorf("label %q: want negative, neutral or positive", l.Label)
+	return s.InsertLabels(ctx, []Label{l})
+}
+
+// InsertLabels writes labels in one insert; an invalid one writes none.
+func (s *Store) InsertLabels(ctx context.Context, ls []Label) error {
+	if len(ls) == 0 {
+		return nil
 	}
-	if err := s.insertRow(ctx, `INSERT INTO labels (mention_id, who, at, label, aspects_corrected, aspects, case_id, brand, location,
-		lang, scorer_version, scored_negative, scored_aspects, note)`, l.MentionID, l.Who, l.At.UTC(), l.Label, boolU8(l.Corrected),
-		nonNil(l.Aspects), l.CaseID, l.Brand, l.Location, l.Lang, l.ScorerVersion, boolU8(l.ScoredNegative), nonNil(l.ScoredAspects),
-		l.Note); err != nil {
-		return fmt.Errorf("label %s: %w", l.MentionID, err)
+	for _, l := range ls {
+		if !allowed(LabelValues, l.Label) || l.Label == "" {
+			return fmt.Errorf("label %q: want negative, neutral or positive", l.Label)
+		}
+	}
+	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO labels (mention_id, who, at, label, aspects_corrected, aspects, case_id, brand, location,
+		lang, scorer_version, scored_negative, scored_aspects, note)`)
+	if err != nil {
+		return fmt.Errorf("labels: %w", err)
+	}
+	for _, l := range ls {
+		if err := b.Append(l.MentionID, l.Who, l.At.UTC(), l.Label, boolU8(l.Corrected), nonNil(l.Aspects), l.CaseID, l.Brand,
+			l.Location, l.Lang, l.ScorerVersion, boolU8(l.ScoredNegative), nonNil(l.ScoredAspects), l.Note); err != nil {
+			_ = b.Abort()
+			return fmt.Errorf("label %s: %w", l.MentionID, err)
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("labels: %w", err)
 	}
 	return nil
 }

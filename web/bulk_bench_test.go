@@ -9,7 +9,7 @@ import (
 // BenchmarkBulk measures one bulk action on a page of MaxBulk cases, as
 // the inbox's "apply to selected" sends it, against the same cases acted
 // on one by one (Act, the path every single-case action takes) in the same
-// run: ack and resolve (the workflow's moves), note. Each iteration works
+// run: ack and resolve (the workflow's moves), note, label. Each iteration works
 // on fresh cases; the store holds the cases of the earlier iterations too.
 func BenchmarkBulk(b *testing.B) {
 	f := newFixture(b)
@@ -24,7 +24,8 @@ func BenchmarkBulk(b *testing.B) {
 	for _, tc := range []struct {
 		action string
 		in     ActInput
-	}{{"ack", ActInput{}}, {"resolve", ActInput{Outcome: "contacted_privately"}}, {"note", ActInput{Note: "called"}}} {
+	}{{"ack", ActInput{}}, {"resolve", ActInput{Outcome: "contacted_privately"}}, {"note", ActInput{Note: "called"}},
+		{"label", ActInput{Label: "neutral"}}} {
 		b.Run(tc.action+"/bulk", func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()

@@ -613,9 +613,10 @@ type BulkResult struct {
 // ActMany applies one action to up to MaxBulk cases, each as Act would
 // (its own event, u's scope checked per case). A case that is not there
 // or not in u's scope fails and one already so is unchanged, without
-// stopping the others; a store failure stops the batch and is returned
-// with what was done before it. Running it again is safe: what was done
-// comes back unchanged (notes and assignments are recorded again).
+// stopping the others; a store failure stops the batch and is returned,
+// the cases it had not written marked failed ("not done"). Running it
+// again is safe: what was done comes back unchanged (notes, assignments
+// and labels are recorded again, a label replacing the same person's).
 func (s *Service) ActMany(ctx context.Context, u User, refs []string, action string, in ActInput) (BulkResult, error) {
 	res := BulkResult{Action: action}
 	if err := s.checkAct(u, action, &in); err != nil {
@@ -635,54 +636,15 @@ func (s *Service) ActMany(ctx context.Context, u User, refs []string, action str
 	if len(uniq) == 0 {
 		return res, badf("which cases? select at least one")
 	}
-	switch action {
-	case "ack", "hold", "resume", "resolve", "note", "assign":
-		return s.moveMany(ctx, u, uniq, action, in)
-	}
-	done := map[string]string{} // case id -> the ref that named it first
-	for _, ref := range uniq {
-		if err := ctx.Err(); err != nil {
-			return res, err
-		}
-		it := BulkItem{Case: ref}
-		id, err := s.Resolve(ctx, u, ref)
-		var state string
-		switch {
-		case err == nil && done[id] != "":
-			it.ID, it.Result, it.Error = id, "unchanged", fmt.Sprintf("the same case as %q", done[id])
-			res.Unchanged++
-			res.Cases = append(res.Cases, it)
-			continue
-		case err == nil:
-			done[id] = ref
-			id, state, err = s.actOn(ctx, u, id, ref, action, in)
-			it.ID, it.State = id, state
-		}
-		var bad BadRequest
-		switch {
-		case err == nil:
-			it.Result = "done"
-			res.Done++
-		case errors.Is(err, ErrConflict):
-			it.Result, it.Error = "unchanged", strings.TrimPrefix(err.Error(), ErrConflict.Error()+": ")
-			res.Unchanged++
-		case errors.Is(err, ErrNotFound), errors.As(err, &bad):
-			it.Result, it.Error = "failed", err.Error()
-			res.Failed++
-		default:
-			return res, fmt.Errorf("bulk %s stopped at case %s (%d done before it; running it again is safe): %w", action, ref, res.Done, err)
-		}
-		res.Cases = append(res.Cases, it)
-	}
-	return res, nil
+	return s.moveMany(ctx, u, uniq, action, in)
 }
 
-// moveMany is ActMany for the workflow's moves (ack, hold, resume,
-// resolve), notes and assignments: the cases read in one query, then
-// moved by alerts.ActMany (one insert for the labels, one for the events)
-// or noted or assigned in one insert, so a page of cases costs a few
-// round trips, not a few per case. Refs that are not whole ids are
-// resolved one by one, as for one case.
+// moveMany is ActMany: the cases read in one query, then moved (ack,
+// hold, resume, resolve) by alerts.ActMany (one insert for the labels, one
+// for the events), noted or assigned in one insert, or labelled in two
+// (labelMany), so a page of cases costs a few round trips, not a few per
+// case. Refs that are not whole ids are resolved one by one, as for one
+// case.
 func (s *Service) moveMany(ctx context.Context, u User, refs []string, action string, in ActInput) (BulkResult, error) {
 	res := BulkResult{Action: action}
 	var want []string
@@ -753,8 +715,11 @@ func (s *Service) moveMany(ctx context.Context, u User, refs []string, action st
 		toMove, at = append(toMove, c), append(at, len(res.Cases))
 		res.Cases = append(res.Cases, it)
 	}
-	if action == "note" || action == "assign" {
+	switch action {
+	case "note", "assign":
 		return s.recordMany(ctx, u, res, toMove, at, action, in)
+	case "label":
+		return s.labelMany(ctx, u, res, toMove, at, in)
 	}
 	moved, err := alerts.ActMany(ctx, s.Store, toMove, action, u.Name, in.Outcome, in.Note, s.now())
 	if err != nil {
@@ -793,6 +758,50 @@ func (s *Service) recordMany(ctx context.Context, u User, res BulkResult, toAct 
 	if len(evs) > 0 {
 		if err := s.Store.AppendCaseEvents(ctx, evs); err != nil {
 			return notDone(res, written, err), fmt.Errorf("bulk %s: %w", action, err)
+		}
+	}
+	for _, i := range written {
+		res.Cases[i].Result = "done"
+		res.Done++
+	}
+	return res, nil
+}
+
+// labelMany labels the cases' mentions (res.Cases[at[k]] is toAct[k]) as
+// actOn labels one: the mentions read in one query, the labels written in
+// one insert, then their "labelled" events in another (a label recorded
+// without its event is written again by a retry, replacing itself).
+func (s *Service) labelMany(ctx context.Context, u User, res BulkResult, toAct []storage.CaseState, at []int, in ActInput) (BulkResult, error) {
+	now := s.now()
+	ids := make([]string, len(toAct))
+	for k, c := range toAct {
+		ids[k] = c.MentionID
+	}
+	ms, err := s.Store.Mentions(ctx, ids)
+	if err != nil {
+		return notDone(res, at, err), fmt.Errorf("bulk label: %w", err)
+	}
+	var labels []storage.Label
+	var evs []storage.CaseEvent
+	var written []int
+	for k, c := range toAct {
+		m, ok := ms[c.MentionID]
+		if !ok {
+			it := &res.Cases[at[k]]
+			it.Result, it.Error = "failed", notStored(c).Error()
+			res.Failed++
+			continue
+		}
+		labels = append(labels, labelFor(u, c, m, in, now))
+		evs = append(evs, caseEvent(u, c, "labelled", labelledNote(in), now))
+		written = append(written, at[k])
+	}
+	if err := s.Store.InsertLabels(ctx, labels); err != nil {
+		return notDone(res, written, err), fmt.Errorf("bulk label: %w", err)
+	}
+	if len(evs) > 0 {
+		if err := s.Store.AppendCaseEvents(ctx, evs); err != nil {
+			return notDone(res, written, err), fmt.Errorf("bulk label: %w", err)
 		}
 	}
 	for _, i := range written {
@@ -879,11 +888,7 @@ func (s *Service) actOn(ctx context.Context, u User, id, ref, action string, in 
 		if err := s.label(ctx, u, c, in, now); err != nil {
 			return id, c.State, err
 		}
-		desc := "not a complaint (" + in.Label + ")"
-		if in.Label == "negative" {
-			desc = "right aspects: " + strings.Join(in.Aspects, ", ")
-		}
-		evs = []storage.CaseEvent{caseEvent(u, c, "labelled", strings.TrimSpace(desc+" "+in.Note), now)}
+		evs = []storage.CaseEvent{caseEvent(u, c, "labelled", labelledNote(in), now)}
 	}
 	if err := s.Store.AppendCaseEvents(ctx, evs); err != nil {
 		return id, c.State, err
@@ -893,17 +898,34 @@ func (s *Service) actOn(ctx context.Context, u User, id, ref, action string, in 
 
 // label stores the label checkAct checked and normalised.
 func (s *Service) label(ctx context.Context, u User, c storage.CaseState, in ActInput, now time.Time) error {
-	aspects := in.Aspects
 	m, ok, err := s.Store.Mention(ctx, c.MentionID)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return fmt.Errorf("case %s: its mention %s is not stored: %w", c.CaseID, c.MentionID, ErrNotFound)
+		return notStored(c)
 	}
-	return s.Store.InsertLabel(ctx, storage.Label{MentionID: m.ID, Who: u.Name, At: now, Label: in.Label, Corrected: len(aspects) > 0,
-		Aspects: aspects, CaseID: c.CaseID, Brand: m.Brand, Location: m.Location, Lang: m.Lang, ScorerVersion: m.ScorerVersion,
-		ScoredNegative: m.Negative, ScoredAspects: m.Aspects, Note: in.Note})
+	return s.Store.InsertLabel(ctx, labelFor(u, c, m, in, now))
+}
+
+// labelFor is u's label of c's mention m.
+func labelFor(u User, c storage.CaseState, m mention.Mention, in ActInput, now time.Time) storage.Label {
+	return storage.Label{MentionID: m.ID, Who: u.Name, At: now, Label: in.Label, Corrected: len(in.Aspects) > 0,
+		Aspects: in.Aspects, CaseID: c.CaseID, Brand: m.Brand, Location: m.Location, Lang: m.Lang, ScorerVersion: m.ScorerVersion,
+		ScoredNegative: m.Negative, ScoredAspects: m.Aspects, Note: in.Note}
+}
+
+// labelledNote is what a "labelled" case event says.
+func labelledNote(in ActInput) string {
+	desc := "not a complaint (" + in.Label + ")"
+	if in.Label == "negative" {
+		desc = "right aspects: " + strings.Join(in.Aspects, ", ")
+	}
+	return strings.TrimSpace(desc + " " + in.Note)
+}
+
+func notStored(c storage.CaseState) error {
+	return fmt.Errorf("case %s: its mention %s is not stored: %w", c.CaseID, c.MentionID, ErrNotFound)
 }
 
 func scopeOf(u *config.User) storage.Scope {

@@ -1049,30 +1049,55 @@ func TestResolveCase(t *testing.T) {
 	}
 }
 
-// countdown is a context whose Err reports cancellation after n calls:
-// a store that goes away midway through a bulk action.
-type countdown struct {
-	context.Context
-	n int
-}
-
-func (c *countdown) Err() error {
-	if c.n--; c.n < 0 {
-		return context.Canceled
-	}
-	return nil
-}
-
-// TestBulkStopsMidway: a failure midway through the actions taken case by
-// case (labels) returns what was done before it with the error, and the
-// inbox says so. (Moves, notes and assignments are one write: all or
-// none.)
-func TestBulkStopsMidway(t *testing.T) {
+// TestBulkLabel: a bulk label labels each case's mention as one label
+// does (each its label and its "labelled" event, in two inserts), and a
+// store that refuses the labels leaves every case "not done", with no
+// event that says otherwise; applying it again then works. The inbox's
+// line says when a bulk action was stopped.
+func TestBulkLabel(t *testing.T) {
 	f := newFixture(t)
+	ctx := context.Background()
 	admin := User{Name: "admin", Role: "admin"}
-	res, err := f.srv.svc.ActMany(&countdown{Context: context.Background(), n: 1}, admin, []string{f.zagreb, f.evil, "demo:hy1"}, "label", ActInput{Label: "neutral"})
-	if err == nil || res.Done != 1 || len(res.Cases) != 1 || res.Cases[0].ID != f.zagreb {
-		t.Fatalf("stopped after one: %+v, %v", res, err)
+	labelled := func() uint64 {
+		return f.db.Count(t, "SELECT count() FROM case_events FINAL WHERE event = 'labelled' AND actor = 'admin'")
+	}
+	labels := func() uint64 {
+		return f.db.Count(t, "SELECT count() FROM labels FINAL WHERE who = 'admin' AND label = 'neutral'")
+	}
+	// The labels table away: the mentions read, the labels' insert fails.
+	if err := f.db.Conn.Exec(ctx, "RENAME TABLE labels TO labels_away"); err != nil {
+		t.Fatal(err)
+	}
+	refs := []string{f.zagreb, f.evil, "demo:hy1", "demo:zg1", "nope"}
+	res, err := f.srv.svc.ActMany(ctx, admin, refs, "label", ActInput{Label: "neutral", Note: "a guest's question"})
+	if err == nil || res.Done != 0 || len(res.Cases) != len(refs) || res.Cases[0].Result != "failed" ||
+		!strings.Contains(res.Cases[0].Error, "not done") || res.Cases[3].Result != "unchanged" || res.Cases[4].Result != "failed" {
+		t.Errorf("labels refused: %+v, %v", res, err)
+	}
+	if err := f.db.Conn.Exec(ctx, "RENAME TABLE labels_away TO labels"); err != nil {
+		t.Fatal(err)
+	}
+	if n := labelled(); n != 0 {
+		t.Errorf("%d labelled events recorded for labels never written", n)
+	}
+	res, err = f.srv.svc.ActMany(ctx, admin, refs, "label", ActInput{Label: "neutral", Note: "a guest's question"})
+	if err != nil || res.Done != 3 || res.Unchanged != 1 || res.Failed != 1 {
+		t.Fatalf("bulk label: %+v, %v", res, err)
+	}
+	if n, e := labels(), labelled(); n != 3 || e != 3 {
+		t.Errorf("%d labels and %d labelled events, want 3 and 3", n, e)
+	}
+	var note string
+	if err := f.db.Conn.QueryRow(ctx, "SELECT note FROM case_events FINAL WHERE event = 'labelled' AND case_id = ?", f.zagreb).Scan(&note); err != nil ||
+		note != "not a complaint (neutral) a guest's question" {
+		t.Errorf("labelled event's note %q, %v", note, err)
+	}
+	// Again: each person's label replaces itself.
+	if res, err := f.srv.svc.ActMany(ctx, admin, refs[:3], "label", ActInput{Label: "neutral"}); err != nil || res.Done != 3 {
+		t.Fatalf("bulk label again: %+v, %v", res, err)
+	}
+	if n := labels(); n != 3 {
+		t.Errorf("%d labels after labelling again, want 3", n)
 	}
 	if got := bulkDone(url.Values{"done": {"ack"}, "n": {"1"}, "unchanged": {"2"}, "stopped": {"1"}}); got !=
 		"Acknowledged 1 case. 2 unchanged (already so, or not possible from their state). Stopped by an error before the rest (the server log has it); applying it again is safe." {
