@@ -148,4 +148,24 @@ func TestSameSecondActions(t *testing.T) {
 			}
 		})
 	}
+	// Two assignments in one second: the later one is the assignee, for
+	// the inbox's column and its "assigned to" filter.
+	c := "case:same:assigned"
+	evs := []CaseEvent{{EventID: c + ":opened", CaseID: c, MentionID: "m", At: t0, Event: "opened", State: "open", Brand: "Acme", Severity: "high"}}
+	for i, who := range []string{"zoran", "ana", "maria"} {
+		evs = append(evs, CaseEvent{EventID: fmt.Sprintf("%s:assigned:%d", c, i), CaseID: c, At: t0.Add(ms(100 * (3 - i))), Event: "assigned",
+			State: "open", Actor: "admin", Note: who})
+	}
+	evs[1].At, evs[2].At, evs[3].At = t0.Add(ms(100)), t0.Add(ms(300)), t0.Add(ms(200)) // zoran, then maria, then ana
+	if err := s.AppendCaseEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Assignees(ctx, []string{c})
+	if err != nil || got[c] != "ana" {
+		t.Errorf("assignee %q (%v), want ana, assigned last", got[c], err)
+	}
+	var n uint64
+	if err := db.Conn.QueryRow(ctx, "SELECT count() FROM (SELECT case_id FROM case_assignee_us GROUP BY case_id HAVING argMaxMerge(assignee) = 'ana')").Scan(&n); err != nil || n != 1 {
+		t.Errorf("cases assigned to ana: %d (%v), want 1", n, err)
+	}
 }

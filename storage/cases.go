@@ -70,7 +70,7 @@ func (s *Store) CaseEvents(ctx context.Context, caseIDs []string) (map[string][]
 // a refused send over its "sending" intent (the intent of a retry comes
 // from a later flush).
 // PendingNotifications applies the same rule in SQL (its argMax key
-// `at`*2 + unsent): change both together.
+// (at in microseconds)*2 + unsent): change both together.
 func replaces(e, old CaseEvent) bool {
 	if !e.At.Equal(old.At) {
 		return e.At.After(old.At)

@@ -42,10 +42,11 @@ var shardKeys = map[string]string{
 	"negatives":  "cityHash64(id)",
 	"complaints": "cityHash64(id)",
 	// Fed by views over case_events: the case's shard.
-	"case_state":     "cityHash64(case_id)",
-	"case_event_ids": "cityHash64(case_id)",
-	"case_assignee":  "cityHash64(case_id)",
-	"labels":         "cityHash64(mention_id)",
+	"case_state":       "cityHash64(case_id)",
+	"case_event_ids":   "cityHash64(case_id)",
+	"case_assignee":    "cityHash64(case_id)",
+	"case_assignee_us": "cityHash64(case_id)",
+	"labels":           "cityHash64(mention_id)",
 	// Aggregate states merge exactly across shards; rows of one key may
 	// sit on several (the views write on each mention's shard).
 	"trend_daily":                   "rand()",

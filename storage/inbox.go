@@ -271,7 +271,7 @@ func inboxQuery(f InboxFilter, in string) (string, []any, error) {
 		args = append(append(args, pargs...), largs...)
 	}
 	if f.AssignedTo != "" {
-		narrow = append(narrow, "case_id "+in+" (SELECT case_id FROM case_assignee GROUP BY case_id HAVING argMaxMerge(assignee) = ?)")
+		narrow = append(narrow, "case_id "+in+" (SELECT case_id FROM case_assignee_us GROUP BY case_id HAVING argMaxMerge(assignee) = ?)")
 		args = append(args, f.AssignedTo)
 	}
 	plan := f.SLA
@@ -801,7 +801,7 @@ func (s *Store) Assignees(ctx context.Context, ids []string) (map[string]string,
 		return out, nil
 	}
 	in, args := inList(ids)
-	rows, err := s.conn.Query(ctx, "SELECT case_id, argMaxMerge(assignee) FROM case_assignee WHERE case_id IN "+in+" GROUP BY case_id", args...)
+	rows, err := s.conn.Query(ctx, "SELECT case_id, argMaxMerge(assignee) FROM case_assignee_us WHERE case_id IN "+in+" GROUP BY case_id", args...)
 	if err != nil {
 		return nil, fmt.Errorf("assignees: %w", err)
 	}

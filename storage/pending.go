@@ -53,9 +53,10 @@ func (s *Store) PendingNotifications(ctx context.Context, since time.Time) ([]Pe
 	recent := `at >= ? AND case_id ` + s.in() + ` (SELECT case_id FROM case_queue WHERE opened_at >= ?)`
 	// No FINAL (it would read the ranges single-threaded): the query does
 	// its work per event id instead. Of the rows one id has, the latest
-	// written counts (the rule of replaces in cases.go: later `at`, and at
-	// the same second an "unsent" rewrite over its "sending" intent), so a refused send is
-	// not read as attempted before a merge folds the two rows.
+	// written counts (the rule of replaces in cases.go: later (at, at_us),
+	// and at a tie an "unsent" rewrite over its "sending" intent), so a
+	// refused send is not read as attempted before a merge folds the two
+	// rows, nor the retry that follows it within the second as refused.
 	rows, err := s.conn.Query(ctx, `SELECT case_id, mention_id, receiver, group_key, toString(severity), queued_at, attempted, attempt_id
 FROM (
   SELECT case_id, receiver, anyIf(mid, ev = 'queued') AS mention_id, anyIf(nt, ev = 'queued') AS group_key,
@@ -65,7 +66,7 @@ FROM (
     SELECT case_id, receiver, event_id, argMax(event, v) AS ev, argMax(note, v) AS nt, argMax(mention_id, v) AS mid,
       argMax(severity, v) AS sev, argMax(at, v) AS t
     FROM (
-      SELECT case_id, receiver, event_id, event, note, mention_id, severity, at, toUInt64(toUnixTimestamp(at)) * 2 + (event = 'unsent') AS v
+      SELECT case_id, receiver, event_id, event, note, mention_id, severity, at, (toUInt64(toUInt32(at)) * 1000000 + at_us) * 2 + (event = 'unsent') AS v
       FROM case_events
       WHERE receiver != '' AND step = 0 AND `+recent+`
     )

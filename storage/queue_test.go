@@ -352,6 +352,7 @@ func TestPendingAttemptedIntent(t *testing.T) {
 	ctx := context.Background()
 	base := serverNow(t, s)
 	monthEnd := time.Date(2026, 10, 31, 23, 59, 50, 0, time.UTC)
+	sec := base.Add(-time.Second).Truncate(time.Second)
 	type ev struct {
 		event, note string
 		at          time.Time
@@ -371,6 +372,7 @@ func TestPendingAttemptedIntent(t *testing.T) {
 		{"refused: unsent a minute later", []ev{{"sending", "msg-1", base.Add(-time.Minute)}, {"unsent", "refused", base}}, false, true, false, ""},
 		{"refused: unsent in the next month", []ev{{"sending", "msg-1", monthEnd}, {"unsent", "refused", monthEnd.Add(20 * time.Second)}}, false, true, false, ""},
 		{"refused, then a new attempt", []ev{{"sending", "msg-1", base.Add(-2 * time.Minute)}, {"unsent", "refused", base.Add(-time.Minute)}, {"sending", "msg-1", base}}, false, true, true, "msg-1"},
+		{"refused, then a new attempt in the same second", []ev{{"sending", "msg-1", sec.Add(100 * time.Millisecond)}, {"unsent", "refused", sec.Add(200 * time.Millisecond)}, {"sending", "msg-1", sec.Add(700 * time.Millisecond)}}, false, true, true, "msg-1"},
 	}
 	// Merges would fold a refused intent's two rows into one at their own
 	// pace; stopped, the query must fold them itself (under a loaded CI

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,30 +209,23 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	if err := s.createLedger(ctx, ledger); err != nil {
 		return nil, err
 	}
-	if s.cluster != "" {
+	applied, err := s.readLedger(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.cluster != "" && slices.ContainsFunc(ms, func(m schemas.Migration) bool { _, ok := applied[m.Version]; return !ok }) {
 		// The ledger is replicated: a migration recorded on another node a
 		// moment ago may not have reached this one, and would run twice.
-		if err := s.conn.Exec(ctx, "SYSTEM SYNC REPLICA "+s.database+".schema_migrations"); err != nil {
+		// Asked only when something looks unapplied, and bounded: 18.16's
+		// SYNC REPLICA waits without limit for a part it cannot fetch.
+		sctx, cancel := context.WithTimeout(ctx, ledgerSyncTimeout)
+		err := s.conn.Exec(sctx, "SYSTEM SYNC REPLICA "+s.database+".schema_migrations")
+		cancel()
+		if err != nil {
 			s.log.Warn("migrate: could not wait for the ledger's replica; a migration just applied elsewhere may run again", "err", err)
+		} else if applied, err = s.readLedger(ctx); err != nil {
+			return nil, err
 		}
-	}
-	applied := map[uint32]string{}
-	rows, err := s.conn.Query(ctx, "SELECT version, checksum FROM schema_migrations")
-	if err != nil {
-		return nil, fmt.Errorf("migrate: read applied: %w", err)
-	}
-	for rows.Next() {
-		var v uint32
-		var sum string
-		if err := rows.Scan(&v, &sum); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("migrate: read applied: %w", err)
-		}
-		applied[v] = sum
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("migrate: read applied: %w", err)
 	}
 	var done []string
 	for _, m := range ms {
@@ -256,6 +250,31 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		done = append(done, m.Name)
 	}
 	return done, nil
+}
+
+// ledgerSyncTimeout bounds the wait for the ledger's replica on a cluster.
+const ledgerSyncTimeout = 20 * time.Second
+
+// readLedger returns the applied migrations' checksums by version.
+func (s *Store) readLedger(ctx context.Context) (map[uint32]string, error) {
+	applied := map[uint32]string{}
+	rows, err := s.conn.Query(ctx, "SELECT version, checksum FROM schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("migrate: read applied: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v uint32
+		var sum string
+		if err := rows.Scan(&v, &sum); err != nil {
+			return nil, fmt.Errorf("migrate: read applied: %w", err)
+		}
+		applied[v] = sum
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("migrate: read applied: %w", err)
+	}
+	return applied, nil
 }
 
 // createLedger runs the ledger's CREATE. On a cluster it first looks in

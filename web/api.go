@@ -103,11 +103,11 @@ func (s *Server) apiBulk(w http.ResponseWriter, r *http.Request, u User) (any, e
 	}
 	res, err := s.svc.ActMany(r.Context(), u, in.Cases, in.Action, in.ActInput)
 	if err != nil && len(res.Cases) > 0 {
-		// Stopped midway (ClickHouse away): say what was done before.
+		// Stopped (ClickHouse away): say what was done and what was not.
 		status, msg := statusOf(err)
 		s.log.Error("bulk action stopped", "action", in.Action, "user", u.Name, "done", res.Done, "err", err)
 		if status == http.StatusInternalServerError {
-			msg = "stopped after " + strconv.Itoa(len(res.Cases)) + " cases (the server log has the details); running it again is safe"
+			msg = "stopped: " + strconv.Itoa(res.Done) + " of " + strconv.Itoa(len(res.Cases)) + " cases done, the others not done (the server log has the details); running it again is safe"
 		}
 		writeJSON(w, status, struct {
 			Error string `json:"error"`

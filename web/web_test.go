@@ -1070,9 +1070,13 @@ func TestBulkLabel(t *testing.T) {
 	}
 	refs := []string{f.zagreb, f.evil, "demo:hy1", "demo:zg1", "nope"}
 	res, err := f.srv.svc.ActMany(ctx, admin, refs, "label", ActInput{Label: "neutral", Note: "a guest's question"})
-	if err == nil || res.Done != 0 || len(res.Cases) != len(refs) || res.Cases[0].Result != "failed" ||
-		!strings.Contains(res.Cases[0].Error, "not done") || res.Cases[3].Result != "unchanged" || res.Cases[4].Result != "failed" {
+	if err == nil || res.Done != 0 || len(res.Cases) != len(refs) || res.Cases[3].Result != "unchanged" || res.Cases[4].Result != "failed" {
 		t.Errorf("labels refused: %+v, %v", res, err)
+	}
+	for _, it := range res.Cases[:3] {
+		if it.Result != "failed" || !strings.Contains(it.Error, "not done") {
+			t.Errorf("labels refused: case %s: %s %q, want failed, not done", it.Case, it.Result, it.Error)
+		}
 	}
 	if err := f.db.Conn.Exec(ctx, "RENAME TABLE labels_away TO labels"); err != nil {
 		t.Fatal(err)
@@ -1092,12 +1096,40 @@ func TestBulkLabel(t *testing.T) {
 		note != "not a complaint (neutral) a guest's question" {
 		t.Errorf("labelled event's note %q, %v", note, err)
 	}
-	// Again: each person's label replaces itself.
-	if res, err := f.srv.svc.ActMany(ctx, admin, refs[:3], "label", ActInput{Label: "neutral"}); err != nil || res.Done != 3 {
-		t.Fatalf("bulk label again: %+v, %v", res, err)
+	// The same row as one case's label writes (Act, the single path).
+	if _, err := f.srv.svc.Act(ctx, admin, f.manila, "label", ActInput{Label: "neutral", Note: "a guest's question"}); err != nil {
+		t.Fatal(err)
 	}
-	if n := labels(); n != 3 {
-		t.Errorf("%d labels after labelling again, want 3", n)
+	row := func(c string) string {
+		var r string
+		if err := f.db.Conn.QueryRow(ctx, `SELECT concat(who, '|', toString(label), '|', toString(aspects_corrected), '|', brand, '|', lang, '|',
+			scorer_version, '|', toString(scored_negative), '|', arrayStringConcat(scored_aspects, ','), '|', note)
+			FROM labels FINAL WHERE case_id = ?`, c).Scan(&r); err != nil {
+			t.Fatalf("label of %s: %v", c, err)
+		}
+		return r
+	}
+	// Both as the mention says: its brand, language, scorer and verdict.
+	for c, m := range map[string]string{f.manila: "demo:mn1", f.zagreb: "demo:zg1"} {
+		var want string
+		if err := f.db.Conn.QueryRow(ctx, `SELECT concat('admin|neutral|0|', brand, '|', lang, '|', scorer_version, '|', toString(negative), '|',
+			arrayStringConcat(aspects, ','), '|a guest''s question') FROM mentions FINAL WHERE id = ?`, m).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		if got := row(c); got != want {
+			t.Errorf("label of %s:\n got %s\nwant %s", c, got, want)
+		}
+	}
+	// A case whose mention is not stored fails alone.
+	ghost := "case:ghost:1"
+	if err := f.st.AppendCaseEvents(ctx, []storage.CaseEvent{{EventID: ghost + ":opened", CaseID: ghost, MentionID: "ghost:1", At: time.Now(),
+		Event: "opened", State: "open", Brand: "Sunrise", Location: "Zagreb", Severity: "high"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = f.srv.svc.ActMany(ctx, admin, []string{ghost, f.zagreb}, "label", ActInput{Label: "positive"})
+	if err != nil || res.Done != 1 || res.Failed != 1 || res.Cases[0].Result != "failed" || !strings.Contains(res.Cases[0].Error, "not stored") ||
+		res.Cases[1].Result != "done" {
+		t.Errorf("a case without its mention: %+v, %v", res, err)
 	}
 	if got := bulkDone(url.Values{"done": {"ack"}, "n": {"1"}, "unchanged": {"2"}, "stopped": {"1"}}); got !=
 		"Acknowledged 1 case. 2 unchanged (already so, or not possible from their state). Stopped by an error before the rest (the server log has it); applying it again is safe." {
