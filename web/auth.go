@@ -260,23 +260,85 @@ func (s *sessions) end(ctx context.Context, token string, now time.Time) bool {
 	return true
 }
 
-// limiter counts failed logins per key ("user:NAME", "addr:IP").
+// FailureStore keeps failed logins where every earshot process finds
+// them (ClickHouse's login_failures table), so that the limit holds for
+// all processes behind one address together.
+type FailureStore interface {
+	RecordLogins(ctx context.Context, keyHashes []string, at time.Time, cleared bool) error
+	LoginFailures(ctx context.Context, keyHashes []string, since time.Time) (map[string][]time.Time, error)
+}
+
+// storeWait bounds each call to the failure store: a login does not wait
+// long for a slow ClickHouse (the process's own count still applies).
+const storeWait = 3 * time.Second
+
+// limiter counts failed logins per key ("user:NAME", "addr:IP"): in
+// memory, and in the store when there is one, whose count (every
+// process's failures) decides when it answers. While the store cannot be
+// asked, this process's own count decides.
 type limiter struct {
 	mu       sync.Mutex
 	failures map[string][]time.Time
+	store    FailureStore
+	key      []byte // keys the hashes (server.link_key), else plain SHA-256
+	log      *slog.Logger
 }
 
-func (l *limiter) blocked(now time.Time, keys ...string) (time.Duration, bool) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		fs := l.recent(k, now)
-		if len(fs) >= MaxFailures {
-			wait = max(wait, fs[0].Add(FailureWindow).Sub(now))
+func newLimiter(store FailureStore, key []byte, log *slog.Logger) *limiter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &limiter{failures: map[string][]time.Time{}, store: store, key: key, log: log}
+}
+
+// hash is what the store keeps of a key.
+func (l *limiter) hash(k string) string {
+	if len(l.key) > 0 {
+		m := hmac.New(sha256.New, l.key)
+		m.Write([]byte("login:" + k))
+		return hex.EncodeToString(m.Sum(nil))
+	}
+	h := sha256.Sum256([]byte("login:" + k))
+	return hex.EncodeToString(h[:])
+}
+
+func (l *limiter) hashes(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = l.hash(k)
+	}
+	return out
+}
+
+// blocked says how long the keys are blocked for, and how many recent
+// failures each has.
+func (l *limiter) blocked(ctx context.Context, now time.Time, keys ...string) (wait time.Duration, n []int) {
+	var shared map[string][]time.Time
+	if l.store != nil {
+		sctx, cancel := context.WithTimeout(ctx, storeWait)
+		var err error
+		shared, err = l.store.LoginFailures(sctx, l.hashes(keys), now.Add(-FailureWindow))
+		cancel()
+		if err != nil {
+			l.log.Warn("failed logins of other earshot processes not read: this process's count decides", "err", err)
+			shared = nil
 		}
 	}
-	return wait, wait > 0
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n = make([]int, len(keys))
+	for i, k := range keys {
+		fs := l.recent(k, now)
+		if sh, ok := shared[l.hash(k)]; ok && len(sh) > len(fs) {
+			fs = sh // every process's, this one's included
+		}
+		n[i] = len(fs)
+		if len(fs) >= MaxFailures {
+			// Free when the MaxFailures-th newest leaves the window.
+			wait = max(wait, fs[len(fs)-MaxFailures].Add(FailureWindow).Sub(now))
+		}
+	}
+	return wait, n
 }
 
 // recent prunes and returns key's failures inside the window; l.mu held.
@@ -295,18 +357,36 @@ func (l *limiter) recent(k string, now time.Time) []time.Time {
 	return fs
 }
 
-func (l *limiter) fail(now time.Time, keys ...string) {
+func (l *limiter) fail(ctx context.Context, now time.Time, keys ...string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	for _, k := range keys {
 		l.failures[k] = append(l.recent(k, now), now)
 	}
+	l.mu.Unlock()
+	l.record(ctx, now, false, keys...)
 }
 
-func (l *limiter) clear(key string) {
+// clear forgets key's failures (a successful login for the user name);
+// the store is told only when there were some (Basic auth logs in on
+// every API call).
+func (l *limiter) clear(ctx context.Context, now time.Time, key string, had int) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	delete(l.failures, key)
+	l.mu.Unlock()
+	if had > 0 {
+		l.record(ctx, now, true, key)
+	}
+}
+
+func (l *limiter) record(ctx context.Context, now time.Time, cleared bool, keys ...string) {
+	if l.store == nil {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeWait)
+	defer cancel()
+	if err := l.store.RecordLogins(sctx, l.hashes(keys), now, cleared); err != nil {
+		l.log.Warn("login not recorded for the other earshot processes: they count their own failures only", "cleared", cleared, "err", err)
+	}
 }
 
 // clientAddr is the request's remote IP (proxies' X-Forwarded-For is not
@@ -332,7 +412,8 @@ func (e authError) Error() string { return e.msg }
 func (s *Server) authenticate(r *http.Request, name, password string) (User, error) {
 	now := s.now()
 	keys := []string{"user:" + strings.ToLower(name), "addr:" + clientAddr(r)}
-	if wait, ok := s.limit.blocked(now, keys...); ok {
+	wait, recent := s.limit.blocked(r.Context(), now, keys...)
+	if wait > 0 {
 		s.log.Warn("login refused: too many failures", "user", name, "addr", clientAddr(r))
 		return User{}, authError{http.StatusTooManyRequests, fmt.Sprintf("too many failed logins: try again in %s", wait.Round(time.Minute)+time.Minute)}
 	}
@@ -343,11 +424,11 @@ func (s *Server) authenticate(r *http.Request, name, password string) (User, err
 	}
 	err := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password))
 	if u == nil || err != nil {
-		s.limit.fail(now, keys...)
+		s.limit.fail(r.Context(), now, keys...)
 		s.log.Warn("failed login", "user", name, "addr", clientAddr(r))
 		return User{}, authError{http.StatusUnauthorized, "wrong user name or password"}
 	}
-	s.limit.clear(keys[0])
+	s.limit.clear(r.Context(), now, keys[0], recent[0])
 	return userOf(u), nil
 }
 

@@ -104,8 +104,12 @@ func New(o Options) (*Server, error) {
 	if o.Config != nil && o.Config.Server.LinkKey != "" {
 		ss.key = []byte(o.Config.Server.LinkKey)
 	}
+	var fails FailureStore
+	if o.Store != nil {
+		fails = o.Store
+	}
 	s := &Server{svc: svc, cfg: o.Config, store: o.Store, log: o.Logger, nowFn: o.Now, spool: o.SpoolDepth,
-		sessions: ss, limit: &limiter{failures: map[string][]time.Time{}}}
+		sessions: ss, limit: newLimiter(fails, ss.key, o.Logger)}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}

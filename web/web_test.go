@@ -483,16 +483,77 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Errorf("basic auth from the blocked address: %d, want 429", code)
 	}
 	// Per user: limits are kept per key and expire.
-	l := &limiter{failures: map[string][]time.Time{}}
+	ctx := context.Background()
+	l := newLimiter(nil, nil, nil)
 	now := time.Now()
 	for i := 0; i < MaxFailures; i++ {
-		l.fail(now, "user:a")
+		l.fail(ctx, now.Add(time.Duration(i)*time.Minute), "user:a")
 	}
-	if _, blocked := l.blocked(now, "user:b"); blocked {
+	if wait, _ := l.blocked(ctx, now.Add(5*time.Minute), "user:b"); wait > 0 {
 		t.Error("user b blocked by a's failures")
 	}
-	if _, blocked := l.blocked(now.Add(FailureWindow+time.Second), "user:a"); blocked {
+	// Free when the oldest of the last MaxFailures leaves the window.
+	if wait, n := l.blocked(ctx, now.Add(5*time.Minute), "user:a"); wait != FailureWindow-5*time.Minute || n[0] != MaxFailures {
+		t.Errorf("blocked for %v (%v failures), want %v", wait, n, FailureWindow-5*time.Minute)
+	}
+	if wait, _ := l.blocked(ctx, now.Add(FailureWindow+time.Second), "user:a"); wait > 0 {
 		t.Error("still blocked after the window")
+	}
+}
+
+// TestLoginRateLimitShared: failed logins count across every earshot
+// process on one ClickHouse (login_failures): MaxFailures in all, not per
+// process; a success on any clears the user name's count for all; the
+// table holds no name or address; with ClickHouse away each process
+// still counts its own.
+func TestLoginRateLimitShared(t *testing.T) {
+	f := newFixture(t)
+	_, other := serve(t, Options{Store: f.st, Config: f.cfg, Listen: "127.0.0.1:0"})
+	login := func(ts *httptest.Server, name, pw string) int {
+		resp, err := http.PostForm(ts.URL+"/login", url.Values{"name": {name}, "password": {pw}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Failures for zoran from both, short of the limit; then a success
+	// on one clears the user name on both (the address keeps its count).
+	for i := range MaxFailures - 1 {
+		if code := login([]*httptest.Server{f.ts, other}[i%2], "zoran", "wrong"); code != 401 {
+			t.Fatalf("failure %d: %d", i, code)
+		}
+	}
+	if code := login(other, "zoran", password); code != 303 && code != 200 {
+		t.Fatalf("right password before the limit: %d", code)
+	}
+	if code := login(f.ts, "zoran", "wrong"); code != 401 {
+		t.Fatalf("after a success: %d, want 401", code)
+	}
+	// The address now has MaxFailures from the two processes together:
+	// both refuse it, whichever user.
+	for _, ts := range []*httptest.Server{f.ts, other} {
+		if code := login(ts, "admin", password); code != 429 {
+			t.Errorf("address with %d failures over two processes: %d, want 429", MaxFailures, code)
+		}
+	}
+	if n := f.db.Count(t, "SELECT count() FROM login_failures WHERE position(key_hash, 'zoran') > 0 OR position(key_hash, '127.0.0.1') > 0"); n != 0 {
+		t.Error("login_failures holds a name or an address")
+	}
+	if n := f.db.Count(t, "SELECT count() FROM login_failures WHERE cleared = 1"); n != 1 {
+		t.Errorf("%d success rows, want 1 (only a success after failures is written)", n)
+	}
+	// ClickHouse away (the table gone): each process counts its own.
+	if err := f.db.Conn.Exec(context.Background(), "RENAME TABLE login_failures TO login_failures_away"); err != nil {
+		t.Fatal(err)
+	}
+	l := newLimiter(f.st, nil, nil)
+	ctx, now := context.Background(), time.Now()
+	for range MaxFailures {
+		l.fail(ctx, now, "user:vera")
+	}
+	if wait, _ := l.blocked(ctx, now, "user:vera"); wait <= 0 {
+		t.Error("store away: this process's own failures did not block")
 	}
 }
 
