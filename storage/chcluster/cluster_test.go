@@ -45,6 +45,10 @@ func sharedStore(t testing.TB, name string) (*chcluster.Cluster, *storage.Store)
 	m := migrated[name]
 	m.once.Do(func() {
 		ctx := context.Background()
+		if err := c.Heal(ctx); err != nil {
+			m.err = err
+			return
+		}
 		st, err := storage.OpenWith(ctx, c.DSN("earshot_"+name), storage.OpenOptions{Cluster: c.Name})
 		if err == nil {
 			_, err = st.Migrate(ctx)
