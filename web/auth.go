@@ -78,13 +78,18 @@ const maxMisses = 10000
 const tokenLen = 43
 
 // hash is what the store keeps of a token.
-func (s *sessions) hash(token string) string {
-	if len(s.key) > 0 {
-		m := hmac.New(sha256.New, s.key)
-		m.Write([]byte(token))
+func (s *sessions) hash(token string) string { return keyedHash(s.key, token) }
+
+// keyedHash is what a table keeps instead of a secret or personal value:
+// its HMAC-SHA-256 keyed with server.link_key when that is set (rows
+// written into the table by hand then match nothing), else its SHA-256.
+func keyedHash(key []byte, v string) string {
+	if len(key) > 0 {
+		m := hmac.New(sha256.New, key)
+		m.Write([]byte(v))
 		return hex.EncodeToString(m.Sum(nil))
 	}
-	h := sha256.Sum256([]byte(token))
+	h := sha256.Sum256([]byte(v))
 	return hex.EncodeToString(h[:])
 }
 
@@ -291,21 +296,11 @@ func newLimiter(store FailureStore, key []byte, log *slog.Logger) *limiter {
 	return &limiter{failures: map[string][]time.Time{}, store: store, key: key, log: log}
 }
 
-// hash is what the store keeps of a key.
-func (l *limiter) hash(k string) string {
-	if len(l.key) > 0 {
-		m := hmac.New(sha256.New, l.key)
-		m.Write([]byte("login:" + k))
-		return hex.EncodeToString(m.Sum(nil))
-	}
-	h := sha256.Sum256([]byte("login:" + k))
-	return hex.EncodeToString(h[:])
-}
-
+// hashes are what the store keeps of keys.
 func (l *limiter) hashes(keys []string) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {
-		out[i] = l.hash(k)
+		out[i] = keyedHash(l.key, "login:"+k)
 	}
 	return out
 }
@@ -314,10 +309,11 @@ func (l *limiter) hashes(keys []string) []string {
 // failures each has.
 func (l *limiter) blocked(ctx context.Context, now time.Time, keys ...string) (wait time.Duration, n []int) {
 	var shared map[string][]time.Time
+	hs := l.hashes(keys)
 	if l.store != nil {
 		sctx, cancel := context.WithTimeout(ctx, storeWait)
 		var err error
-		shared, err = l.store.LoginFailures(sctx, l.hashes(keys), now.Add(-FailureWindow))
+		shared, err = l.store.LoginFailures(sctx, hs, now.Add(-FailureWindow))
 		cancel()
 		if err != nil {
 			l.log.Warn("failed logins of other earshot processes not read: this process's count decides", "err", err)
@@ -329,7 +325,7 @@ func (l *limiter) blocked(ctx context.Context, now time.Time, keys ...string) (w
 	n = make([]int, len(keys))
 	for i, k := range keys {
 		fs := l.recent(k, now)
-		if sh, ok := shared[l.hash(k)]; ok && len(sh) > len(fs) {
+		if sh := shared[hs[i]]; len(sh) > len(fs) {
 			fs = sh // every process's, this one's included
 		}
 		n[i] = len(fs)
