@@ -82,23 +82,13 @@ func (s *Store) LabelCaseMentions(ctx context.Context, cs []caselog.State, label
 	if err != nil {
 		return err
 	}
-	b, err := s.conn.PrepareBatch(ctx, `INSERT INTO labels (mention_id, who, at, label, aspects_corrected, aspects, case_id, brand, location,
-		lang, scorer_version, scored_negative, scored_aspects, note)`)
-	if err != nil {
-		return fmt.Errorf("labels: %w", err)
-	}
-	for _, c := range cs {
+	ls := make([]Label, len(cs))
+	for i, c := range cs {
 		m := ms[c.MentionID]
-		if err := b.Append(c.MentionID, who, at.UTC(), label, uint8(0), []string{}, c.CaseID, c.Brand, c.Location, m.Lang,
-			m.ScorerVersion, boolU8(m.Negative), nonNil(m.Aspects), note); err != nil {
-			_ = b.Abort()
-			return fmt.Errorf("labels: %w", err)
-		}
+		ls[i] = Label{MentionID: c.MentionID, Who: who, At: at, Label: label, CaseID: c.CaseID, Brand: c.Brand, Location: c.Location,
+			Lang: m.Lang, ScorerVersion: m.ScorerVersion, ScoredNegative: m.Negative, ScoredAspects: m.Aspects, Note: note}
 	}
-	if err := b.Send(); err != nil {
-		return fmt.Errorf("labels: %w", err)
-	}
-	return nil
+	return s.InsertLabels(ctx, ls)
 }
 
 // Labels returns the labels given for mentions (each person's latest), by key.
