@@ -747,14 +747,19 @@ func (s *Service) recordMany(ctx context.Context, u User, res BulkResult, toAct 
 	for k, c := range toAct {
 		more, err := s.recordEvents(u, c, action, in, now)
 		if err != nil {
-			it := &res.Cases[at[k]]
-			it.Result, it.Error = "failed", err.Error()
-			res.Failed++
+			res.failed(at[k], err)
 			continue
 		}
 		evs = append(evs, more...)
 		written = append(written, at[k])
 	}
+	return s.recordDone(ctx, res, written, evs, action)
+}
+
+// recordDone writes evs, the events of the cases at written (indexes in
+// res.Cases), in one insert and marks those cases done; should the write
+// fail, they are not done.
+func (s *Service) recordDone(ctx context.Context, res BulkResult, written []int, evs []storage.CaseEvent, action string) (BulkResult, error) {
 	if len(evs) > 0 {
 		if err := s.Store.AppendCaseEvents(ctx, evs); err != nil {
 			return notDone(res, written, err), fmt.Errorf("bulk %s: %w", action, err)
@@ -765,6 +770,12 @@ func (s *Service) recordMany(ctx context.Context, u User, res BulkResult, toAct 
 		res.Done++
 	}
 	return res, nil
+}
+
+// failed marks res.Cases[i] failed, for err.
+func (r *BulkResult) failed(i int, err error) {
+	r.Cases[i].Result, r.Cases[i].Error = "failed", err.Error()
+	r.Failed++
 }
 
 // labelMany labels the cases' mentions (res.Cases[at[k]] is toAct[k]) as
@@ -787,9 +798,7 @@ func (s *Service) labelMany(ctx context.Context, u User, res BulkResult, toAct [
 	for k, c := range toAct {
 		m, ok := ms[c.MentionID]
 		if !ok {
-			it := &res.Cases[at[k]]
-			it.Result, it.Error = "failed", notStored(c).Error()
-			res.Failed++
+			res.failed(at[k], notStored(c))
 			continue
 		}
 		labels = append(labels, labelFor(u, c, m, in, now))
@@ -799,16 +808,7 @@ func (s *Service) labelMany(ctx context.Context, u User, res BulkResult, toAct [
 	if err := s.Store.InsertLabels(ctx, labels); err != nil {
 		return notDone(res, written, err), fmt.Errorf("bulk label: %w", err)
 	}
-	if len(evs) > 0 {
-		if err := s.Store.AppendCaseEvents(ctx, evs); err != nil {
-			return notDone(res, written, err), fmt.Errorf("bulk label: %w", err)
-		}
-	}
-	for _, i := range written {
-		res.Cases[i].Result = "done"
-		res.Done++
-	}
-	return res, nil
+	return s.recordDone(ctx, res, written, evs, "label")
 }
 
 // recordEvents are a note's or an assignment's events on c, as u. The
