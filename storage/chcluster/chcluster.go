@@ -196,22 +196,8 @@ func (c *Cluster) Heal(ctx context.Context) error {
 // probeDDL runs a no-op ON CLUSTER statement, waiting at most 30 s for
 // every node to run it.
 func (c *Cluster) probeDDL(ctx context.Context) error {
-	q := url.QueryEscape("CREATE DATABASE IF NOT EXISTS earshot_settle ON CLUSTER " + c.Name)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		"http://127.0.0.1:"+strconv.Itoa(c.Nodes[0].HTTPPort)+"/?distributed_ddl_task_timeout=30&query="+q, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	return nil
+	return httpQuery(ctx, c.Nodes[0].HTTPPort, http.MethodPost, "CREATE DATABASE IF NOT EXISTS earshot_settle ON CLUSTER "+c.Name,
+		url.Values{"distributed_ddl_task_timeout": {"30"}})
 }
 
 // alive reports whether the process runs (and is no zombie).
@@ -225,8 +211,17 @@ func alive(pid int) bool {
 }
 
 func zkQuery(ctx context.Context, port int) error {
-	q := url.QueryEscape("SELECT count() FROM system.zookeeper WHERE path = '/'")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(port)+"/?query="+q, nil)
+	return httpQuery(ctx, port, http.MethodGet, "SELECT count() FROM system.zookeeper WHERE path = '/'", nil)
+}
+
+// httpQuery runs query on the server's HTTP port with settings; an answer
+// other than 200 is an error with the server's message.
+func httpQuery(ctx context.Context, port int, method, query string, settings url.Values) error {
+	v := url.Values{"query": {query}}
+	for k, vs := range settings {
+		v[k] = vs
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://127.0.0.1:"+strconv.Itoa(port)+"/?"+v.Encode(), nil)
 	if err != nil {
 		return err
 	}
