@@ -456,17 +456,21 @@ func TestInboxWeb(t *testing.T) {
 	})
 }
 
+// postLogin posts the sign-in form to ts and returns the final status
+// (redirects followed).
+func postLogin(t *testing.T, ts *httptest.Server, name, pw string) int {
+	t.Helper()
+	resp, err := http.PostForm(ts.URL+"/login", url.Values{"name": {name}, "password": {pw}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 func TestLoginRateLimit(t *testing.T) {
 	f := newFixture(t)
-	c := &http.Client{}
-	login := func(name, pw string) int {
-		resp, err := c.PostForm(f.ts.URL+"/login", url.Values{"name": {name}, "password": {pw}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	login := func(name, pw string) int { return postLogin(t, f.ts, name, pw) }
 	for i := 0; i < MaxFailures; i++ {
 		if code := login("admin", "wrong"); code != 401 {
 			t.Fatalf("failure %d: %d", i, code)
@@ -509,14 +513,7 @@ func TestLoginRateLimit(t *testing.T) {
 func TestLoginRateLimitShared(t *testing.T) {
 	f := newFixture(t)
 	_, other := serve(t, Options{Store: f.st, Config: f.cfg, Listen: "127.0.0.1:0"})
-	login := func(ts *httptest.Server, name, pw string) int {
-		resp, err := http.PostForm(ts.URL+"/login", url.Values{"name": {name}, "password": {pw}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	login := func(ts *httptest.Server, name, pw string) int { return postLogin(t, ts, name, pw) }
 	// Failures for zoran from both, short of the limit; then a success
 	// on one clears the user name on both (the address keeps its count).
 	for i := range MaxFailures - 1 {
