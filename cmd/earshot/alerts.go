@@ -185,7 +185,7 @@ func (a *app) digestCmd() *cobra.Command {
 			if d.Period != "daily" && d.Period != "weekly" {
 				return usagef("--period: want daily or weekly, got %q", d.Period)
 			}
-			end := time.Now().Truncate(time.Minute)
+			end := a.clock().Truncate(time.Minute)
 			if send {
 				sent, err := n.SendDigest(cmd.Context(), ds, d, end)
 				if err != nil {
